@@ -1,0 +1,316 @@
+"""Flowrra: the application object that registers tasks, submits them and runs a worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .backends.base import BaseResultBackend
+from .brokers.base import BaseBroker
+from .brokers.memory import MemoryBroker
+from .config import BackendConfig, BrokerConfig, Config
+from .events import EventBus, task_update
+from .exceptions import (
+    BrokerError,
+    ExecutorNotRunningError,
+    ResultNotFoundError,
+    TaskFailedError,
+)
+from .options import SubmitOptions, Submitter
+from .registry import TaskRegistry, TaskSpec
+from .serialization import transfer_arguments
+from .task import Task, TaskResult, TaskStatus, new_task_id, utcnow
+from .worker import Worker, current_task
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TASK_OPTIONS = frozenset({"max_retries", "retry_delay", "priority", "queue", "timeout"})
+_NO_OPTIONS = SubmitOptions()
+
+
+class Flowrra:
+    """Unified Flowrra application for task execution.
+
+    ``async with app:`` connects the broker and result backend and starts an in-process
+    worker; async tasks run on the event loop, ``cpu_bound=True`` tasks in a process pool::
+
+        app = Flowrra.from_urls()
+
+        @app.task()
+        async def fetch(url: str) -> int: ...
+
+        async with app:
+            task_id = await app.submit(fetch, "https://example.com")
+            result = await app.wait_for_result(task_id, timeout=10)
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config if config is not None else Config()
+        self._registry = TaskRegistry()
+        self.events = EventBus()
+        self.broker: BaseBroker | None = None
+        self.backend: BaseResultBackend | None = None
+        self.worker: Worker | None = None
+        self._running = False
+
+    @classmethod
+    def from_urls(cls, broker: str | None = None, backend: str | None = None) -> Flowrra:
+        """An app on the given broker and backend URLs; None means in memory."""
+        return cls(
+            Config(
+                broker=BrokerConfig(url=broker) if broker else None,
+                backend=BackendConfig(url=backend) if backend else None,
+            )
+        )
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    @property
+    def registry(self) -> TaskRegistry:
+        """The task registry shared by both executors."""
+        return self._registry
+
+    def task(
+        self, name: str | None = None, cpu_bound: bool = False, **kwargs: Any
+    ) -> Callable[[F], F]:
+        """Register a task: ``async def`` runs on the loop, ``cpu_bound=True`` a sync function
+        in the process pool. Options: ``max_retries``, ``retry_delay``, ``priority`` (0-9,
+        higher first), ``queue`` and ``timeout`` (seconds)."""
+        unknown = set(kwargs) - _TASK_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"unknown task option(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(_TASK_OPTIONS))}"
+            )
+        kwargs.setdefault("max_retries", self.config.executor.max_retries)
+        kwargs.setdefault("retry_delay", self.config.executor.retry_delay)
+        return self._registry.task(name, cpu_bound, **kwargs)
+
+    def options(
+        self,
+        *,
+        priority: int | None = None,
+        queue: str | None = None,
+        countdown: float | None = None,
+        eta: Any = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+        task_id: str | None = None,
+    ) -> Submitter:
+        """Options for one submission: ``await app.options(priority=9).submit(fn, *args)``."""
+        return Submitter(
+            self,
+            SubmitOptions(
+                priority=priority,
+                queue=queue,
+                countdown=countdown,
+                eta=eta,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_delay=retry_delay,
+                task_id=task_id,
+            ),
+        )
+
+    async def submit(
+        self, task_func: Callable[..., Any] | str, /, *args: Any, **kwargs: Any
+    ) -> str:
+        """Submit a registered task (function or name) with its arguments; returns the task id.
+
+        Arguments must be JSON-encodable (plus datetime, date, UUID, Decimal); a ``TypeError``
+        names the one that is not, and nothing is enqueued. Options such as priority or a
+        countdown go through :meth:`options`, never through ``kwargs``.
+        """
+        return await self._submit(self._registry.resolve(task_func), args, kwargs, _NO_OPTIONS)
+
+    async def _submit(
+        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], options: SubmitOptions
+    ) -> str:
+        if not self._running:
+            raise ExecutorNotRunningError()
+        args, kwargs = transfer_arguments(args, kwargs)
+        now = utcnow()
+        if options is _NO_OPTIONS:
+            task = Task(
+                new_task_id(),
+                spec.name,
+                args,
+                kwargs,
+                spec.max_retries,
+                spec.retry_delay,
+                0,
+                spec.priority,
+                spec.cpu_bound,
+                spec.queue,
+                None,
+                spec.timeout,
+                now,
+            )
+        else:
+            task = Task(
+                options.task_id or new_task_id(),
+                spec.name,
+                args,
+                kwargs,
+                options.pick(spec, "max_retries"),
+                options.pick(spec, "retry_delay"),
+                0,
+                options.pick(spec, "priority"),
+                spec.cpu_bound,
+                options.pick(spec, "queue"),
+                options.eta_timestamp(),
+                options.pick(spec, "timeout"),
+                now,
+            )
+        pending = TaskResult.for_task(task, TaskStatus.PENDING)
+        backend = self.backend
+        broker = self.broker
+        assert backend is not None and broker is not None
+        await backend.store((pending,))
+        if self.events.has_subscribers:
+            await self.events.emit(task_update(pending))
+        try:
+            if current_task.get() is None:  # inside a task, waiting could deadlock the worker
+                await broker.wait_for_capacity()
+            await broker.enqueue((task,))
+        except Exception as exc:
+            failed = pending.evolve(TaskStatus.FAILED, finished_at=utcnow())
+            failed.error, failed.error_type = f"could not enqueue: {exc}", "flowrra.BrokerError"
+            await backend.store((failed,))
+            if isinstance(exc, BrokerError):
+                raise
+            raise BrokerError(f"could not enqueue task {spec.name!r}: {exc}") from exc
+        return task.id
+
+    # -- results -----------------------------------------------------------------------------
+
+    async def get_result(self, task_id: str) -> TaskResult | None:
+        """The stored result of ``task_id`` in whatever state it is, or None."""
+        return await self.backend_required.get(task_id)
+
+    async def wait_for_result(self, task_id: str, timeout: float | None = None) -> TaskResult:
+        """Wait until the task is complete (success, failed or revoked) and return its result.
+
+        Raises ``TaskTimeoutError`` after ``timeout`` seconds and ``ResultNotFoundError`` for
+        an id with no stored result.
+        """
+        backend = self.backend_required
+        result = await backend.get(task_id)
+        if result is None:
+            raise ResultNotFoundError(task_id)
+        if result.is_complete:
+            return result
+        return await backend.wait(task_id, timeout)
+
+    async def revoke(self, task_id: str) -> bool:
+        """Stop a task that has not started: it ends REVOKED and no worker runs it.
+
+        Returns False when it is already running or finished (a running task is not
+        interrupted).
+        """
+        result = await self.backend_required.get(task_id)
+        if result is None:
+            raise ResultNotFoundError(task_id)
+        if result.status not in (TaskStatus.PENDING, TaskStatus.RETRYING):
+            return False
+        await self.broker_required.revoke(task_id)
+        if self.worker is not None:
+            self.worker.revoked.add(task_id)
+        revoked = result.evolve(TaskStatus.REVOKED, finished_at=utcnow())
+        await self.backend_required.store((revoked,))
+        await self.events.emit(task_update(revoked))
+        return True
+
+    async def join(self, timeout: float | None = None, *, raise_errors: bool = True) -> None:
+        """Wait until every queued, delayed and running task is done (a test helper for the
+        in-process worker); then raise ``TaskFailedError`` for the first task that failed
+        since the previous ``join``."""
+        worker = self.worker
+        if worker is None:
+            raise ExecutorNotRunningError("join() needs the in-process worker: start the app first")
+        broker = self.broker_required
+        async with asyncio.timeout(timeout):
+            while True:
+                sizes = await broker.queue_sizes()
+                scheduled = await broker.scheduled_count()
+                if not any(sizes.values()) and not scheduled and worker.idle:
+                    break
+                await asyncio.sleep(0.005)
+        failures = list(worker.failures)
+        worker.failures.clear()
+        if raise_errors and failures:
+            first = failures[0]
+            raise TaskFailedError(
+                first.task_id, first.task_name or "?", f"{first.error_type}: {first.error}"
+            )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def broker_required(self) -> BaseBroker:
+        """The connected broker; ``ExecutorNotRunningError`` before :meth:`start`."""
+        if self.broker is None:
+            raise ExecutorNotRunningError()
+        return self.broker
+
+    @property
+    def backend_required(self) -> BaseResultBackend:
+        """The result backend; ``ExecutorNotRunningError`` before :meth:`start`."""
+        if self.backend is None:
+            raise ExecutorNotRunningError()
+        return self.backend
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    async def start(self, *, worker: bool = True) -> None:
+        """Connect the broker and backend; with ``worker`` (the default) also consume tasks in
+        this process. A producer-only process (a web server) passes ``worker=False``."""
+        if self._running:
+            return
+        if self.broker is None:
+            self.broker = self.config.create_broker() or MemoryBroker(
+                max_size=self.config.executor.max_queue_size
+            )
+        if self.backend is None:
+            self.backend = self.config.create_backend()
+        await self.broker.connect()
+        await self.backend.connect()
+        self._running = True
+        if worker:
+            self.worker = Worker(self)
+            await self.worker.start()
+
+    async def stop(self, wait: bool = True, timeout: float | None = 30.0) -> None:
+        """Stop the Flowrra application and all executors.
+
+        With ``wait``, running tasks may finish within ``timeout`` seconds, and on the
+        in-memory broker the tasks already queued are run first; durable brokers keep queued
+        tasks for the next worker.
+        """
+        if not self._running:
+            return
+        if self.worker is not None:
+            await self.worker.stop(
+                wait=wait, timeout=timeout, drain=wait and not self.broker_required.durable
+            )
+            self.worker = None
+        self._running = False
+        await self.broker_required.close()
+        await self.backend_required.close()
+
+    async def __aenter__(self) -> Flowrra:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop(wait=exc_type is None)

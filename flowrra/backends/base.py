@@ -1,0 +1,91 @@
+"""The result backend interface: where task states and results are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
+
+from ..exceptions import TaskTimeoutError
+from ..task import TaskResult, TaskStatus
+
+if TYPE_CHECKING:
+    from ..config import BackendConfig
+
+DEFAULT_RESULT_TTL = 86_400
+
+
+class BaseResultBackend(ABC):
+    """Stores :class:`TaskResult` records; final results expire after ``ttl`` seconds."""
+
+    def __init__(self, config: BackendConfig | None = None) -> None:
+        self.config = config
+        ttl = config.ttl if config is not None else None
+        self.ttl: int = DEFAULT_RESULT_TTL if ttl is None else ttl
+
+    async def connect(self) -> None:
+        """Open connections; called by ``app.start()``."""
+
+    async def close(self) -> None:
+        """Release connections; called by ``app.stop()``."""
+
+    async def ping(self) -> bool:
+        """True when the store answers; used by health checks."""
+        return True
+
+    @abstractmethod
+    async def store(self, results: Sequence[TaskResult]) -> None:
+        """Write ``results`` in order (a later one for the same task wins) and wake waiters."""
+
+    @abstractmethod
+    async def get(self, task_id: str) -> TaskResult | None:
+        """The stored result of ``task_id``, or None if unknown or expired."""
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[TaskResult | None]:
+        return [await self.get(task_id) for task_id in task_ids]
+
+    async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
+        """Wait until ``task_id`` is complete; ``TaskTimeoutError`` after ``timeout`` seconds.
+
+        This default polls with a growing interval; backends that can be notified override it.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = 0.005
+        while True:
+            result = await self.get(task_id)
+            if result is not None and result.is_complete:
+                return result
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TaskTimeoutError(task_id, timeout or 0.0)
+                interval = min(interval, left)
+            await asyncio.sleep(interval)
+            interval = min(interval * 2, 0.25)
+
+    @abstractmethod
+    async def list(
+        self,
+        statuses: Collection[TaskStatus] | None = None,
+        *,
+        task_name: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TaskResult]:
+        """Results, newest submitted first, optionally only in ``statuses`` or of one task."""
+
+    @abstractmethod
+    async def counts(self) -> dict[TaskStatus, int]:
+        """Number of stored results per status."""
+
+    @abstractmethod
+    async def delete(self, task_ids: Sequence[str]) -> int:
+        """Remove results; returns how many existed."""
+
+    def describe(self) -> str:
+        """Where results live, password masked, for banners and logs."""
+        from ..plugins import mask_url
+
+        return mask_url(self.config.url) if self.config else "memory://"

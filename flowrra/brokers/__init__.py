@@ -1,0 +1,13 @@
+"""Brokers, chosen by URL scheme through :data:`BROKERS`."""
+
+from ..plugins import SchemeRegistry
+from .base import BaseBroker, Delivery
+
+BROKERS = SchemeRegistry("broker")
+BROKERS.register("memory", "flowrra.brokers.memory:MemoryBroker")
+BROKERS.register("redis", "flowrra.brokers.redis:RedisBroker", extra="redis")
+BROKERS.register("rediss", "flowrra.brokers.redis:RedisBroker", extra="redis")
+BROKERS.register("unix", "flowrra.brokers.redis:RedisBroker", extra="redis")
+BROKERS.register("redis+sentinel", "flowrra.brokers.redis:RedisBroker", extra="redis")
+
+__all__ = ["BROKERS", "BaseBroker", "Delivery"]

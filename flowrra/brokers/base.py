@@ -1,0 +1,116 @@
+"""The broker interface: where task messages wait until a worker takes them."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..task import Task
+
+if TYPE_CHECKING:
+    from ..config import BrokerConfig
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A task handed to one worker, with the broker's handle for acknowledging it."""
+
+    task: Task
+    receipt: Any = None
+
+
+class BaseBroker(ABC):
+    """A queue of :class:`Task` messages with priorities, named queues and delays.
+
+    Delivery is at least once: a fetched message stays owned by the broker until
+    :meth:`ack` (after its result is stored) or :meth:`retry`; a durable broker delivers it
+    again if the worker that held it dies.
+    """
+
+    #: Messages outlive this process (False only for the in-memory broker).
+    durable: ClassVar[bool] = True
+    supports_delay: ClassVar[bool] = True
+    supports_priority: ClassVar[bool] = True
+
+    def __init__(self, config: BrokerConfig | None = None) -> None:
+        self.config = config
+        self._workers: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def connect(self) -> None:
+        """Open connections; called by ``app.start()``."""
+
+    async def close(self) -> None:
+        """Release connections; called by ``app.stop()``."""
+
+    async def ping(self) -> bool:
+        """True when the broker answers; used by health checks."""
+        return True
+
+    @abstractmethod
+    async def enqueue(self, tasks: Sequence[Task]) -> None:
+        """Store ``tasks``; each goes to ``task.queue`` and becomes due at ``task.eta``."""
+
+    async def wait_for_capacity(self) -> None:
+        """Wait while a bounded broker is full (back-pressure for producers)."""
+
+    @abstractmethod
+    async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
+        """Take up to ``max_count`` due tasks from ``queues``, highest priority first and FIFO
+        within a priority, waiting up to ``timeout`` seconds for the first one. Revoked and
+        malformed messages are never returned."""
+
+    def wakeup(self) -> None:
+        """Make a :meth:`fetch` that is waiting return now (a worker is stopping)."""
+
+    @abstractmethod
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Forget deliveries whose final result is stored."""
+
+    @abstractmethod
+    async def retry(self, delivery: Delivery, task: Task) -> None:
+        """Acknowledge ``delivery`` and enqueue ``task`` (its next attempt, ``eta`` set) as one
+        step, so that the attempt is neither lost nor doubled."""
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Set aside a message no worker can run (unknown task name), keeping ``reason``."""
+        await self.ack([delivery])
+
+    async def release(self, deliveries: Sequence[Delivery]) -> None:
+        """Give back deliveries a stopping worker will not run, so another worker gets them
+        at once rather than after the visibility timeout."""
+        await self.enqueue([delivery.task for delivery in deliveries])
+        await self.ack(deliveries)
+
+    @abstractmethod
+    async def revoke(self, task_id: str) -> None:
+        """Make sure a task that has not started yet is never delivered."""
+
+    @abstractmethod
+    async def queue_sizes(self) -> dict[str, int]:
+        """Number of due messages waiting, per queue."""
+
+    @abstractmethod
+    async def scheduled_count(self) -> int:
+        """Number of messages waiting for their ``eta`` (countdowns and retry back-off)."""
+
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+        """Record that a worker is alive; ``info`` is shown by UIs until ``ttl`` runs out."""
+        self._workers[info["id"]] = (time.time() + ttl, dict(info))
+
+    async def forget_worker(self, worker_id: str) -> None:
+        """Remove a worker that stopped cleanly from :meth:`list_workers`."""
+        self._workers.pop(worker_id, None)
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        """The workers whose heartbeat has not expired."""
+        now = time.time()
+        return [info for expires, info in self._workers.values() if expires > now]
+
+    def describe(self) -> str:
+        """Where this broker lives, password masked, for banners and logs."""
+        from ..plugins import mask_url
+
+        return mask_url(self.config.url) if self.config else "memory://"

@@ -1,0 +1,5 @@
+"""The management facade used by every UI."""
+
+from .manager import FlowrraManager
+
+__all__ = ["FlowrraManager"]

@@ -1,0 +1,92 @@
+"""FlowrraManager: the read and command facade that every UI (admin, dashboard, CLI) uses."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..task import TaskStatus
+
+if TYPE_CHECKING:
+    from ..app import Flowrra
+
+
+class FlowrraManager:
+    """Answers questions about one app's tasks, queues and workers as JSON-ready dicts."""
+
+    def __init__(self, app: Flowrra) -> None:
+        self.app = app
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Task counts per status, queue depths, registered tasks and live workers."""
+        app = self.app
+        counts = await app.backend_required.counts()
+        broker = app.broker_required
+        return {
+            "app": {"running": app.is_running},
+            "tasks": {
+                "total": sum(counts.values()),
+                **{status.value: counts.get(status, 0) for status in TaskStatus},
+            },
+            "queues": await broker.queue_sizes(),
+            "scheduled": await broker.scheduled_count(),
+            "registered_tasks": len(app.registry),
+            "workers": await broker.list_workers(),
+            "broker": broker.describe(),
+            "backend": app.backend_required.describe(),
+        }
+
+    async def list_registered_tasks(self) -> list[dict[str, Any]]:
+        return [spec.describe() for spec in self.app.registry]
+
+    async def get_task_info(self, task_name: str) -> dict[str, Any] | None:
+        """The registered options of ``task_name``, or None if it is not registered."""
+        if task_name not in self.app.registry:
+            return None
+        return self.app.registry.get(task_name).describe()
+
+    async def _list(
+        self, statuses: tuple[TaskStatus, ...], limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        results = await self.app.backend_required.list(statuses, limit=limit, offset=offset)
+        return [result.to_dict for result in results]
+
+    async def list_pending_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Submitted tasks that have not started (including those waiting to be retried)."""
+        return await self._list((TaskStatus.PENDING, TaskStatus.RETRYING), limit, offset)
+
+    async def list_running_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        return await self._list((TaskStatus.RUNNING,), limit, offset)
+
+    async def list_completed_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        return await self._list((TaskStatus.SUCCESS,), limit, offset)
+
+    async def list_failed_tasks(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        return await self._list((TaskStatus.FAILED,), limit, offset)
+
+    async def get_task_result(self, task_id: str) -> dict[str, Any] | None:
+        result = await self.app.backend_required.get(task_id)
+        return None if result is None else result.to_dict
+
+    async def health_check(self) -> dict[str, Any]:
+        """``healthy`` when the broker and backend answer, else ``unhealthy`` with the reason."""
+        checks: dict[str, dict[str, Any]] = {}
+        app = self.app
+        for name, component in (("broker", app.broker), ("backend", app.backend)):
+            started = time.perf_counter()
+            try:
+                ok = component is not None and await component.ping()
+                error = None if ok else "not connected" if component is None else "no answer"
+            except Exception as exc:
+                ok, error = False, f"{type(exc).__name__}: {exc}"
+            checks[name] = {
+                "ok": ok,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "error": error,
+            }
+        healthy = app.is_running and all(check["ok"] for check in checks.values())
+        return {
+            "status": "healthy" if healthy else "unhealthy",
+            "running": app.is_running,
+            "components": checks,
+        }

@@ -1,0 +1,132 @@
+"""The one JSON codec for every message and result that crosses a process or host boundary.
+
+Plain JSON types pass through; ``datetime``, ``date``, ``time``, ``UUID``, ``Decimal``, ``bytes``
+and ``set`` are written as small tagged objects and read back as the same type. Nothing is
+ever pickled here: a shared Redis must not be able to run code in a worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+TAG = "__flowrra__"
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _encode_special(value: Any) -> dict[str, Any]:
+    if isinstance(value, dt.datetime):
+        return {TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {TAG: "date", "v": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {TAG: "time", "v": value.isoformat()}
+    if isinstance(value, UUID):
+        return {TAG: "uuid", "v": str(value)}
+    if isinstance(value, Decimal):
+        return {TAG: "decimal", "v": str(value)}
+    if isinstance(value, bytes | bytearray):
+        return {TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, set | frozenset):
+        return {TAG: "set", "v": list(value)}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+    "uuid": UUID,
+    "decimal": Decimal,
+    "bytes": base64.b64decode,
+    "set": set,
+}
+
+
+def _decode_special(obj: dict[str, Any]) -> Any:
+    tag = obj.get(TAG)
+    if tag is None or len(obj) != 2:
+        return obj
+    decoder = _DECODERS.get(tag)
+    return obj if decoder is None else decoder(obj["v"])
+
+
+_encoder = json.JSONEncoder(default=_encode_special, separators=(",", ":"), ensure_ascii=False)
+_decoder = json.JSONDecoder(object_hook=_decode_special)
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` as compact JSON; raise ``TypeError`` for what JSON cannot hold."""
+    return _encoder.encode(value)
+
+
+def loads(data: str | bytes) -> Any:
+    """Decode what :func:`dumps` wrote."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        data = bytes(data).decode("utf-8")
+    return _decoder.decode(data)
+
+
+def _is_plain(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:  # noqa: SIM110 (hot path)
+    for value in args:
+        if type(value) not in _PLAIN:
+            return False
+    for value in kwargs.values():
+        if type(value) not in _PLAIN:
+            return False
+    return True
+
+
+def check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` naming the first argument that the codec cannot encode."""
+    if _is_plain(args, kwargs):
+        return
+    for position, value in enumerate(args):
+        _check_one(f"positional argument {position}", value)
+    for name, value in kwargs.items():
+        _check_one(f"keyword argument {name!r}", value)
+
+
+def _check_one(label: str, value: Any) -> None:
+    try:
+        dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"Task {label} cannot be sent as JSON ({exc}); pass plain data such as ids, "
+            "strings, numbers, lists, dicts, datetimes, UUIDs or Decimals."
+        ) from None
+
+
+def transfer_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Validate the arguments and return them as a worker in another process would see them.
+
+    Plain scalars are returned untouched (a round trip would not change them); anything else
+    goes through the codec, so an in-process run sees the same values as a Redis one and later
+    mutations by the caller do not leak into the task.
+    """
+    if _is_plain(args, kwargs):
+        return args, kwargs
+    check_arguments(args, kwargs)
+    copied_args, copied_kwargs = loads(dumps([args, kwargs]))
+    return tuple(copied_args), copied_kwargs
+
+
+def check_result(value: Any) -> None:
+    """Raise ``TypeError`` when a task's return value cannot be stored as JSON."""
+    if type(value) in _PLAIN:
+        return
+    try:
+        dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"the task returned a value that cannot be stored as JSON ({exc}); "
+            "return plain data such as ids, strings, numbers, lists or dicts"
+        ) from None

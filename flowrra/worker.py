@@ -1,0 +1,503 @@
+"""Worker: fetch -> execute -> store -> ack -> emit, with heartbeats and graceful shutdown.
+
+A worker keeps up to ``prefetch`` messages in a local buffer, runs ``io_workers`` async tasks
+and ``cpu_workers`` process-pool tasks at once, and writes results, acknowledgements and
+events in batches from one flusher, so a fast task costs no round trip of its own. A message
+is acknowledged only after its result is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from .brokers.base import Delivery
+from .events import task_update
+from .exceptions import TaskNotFoundError
+from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
+from .executors.cpu import CPUTaskError
+from .serialization import check_result
+from .task import Task, TaskResult, TaskStatus, utcnow
+
+if TYPE_CHECKING:
+    from .app import Flowrra
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 3600.0
+
+#: The task the current coroutine runs on behalf of, inside a worker; None elsewhere.
+current_task: ContextVar[Task | None] = ContextVar("flowrra_current_task", default=None)
+
+
+def retry_backoff(
+    base: float,
+    attempt: int,
+    *,
+    cap: float = MAX_RETRY_DELAY,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Seconds before retry number ``attempt`` (1-based): ``base * 2**(attempt-1)`` capped at
+    ``cap``, half of it fixed and half random ("equal jitter"), so retries of many tasks that
+    failed together spread out."""
+    delay = min(cap, base * 2 ** (attempt - 1))
+    return delay / 2 + rng() * delay / 2
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str, str]:
+    """(type name, message, formatted traceback) of a task's exception."""
+    if isinstance(exc, CPUTaskError):
+        return exc.type_name, str(exc), exc.formatted_traceback
+    cls = type(exc)
+    name = f"{cls.__module__}.{cls.__qualname__}".removeprefix("builtins.")
+    return name, str(exc), "".join(traceback.format_exception(exc))
+
+
+class Worker:
+    """Consumes ``queues`` of ``app``'s broker until stopped.
+
+    ``burst`` makes it exit once nothing is queued and nothing runs; ``max_tasks`` makes it
+    exit after that many tasks. :meth:`run` serves until one of those, or :meth:`request_stop`.
+    """
+
+    def __init__(
+        self,
+        app: Flowrra,
+        *,
+        queues: Sequence[str] | None = None,
+        io_workers: int | None = None,
+        cpu_workers: int | None = None,
+        prefetch: int | None = None,
+        burst: bool = False,
+        max_tasks: int | None = None,
+        heartbeat_interval: float = 5.0,
+    ) -> None:
+        executor_config = dataclasses.replace(
+            app.config.executor,
+            io_workers=io_workers or app.config.executor.io_workers,
+            cpu_workers=cpu_workers or app.config.executor.cpu_workers,
+        )
+        config = dataclasses.replace(app.config, executor=executor_config)
+        self.app = app
+        self.queues = tuple(
+            queues or executor_config.queues or sorted({"default"} | app.registry.queues())
+        )
+        self.io_workers = executor_config.io_workers
+        self.cpu_workers = executor_config.cpu_workers
+        concurrency = self.io_workers + self.cpu_workers
+        self.prefetch = prefetch or executor_config.prefetch or max(2 * concurrency, 16)
+        self.burst = burst
+        self.max_tasks = max_tasks
+        self.heartbeat_interval = heartbeat_interval
+        self.hostname = socket.gethostname()
+        self.id = f"{self.hostname}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.io_executor: BaseTaskExecutor = IOExecutor(config, app.registry)
+        self.cpu_executor: BaseTaskExecutor = CPUExecutor(config, app.registry)
+        self.started_at: float | None = None
+        self.processed = self.succeeded = self.failed = self.retried = 0
+        self.failures: deque[TaskResult] = deque(maxlen=100)
+        #: Ids revoked while this worker may hold them in its buffer.
+        self.revoked: set[str] = set()
+
+        self._io_buffer: deque[Delivery] = deque()
+        self._cpu_buffer: deque[Delivery] = deque()
+        self._io_ready = asyncio.Event()
+        self._cpu_ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._active: dict[str, dt.datetime] = {}
+        self._started: list[Task] = []
+        self._writes: list[TaskResult] = []
+        self._acks: list[Delivery] = []
+        self._retries: list[tuple[Delivery, Any]] = []
+        self._flush_wanted = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._stopping = False
+        self._fetcher: asyncio.Task[None] | None = None
+        self._runners: list[asyncio.Task[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self._fetcher is not None and not self._stopping
+
+    @property
+    def idle(self) -> bool:
+        """Nothing buffered, running or waiting to be written."""
+        return not (
+            self._io_buffer
+            or self._cpu_buffer
+            or self._active
+            or self._started
+            or self._writes
+            or self._acks
+            or self._retries
+        )
+
+    async def start(self) -> None:
+        """Start fetching and running tasks in the background."""
+        if self._fetcher is not None:
+            return
+        self.started_at = time.time()
+        self._stopping = False
+        self._finished.clear()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="flowrra-flusher")
+        self._runners = [
+            asyncio.create_task(self._run_loop(self._io_buffer, self._io_ready, self.io_executor))
+            for _ in range(self.io_workers)
+        ] + [
+            asyncio.create_task(
+                self._run_loop(self._cpu_buffer, self._cpu_ready, self.cpu_executor)
+            )
+            for _ in range(self.cpu_workers)
+        ]
+        self._fetcher = asyncio.create_task(self._fetch_loop(), name="flowrra-fetcher")
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="flowrra-heartbeat")
+        await self.app.events.emit({"type": "worker.online", "worker": self.info()})
+
+    async def run(self) -> None:
+        """Serve until burst drain, ``max_tasks``, or :meth:`request_stop`; then stop gracefully."""
+        await self.start()
+        await self._finished.wait()
+        await self.stop()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop gracefully (safe to call from a signal handler)."""
+        self._finished.set()
+
+    async def stop(
+        self, *, wait: bool = True, timeout: float | None = 30.0, drain: bool = False
+    ) -> None:
+        """Stop fetching; finish running tasks (up to ``timeout`` when ``wait``), give buffered
+        messages back to the broker, write what is pending. With ``drain`` first run everything
+        already queued (the in-memory broker has nowhere else to keep it)."""
+        if self._fetcher is None:
+            return
+        broker = self.app.broker_required
+        if drain and not self._stopping:
+            self.burst = True
+            self._room.set()
+            broker.wakeup()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._finished.wait()
+            except TimeoutError:
+                logger.warning("Worker %s: queue not drained within %s s", self.id, timeout)
+        self._stopping = True
+        self._room.set()
+        broker.wakeup()
+        await _finish(self._fetcher, timeout=2.0)
+        leftover = [*self._io_buffer, *self._cpu_buffer]
+        self._io_buffer.clear()
+        self._cpu_buffer.clear()
+        self._io_ready.set()
+        self._cpu_ready.set()
+        if leftover:
+            await self.app.broker_required.release(leftover)
+        await _finish(*self._runners, timeout=timeout if wait else 0)
+        self._flush_wanted.set()
+        await _finish(self._flusher, timeout=timeout)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await _finish(self._heartbeat, timeout=1.0)
+        await self.io_executor.stop(timeout)
+        await self.cpu_executor.stop(timeout)
+        try:
+            await self.app.broker_required.forget_worker(self.id)
+        except Exception:
+            logger.warning("Worker %s could not remove its heartbeat", self.id, exc_info=True)
+        await self.app.events.emit({"type": "worker.offline", "worker": self.info()})
+        self._fetcher = self._flusher = self._heartbeat = None
+        self._runners = []
+        self._finished.set()
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def _room_left(self) -> int:
+        room = self.prefetch - len(self._io_buffer) - len(self._cpu_buffer)
+        if self.max_tasks is not None:
+            claimed = (
+                self.processed + len(self._active) + len(self._io_buffer) + len(self._cpu_buffer)
+            )
+            room = min(room, self.max_tasks - claimed)
+        return room
+
+    async def _fetch_loop(self) -> None:
+        broker = self.app.broker_required
+        delay = 0.1
+        while not self._stopping:
+            room = self._room_left()
+            if room <= 0:
+                if self.max_tasks is not None and self.processed >= self.max_tasks:
+                    self._finished.set()
+                    return
+                self._room.clear()
+                await self._room.wait()
+                continue
+            timeout = (0.05 if self._active else 0.0) if self.burst else 1.0
+            try:
+                deliveries = await broker.fetch(self.queues, room, timeout)
+            except Exception:
+                logger.exception("Worker %s: fetch failed; retrying in %.1f s", self.id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            delay = 0.1
+            if deliveries:
+                await self._route(deliveries)
+            elif self.burst and self.idle:
+                self._finished.set()
+                return
+
+    async def _route(self, deliveries: list[Delivery]) -> None:
+        registry = self.app.registry
+        for delivery in deliveries:
+            try:
+                spec = registry.get(delivery.task.name)
+            except TaskNotFoundError as exc:
+                await self._reject_unknown(delivery, str(exc))
+                continue
+            if spec.cpu_bound:
+                self._cpu_buffer.append(delivery)
+                self._cpu_ready.set()
+            else:
+                self._io_buffer.append(delivery)
+                self._io_ready.set()
+
+    async def _reject_unknown(self, delivery: Delivery, reason: str) -> None:
+        task = delivery.task
+        logger.error("Worker %s: dead-lettering task %s: %s", self.id, task.id, reason)
+        failed = self._result(task, utcnow(), TaskStatus.FAILED)
+        failed.error, failed.error_type = reason, "flowrra.TaskNotFoundError"
+        await self.app.backend_required.store([failed])
+        await self.app.broker_required.dead_letter(delivery, reason)
+        self.processed += 1
+        self.failed += 1
+        self.failures.append(failed)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def _run_loop(
+        self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
+    ) -> None:
+        low_water = self.prefetch // 2
+        while True:
+            if not buffer:
+                if self._stopping:
+                    return
+                ready.clear()
+                await ready.wait()
+                continue
+            delivery = buffer.popleft()
+            if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
+                self._room.set()
+            await self._execute(delivery, executor)
+
+    async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
+        task = delivery.task
+        if self.revoked and task.id in self.revoked:
+            self.revoked.discard(task.id)
+            self._acks.append(delivery)
+            self._flush_wanted.set()
+            return
+        started = utcnow()
+        current_task.set(task)
+        self._active[task.id] = started
+        self._started.append(task)
+        self._flush_wanted.set()
+        try:
+            value = await executor.execute(task)
+            check_result(value)
+        except asyncio.CancelledError:
+            del self._active[task.id]
+            logger.warning(
+                "Worker %s abandoned running task %s[%s]%s",
+                self.id,
+                task.name,
+                task.id,
+                "" if self.app.broker_required.durable else " (in-memory broker: it is lost)",
+            )
+            raise
+        except Exception as exc:
+            self._record_failure(delivery, started, exc)
+        else:
+            self._writes.append(self._result(task, started, TaskStatus.SUCCESS, value))
+            self._acks.append(delivery)
+            self.succeeded += 1
+        del self._active[task.id]
+        self.processed += 1
+        self._flush_wanted.set()
+        if self.max_tasks is not None and self.processed >= self.max_tasks:
+            self._finished.set()
+
+    def _result(
+        self, task: Task, started: dt.datetime, status: TaskStatus, value: Any = None
+    ) -> TaskResult:
+        result = TaskResult.for_task(task, status, started_at=started, worker=self.id)
+        if status is not TaskStatus.RUNNING:
+            result.finished_at = utcnow()
+            result.result = value
+        return result
+
+    def _record_failure(self, delivery: Delivery, started: dt.datetime, exc: Exception) -> None:
+        task = delivery.task
+        error_type, message, formatted = describe_exception(exc)
+        retrying = task.current_retry < task.max_retries
+        result = self._result(task, started, TaskStatus.RETRYING if retrying else TaskStatus.FAILED)
+        result.error, result.error_type, result.traceback = message, error_type, formatted
+        self._writes.append(result)
+        if retrying:
+            attempt = task.current_retry + 1
+            countdown = retry_backoff(task.retry_delay, attempt)
+            result.retries = attempt
+            next_try = dataclasses.replace(task, current_retry=attempt, eta=time.time() + countdown)
+            self._retries.append((delivery, next_try))
+            self.retried += 1
+            logger.info(
+                "Task %s[%s] failed (%s: %s); retry %d/%d in %.2f s",
+                task.name,
+                task.id,
+                error_type,
+                message,
+                attempt,
+                task.max_retries,
+                countdown,
+            )
+            return
+        self._acks.append(delivery)
+        self.failed += 1
+        self.failures.append(result)
+        logger.warning("Task %s[%s] failed: %s: %s", task.name, task.id, error_type, message)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            await self._flush()
+            if self._stopping and not self._runners_alive() and self.idle:
+                return
+
+    def _runners_alive(self) -> bool:
+        return any(not runner.done() for runner in self._runners)
+
+    async def _flush(self) -> None:
+        """Store what changed since the last flush, then acknowledge, then emit events.
+
+        A task that started and finished since the last flush is stored once, in its final
+        state; its RUNNING event is still emitted, before the final one.
+        """
+        started, self._started = self._started, []
+        writes, self._writes = self._writes, []
+        acks, self._acks = self._acks, []
+        retries, self._retries = self._retries, []
+        active = self._active
+        running = [
+            self._result(task, active[task.id], TaskStatus.RUNNING)
+            for task in started
+            if task.id in active
+        ]
+        if not (running or writes or acks or retries):
+            return
+        delay = 0.1
+        while True:
+            try:
+                if running or writes:
+                    await self.app.backend_required.store(running + writes if running else writes)
+                if acks:
+                    await self.app.broker_required.ack(acks)
+                for delivery, next_try in retries:
+                    await self.app.broker_required.retry(delivery, next_try)
+                break
+            except Exception:
+                logger.exception(
+                    "Worker %s: storing results failed; retrying in %.1f s", self.id, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        events = self.app.events
+        if events.has_subscribers:
+            await self._emit_updates(started, running, writes)
+
+    async def _emit_updates(
+        self, started: list[Task], running: list[TaskResult], writes: list[TaskResult]
+    ) -> None:
+        events = self.app.events
+        by_id = {result.task_id: result for result in running}
+        finals = {result.task_id: result for result in writes}
+        for task in started:
+            shown = by_id.get(task.id)
+            if shown is None:
+                final = finals.get(task.id)
+                if final is None:
+                    continue
+                shown = final.evolve(TaskStatus.RUNNING, finished_at=None, result=None)
+            await events.emit(task_update(shown))
+        for result in writes:
+            await events.emit(task_update(result))
+
+    # -- heartbeats --------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """What UIs show about this worker."""
+        return {
+            "id": self.id,
+            "hostname": self.hostname,
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "last_heartbeat": time.time(),
+            "queues": list(self.queues),
+            "concurrency": {"io": self.io_workers, "cpu": self.cpu_workers},
+            "prefetch": self.prefetch,
+            "processed": self.processed,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "retried": self.retried,
+            "active": list(self._active),
+            "broker": self.app.broker_required.describe(),
+        }
+
+    async def _heartbeat_loop(self) -> None:
+        broker = self.app.broker_required
+        while True:
+            info = self.info()
+            try:
+                await broker.heartbeat(info, ttl=3 * self.heartbeat_interval)
+            except Exception:
+                logger.warning("Worker %s: heartbeat failed", self.id, exc_info=True)
+            await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
+            await asyncio.sleep(self.heartbeat_interval)
+
+
+async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> None:
+    """Wait for ``tasks`` up to ``timeout`` seconds, then cancel the rest and reap them."""
+    pending = [task for task in tasks if task is not None and not task.done()]
+    if pending and (timeout is None or timeout > 0):
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        pending = list(still)
+    for task in pending:
+        task.cancel()
+    for task in tasks:
+        if task is None:
+            continue
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("Worker task %s ended with an error", task.get_name())
