@@ -73,14 +73,11 @@ def loads(data: str | bytes) -> Any:
     return _decoder.decode(data)
 
 
-def _is_plain(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:  # noqa: SIM110 (hot path)
+def _is_plain(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
     for value in args:
         if type(value) not in _PLAIN:
             return False
-    for value in kwargs.values():
-        if type(value) not in _PLAIN:
-            return False
-    return True
+    return not kwargs or all(type(value) in _PLAIN for value in kwargs.values())
 
 
 def check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
