@@ -172,8 +172,12 @@ class Worker:
     async def run(self) -> None:
         """Serve until burst drain, ``max_tasks``, or :meth:`request_stop`; then stop gracefully."""
         await self.start()
-        await self._finished.wait()
+        await self.wait_finished()
         await self.stop()
+
+    async def wait_finished(self) -> None:
+        """Return once the burst queue is drained, ``max_tasks`` ran, or a stop was requested."""
+        await self._finished.wait()
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to stop gracefully (safe to call from a signal handler)."""
