@@ -91,9 +91,13 @@ class Worker:
         )
         config = dataclasses.replace(app.config, executor=executor_config)
         self.app = app
-        self.queues = tuple(
-            queues or executor_config.queues or sorted({"default"} | app.registry.queues())
-        )
+        configured = queues or executor_config.queues
+        if configured:
+            self.queues: tuple[str, ...] = tuple(configured)
+        elif not app.broker_required.durable:
+            self.queues = ()  # the in-process broker: every queue it holds
+        else:
+            self.queues = tuple(sorted({"default"} | app.registry.queues()))
         self.io_workers = executor_config.io_workers
         self.cpu_workers = executor_config.cpu_workers
         concurrency = self.io_workers + self.cpu_workers
@@ -465,7 +469,7 @@ class Worker:
             "pid": os.getpid(),
             "started_at": self.started_at,
             "last_heartbeat": time.time(),
-            "queues": list(self.queues),
+            "queues": list(self.queues) or ["*"],
             "concurrency": {"io": self.io_workers, "cpu": self.cpu_workers},
             "prefetch": self.prefetch,
             "processed": self.processed,

@@ -60,7 +60,8 @@ class BaseBroker(ABC):
     async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
         """Take up to ``max_count`` due tasks from ``queues``, highest priority first and FIFO
         within a priority, waiting up to ``timeout`` seconds for the first one. Revoked and
-        malformed messages are never returned."""
+        malformed messages are never returned. Empty ``queues`` means every queue; a broker
+        that cannot list its queues raises ``ValueError`` for it."""
 
     def wakeup(self) -> None:
         """Make a :meth:`fetch` that is waiting return now (a worker is stopping)."""

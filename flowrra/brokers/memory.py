@@ -105,8 +105,11 @@ class MemoryBroker(BaseBroker):
             queue.size += 1
 
     def _take(self, names: Sequence[str], max_count: int) -> list[Delivery]:
-        queues = [self._queues[name] for name in names if name in self._queues]
-        queues = [queue for queue in queues if queue.size]
+        if names:
+            queues = [self._queues[name] for name in names if name in self._queues]
+            queues = [queue for queue in queues if queue.size]
+        else:
+            queues = [queue for queue in self._queues.values() if queue.size]
         if not queues:
             return []
         taken: list[Delivery] = []
