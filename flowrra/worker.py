@@ -256,7 +256,8 @@ class Worker:
                 self._room.clear()
                 await self._room.wait()
                 continue
-            timeout = (0.05 if self._active else 0.0) if self.burst else 1.0
+            # in burst mode an empty answer ends the run only once nothing is left in flight
+            timeout = (0.0 if self.idle else 0.05) if self.burst else 1.0
             try:
                 deliveries = await broker.fetch(self.queues, room, timeout)
             except Exception:

@@ -122,7 +122,7 @@ class MemoryBroker(BaseBroker):
                 best = max(queues, key=_Queue.head_priority)
                 if not best.size:
                     break
-                _drain_levels(best, 1, taken, revoked)
+                _drain_levels(best, len(taken) + 1, taken, revoked)
         self._size = sum(q.size for q in self._queues.values()) + len(self._delayed)
         if taken and self.max_size:
             self._drained.set()
