@@ -1,0 +1,199 @@
+"""What Django code calls: the ``@task`` decorator, ``submit`` / ``asubmit``, ``revoke``.
+
+``submit()`` inside ``transaction.atomic()`` waits for the commit by default (setting
+``SUBMIT_ON_COMMIT``, or ``options(on_commit=...)`` per call): it returns the task id at
+once and enqueues the task when the transaction commits, or never if it rolls back, so a
+worker never sees a task whose data is not committed. ``asubmit()`` never waits: async
+code cannot hold a transaction open across an ``await`` on the same connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any, TypeVar, overload
+
+from asgiref.sync import sync_to_async
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+
+from flowrra.options import SubmitOptions
+from flowrra.serialization import transfer_arguments
+from flowrra.task import new_task_id
+from flowrra.worker import current_task
+
+from . import runtime
+from .conf import flowrra_settings
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+TaskRef = Callable[..., Any] | str
+
+_in_pool_process = False
+
+
+def mark_pool_process() -> None:
+    """Record that this process is a CPU worker process (set by its initializer)."""
+    global _in_pool_process
+    _in_pool_process = True
+
+
+# -- registering -----------------------------------------------------------------------------
+
+
+@overload
+def task(name: F, /) -> F: ...
+@overload
+def task(
+    name: str | None = None, /, cpu_bound: bool = False, **options: Any
+) -> Callable[[F], F]: ...
+def task(name: Any = None, /, cpu_bound: bool = False, **options: Any) -> Any:
+    """Register a task in the project app: ``@task`` or ``@task(cpu_bound=True, queue=...)``.
+
+    Options are those of :meth:`flowrra.Flowrra.task`. In a worker, database connections
+    the task left stale are closed after it, as Django does after a request.
+    """
+    if callable(name):
+        return task()(name)
+
+    def decorator(func: F) -> F:
+        wrapped = _with_connection_cleanup(func, cpu_bound)
+        runtime.get_app().task(name or func.__name__, cpu_bound, **options)(wrapped)
+        return wrapped
+
+    return decorator
+
+
+def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
+    if cpu_bound and not inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        def run_in_pool(*args: Any, **kwargs: Any) -> Any:
+            if not _in_pool_process:
+                return func(*args, **kwargs)
+            close_old_connections()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return run_in_pool  # type: ignore[return-value]
+    if not cpu_bound and inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def run_on_loop(*args: Any, **kwargs: Any) -> Any:
+            if current_task.get() is None:
+                return await func(*args, **kwargs)
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                _sweeper.request()
+
+        return run_on_loop  # type: ignore[return-value]
+    return func  # the registry explains what is wrong with it
+
+
+class _ConnectionSweeper:
+    """Runs ``close_old_connections`` in the thread where async tasks' ORM calls run
+    (asgiref's sync thread) after tasks finish, coalesced so a burst of tasks costs one
+    thread hop, not one each."""
+
+    def __init__(self) -> None:
+        self._running: asyncio.Task[None] | None = None
+        self._again = False
+
+    def request(self) -> None:
+        running = self._running
+        if running is not None and not running.done():
+            self._again = True
+            return
+        self._running = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await sync_to_async(close_old_connections)()
+            except Exception:
+                logger.warning("Closing stale database connections failed", exc_info=True)
+            if not self._again:
+                return
+
+
+_sweeper = _ConnectionSweeper()
+
+
+# -- submitting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """Submit options for one call: ``options(priority=9, countdown=30).submit(fn, ...)``.
+
+    ``on_commit`` None follows the ``SUBMIT_ON_COMMIT`` setting; ``using`` is the database
+    alias whose transaction to wait for.
+    """
+
+    options: SubmitOptions
+    on_commit: bool | None = None
+    using: str = DEFAULT_DB_ALIAS
+
+    def submit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+        """Submit ``fn(*args, **kwargs)`` from sync code; returns the task id."""
+        app = runtime.get_app()
+        app.registry.resolve(fn)
+        wait = self.on_commit
+        if wait is None:
+            wait = flowrra_settings()["SUBMIT_ON_COMMIT"]
+        if wait and connections[self.using].in_atomic_block:
+            args, kwargs = transfer_arguments(args, kwargs)
+            options = replace(self.options, task_id=self.options.task_id or new_task_id())
+            deferred = replace(self, options=options, on_commit=False)
+            transaction.on_commit(
+                functools.partial(deferred.submit, fn, *args, **kwargs), using=self.using
+            )
+            assert options.task_id is not None
+            return options.task_id
+        submitter = app.options(**asdict(self.options))
+        return runtime.run_sync(lambda: submitter.submit(fn, *args, **kwargs))
+
+    async def asubmit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+        """Submit ``fn(*args, **kwargs)`` from async code; returns the task id."""
+        submitter = runtime.get_app().options(**asdict(self.options))
+        return await runtime.run_async(lambda: submitter.submit(fn, *args, **kwargs))
+
+
+def options(
+    *, on_commit: bool | None = None, using: str = DEFAULT_DB_ALIAS, **kwargs: Any
+) -> Submission:
+    """Options for one submission: ``priority``, ``queue``, ``countdown`` or ``eta``,
+    ``timeout``, ``max_retries``, ``retry_delay``, ``task_id`` (see
+    :class:`flowrra.SubmitOptions`), plus ``on_commit`` and ``using``."""
+    return Submission(SubmitOptions(**kwargs), on_commit, using)
+
+
+_DEFAULT = Submission(SubmitOptions())
+
+
+def submit(fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+    """Submit a registered task from sync code (a view, a signal, the shell); returns its id."""
+    return _DEFAULT.submit(fn, *args, **kwargs)
+
+
+async def asubmit(fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+    """Submit a registered task from async code (an async view, another task)."""
+    return await _DEFAULT.asubmit(fn, *args, **kwargs)
+
+
+def revoke(task_id: str) -> bool:
+    """Stop a task that has not started (see :meth:`flowrra.Flowrra.revoke`)."""
+    return runtime.run_sync(lambda: runtime.get_app().revoke(task_id))
+
+
+async def arevoke(task_id: str) -> bool:
+    """:func:`revoke` for async code."""
+    return await runtime.run_async(lambda: runtime.get_app().revoke(task_id))

@@ -1,0 +1,170 @@
+"""The ``django://`` result backend: task results in the ``TaskResult`` table.
+
+A worker hands its results over in batches (one flush of many tasks); each batch is one
+bulk upsert, so the ORM costs one statement per batch, not per task. Results are kept
+until ``manage.py flowrra_cleanup`` deletes them (``CLEANUP_AFTER_DAYS``); the core TTL does
+not apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections
+from django.db.models import Count
+
+from flowrra.backends.base import BaseResultBackend
+from flowrra.serialization import dumps
+from flowrra.task import TaskResult, TaskStatus
+
+from . import sql
+from .db import database_alias, database_thread, describe_database, ping_database
+from .models import TaskResult as TaskResultRow
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from flowrra.config import BackendConfig
+
+#: Columns a later write of the same task replaces (``retry_of`` is set by the admin only).
+UPDATE_FIELDS = [
+    "task_name",
+    "status",
+    "args",
+    "kwargs",
+    "result",
+    "error",
+    "error_type",
+    "traceback",
+    "queue",
+    "priority",
+    "retries",
+    "worker",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+    "runtime",
+]
+_WRITE_FIELDS = _READ_FIELDS = ["task_id", *UPDATE_FIELDS]
+
+
+def _row_values(result: TaskResult, when: Callable[[dt.datetime | None], Any]) -> tuple[Any, ...]:
+    """The values of ``_WRITE_FIELDS`` storing ``result``."""
+    return (
+        result.task_id,
+        result.task_name or "",
+        result.status.value,
+        dumps(list(result.args)),
+        dumps(result.kwargs),
+        None if result.result is None else dumps(result.result),
+        result.error or "",
+        result.error_type or "",
+        result.traceback or "",
+        result.queue,
+        result.priority,
+        result.retries,
+        result.worker or "",
+        when(result.submitted_at),
+        when(result.started_at),
+        when(result.finished_at),
+        result.runtime,
+    )
+
+
+def from_values(values: dict[str, Any]) -> TaskResult:
+    """The core result for a row read with ``.values(*_READ_FIELDS)``."""
+    return TaskResult(
+        task_id=values["task_id"],
+        status=TaskStatus(values["status"]),
+        task_name=values["task_name"] or None,
+        result=values["result"],
+        error=values["error"] or None,
+        submitted_at=values["submitted_at"],
+        started_at=values["started_at"],
+        finished_at=values["finished_at"],
+        retries=values["retries"],
+        args=tuple(values["args"] or ()),
+        kwargs=dict(values["kwargs"] or {}),
+        error_type=values["error_type"] or None,
+        traceback=values["traceback"] or None,
+        queue=values["queue"],
+        priority=values["priority"],
+        worker=values["worker"] or None,
+    )
+
+
+class DatabaseBackend(BaseResultBackend):
+    """Results in the database that the URL names (``django://`` is ``default``)."""
+
+    def __init__(self, config: BackendConfig | None = None) -> None:
+        super().__init__(config)
+        self.alias = database_alias(config.url) if config is not None else "default"
+
+    def _rows(self) -> QuerySet[TaskResultRow]:
+        return TaskResultRow.objects.using(self.alias)
+
+    async def connect(self) -> None:
+        database_thread.acquire()
+
+    async def close(self) -> None:
+        await database_thread.release()
+
+    async def ping(self) -> bool:
+        return await database_thread.run(ping_database, self.alias)
+
+    async def store(self, results: Sequence[TaskResult]) -> None:
+        # later results of a task replace earlier ones: one row per task in the upsert
+        latest = {result.task_id: result for result in results}
+        await database_thread.run(self._store, list(latest.values()))
+
+    def _store(self, results: list[TaskResult]) -> None:
+        connection = connections[self.alias]
+        when = sql.datetime_adapter(connection)
+        rows = [_row_values(result, when) for result in results]
+        sql.insert(connection, TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id")
+
+    async def get(self, task_id: str) -> TaskResult | None:
+        found = await self.get_many([task_id])
+        return found[0]
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[TaskResult | None]:
+        wanted = list(task_ids)
+        rows = await database_thread.run(self._read, wanted)
+        by_id = {row["task_id"]: from_values(row) for row in rows}
+        return [by_id.get(task_id) for task_id in wanted]
+
+    def _read(self, task_ids: list[str]) -> list[dict[str, Any]]:
+        return list(self._rows().filter(task_id__in=task_ids).values(*_READ_FIELDS))
+
+    async def list(
+        self,
+        statuses: Collection[TaskStatus] | None = None,
+        *,
+        task_name: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TaskResult]:
+        rows = self._rows().order_by("-submitted_at", "-id")
+        if statuses is not None:
+            rows = rows.filter(status__in=[TaskStatus(s).value for s in statuses])
+        if task_name is not None:
+            rows = rows.filter(task_name=task_name)
+        page = rows.values(*_READ_FIELDS)[offset : offset + limit]
+        return [from_values(row) for row in await database_thread.run(list, page)]
+
+    async def counts(self) -> dict[TaskStatus, int]:
+        query = self._rows().values("status").annotate(n=Count("id")).order_by()
+        counts = dict.fromkeys(TaskStatus, 0)
+        for row in await database_thread.run(list, query):
+            counts[TaskStatus(row["status"])] = row["n"]
+        return counts
+
+    async def delete(self, task_ids: Sequence[str]) -> int:
+        query = self._rows().filter(task_id__in=list(task_ids))
+        _, by_model = await database_thread.run(query.delete)
+        return by_model.get(TaskResultRow._meta.label, 0)
+
+    def describe(self) -> str:
+        return describe_database(self.config.url if self.config else "django://", self.alias)

@@ -1,0 +1,69 @@
+"""System checks ``flowrra.E001``...: the ``FLOWRRA`` setting and the database it uses.
+
+* E001 unknown key, E002 unsupported URL scheme, E003 bad value (see :mod:`.conf`);
+* E004 a ``django://`` URL naming a database that is not in ``DATABASES``;
+* E005 the ``django://`` broker on a database other than SQLite or PostgreSQL;
+* E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.db import connections
+
+from .conf import find_problems, flowrra_settings, user_settings
+from .db import database_alias
+
+BROKER_VENDORS = ("sqlite", "postgresql")
+
+
+@register("flowrra")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Report every problem of ``settings.FLOWRRA`` with a hint for the fix."""
+    problems = find_problems(user_settings())
+    messages: list[CheckMessage] = [Error(p.message, hint=p.hint, id=p.id) for p in problems]
+    if not any(p.id == "flowrra.E002" for p in problems):
+        messages += _check_databases()
+    if not settings.USE_TZ:
+        messages.append(
+            Error(
+                "flowrra_django needs USE_TZ = True: task times are stored as aware UTC datetimes.",
+                hint="Set USE_TZ = True in your settings (Django's default).",
+                id="flowrra.E006",
+            )
+        )
+    return messages
+
+
+def _check_databases() -> list[CheckMessage]:
+    values = flowrra_settings()
+    messages: list[CheckMessage] = []
+    for key in ("BROKER_URL", "RESULT_BACKEND"):
+        url = values[key]
+        if urlsplit(url).scheme.lower() != "django":
+            continue
+        alias = database_alias(url)
+        if alias not in settings.DATABASES:
+            messages.append(
+                Error(
+                    f"FLOWRRA[{key!r}] is {url!r}, but DATABASES has no {alias!r} database.",
+                    hint="Use 'django://' for the default database or 'django://<alias>' "
+                    f"with one of: {', '.join(settings.DATABASES)}.",
+                    id="flowrra.E004",
+                )
+            )
+        elif key == "BROKER_URL" and connections[alias].vendor not in BROKER_VENDORS:
+            messages.append(
+                Error(
+                    f"The django:// broker supports SQLite and PostgreSQL; database "
+                    f"{alias!r} is {connections[alias].vendor}.",
+                    hint="Use Redis as the broker (FLOWRRA['BROKER_URL'] = "
+                    "'redis://host:6379/0'); results can stay in this database.",
+                    id="flowrra.E005",
+                )
+            )
+    return messages

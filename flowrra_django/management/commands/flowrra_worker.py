@@ -1,0 +1,204 @@
+"""``manage.py flowrra_worker``: run the project's tasks.
+
+The first SIGTERM or Ctrl-C stops fetching and lets running tasks finish (up to
+``SHUTDOWN_TIMEOUT``); a second one exits at once. ``--burst`` drains what is queued and
+exits 0; ``--reload`` restarts the worker when Python files change, like ``runserver``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import autoreload
+
+from flowrra import Config, Flowrra, Worker
+from flowrra.backends import BACKENDS
+from flowrra.brokers import BROKERS
+from flowrra.exceptions import ConfigurationError
+from flowrra.process import serve
+from flowrra.registry import validate_options
+
+from ... import runtime
+from ...conf import flowrra_settings, get_config
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _queues(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one queue name, e.g. default,emails")
+    for name in names:
+        try:
+            validate_options(queue=name)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
+def _url(registry: Any) -> Any:
+    def parse(text: str) -> str:
+        try:
+            registry.scheme_of(text)
+        except ConfigurationError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    return parse
+
+
+class Command(BaseCommand):
+    help = "Run a Flowrra worker for this project's tasks."
+    # checked in inner_run, so that --reload checks again after each change
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "-Q",
+            "--queues",
+            type=_queues,
+            help="comma-separated queues to consume (default: FLOWRRA['QUEUES'], else "
+            "'default' and every queue a registered task names)",
+        )
+        parser.add_argument("--io-workers", type=_positive_int, help="async tasks at once")
+        parser.add_argument("--cpu-workers", type=_positive_int, help="CPU worker processes")
+        parser.add_argument(
+            "--prefetch", type=_positive_int, help="messages held beyond those running"
+        )
+        parser.add_argument("--broker", type=_url(BROKERS), help="broker URL (overrides settings)")
+        parser.add_argument(
+            "--backend", type=_url(BACKENDS), help="result backend URL (overrides settings)"
+        )
+        parser.add_argument("-l", "--loglevel", default="INFO", type=str.upper, choices=LOG_LEVELS)
+        parser.add_argument("--burst", action="store_true", help="run what is queued, then exit 0")
+        parser.add_argument(
+            "--max-tasks", type=_positive_int, help="exit after running this many tasks"
+        )
+        parser.add_argument(
+            "--shutdown-timeout",
+            type=_positive_float,
+            help="seconds running tasks get to finish after SIGTERM (default: settings)",
+        )
+        parser.add_argument(
+            "--reload", action="store_true", help="restart when code changes (development)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["reload"]:
+            autoreload.run_with_reloader(self.inner_run, **options)
+        else:
+            self.inner_run(**options)
+
+    def inner_run(self, **options: Any) -> None:
+        autoreload.raise_last_exception()
+        self.check(display_num_errors=False)
+        _configure_logging(options["loglevel"])
+        try:
+            app = runtime.get_app()
+            app.config = self._config(options)
+        except (ImproperlyConfigured, ConfigurationError) as exc:
+            raise CommandError(str(exc)) from None
+        code = asyncio.run(self._serve(app, options))
+        if code:
+            sys.exit(code)
+
+    def _config(self, options: dict[str, Any]) -> Config:
+        config = get_config()
+        values = flowrra_settings()
+        if options["broker"]:
+            broker = dataclasses.replace(config.broker, url=options["broker"])
+            config = dataclasses.replace(config, broker=broker)
+        if options["backend"]:
+            backend = dataclasses.replace(config.backend, url=options["backend"])
+            config = dataclasses.replace(config, backend=backend)
+        if options["shutdown_timeout"] is None:
+            options["shutdown_timeout"] = values["SHUTDOWN_TIMEOUT"]
+        options["heartbeat_interval"] = values["HEARTBEAT_INTERVAL"]
+        return config
+
+    async def _serve(self, app: Flowrra, options: dict[str, Any]) -> int:
+        try:
+            await app.start(worker=False)
+        except Exception as exc:
+            raise CommandError(f"could not connect: {exc}") from exc
+        runtime.bind(asyncio.get_running_loop())
+        worker = Worker(
+            app,
+            queues=options["queues"],
+            io_workers=options["io_workers"],
+            cpu_workers=options["cpu_workers"],
+            prefetch=options["prefetch"],
+            burst=options["burst"],
+            max_tasks=options["max_tasks"],
+            heartbeat_interval=options["heartbeat_interval"],
+        )
+        app.worker = worker
+        try:
+            self.stdout.write(banner(app, worker))
+            self.stdout.flush()
+            if options["reload"]:  # the reloader owns signals: this runs in a thread
+                await worker.run()
+                return 0
+            return await serve(worker, shutdown_timeout=options["shutdown_timeout"])
+        finally:
+            app.worker = None
+            await app.stop()
+            runtime.unbind()
+
+
+def banner(app: Flowrra, worker: Worker) -> str:
+    """The start banner: where messages and results live (passwords masked), what runs."""
+    names = [spec.name for spec in app.registry]
+    mode = "burst (exit when the queues are empty)" if worker.burst else "serve until stopped"
+    if worker.max_tasks is not None:
+        mode += f", at most {worker.max_tasks} tasks"
+    lines = [
+        f"Flowrra worker {worker.id}",
+        f"  broker:      {app.broker_required.describe()}",
+        f"  results:     {app.backend_required.describe()}",
+        f"  queues:      {', '.join(worker.queues)}",
+        f"  concurrency: {worker.io_workers} async, {worker.cpu_workers} CPU processes, "
+        f"prefetch {worker.prefetch}",
+        f"  tasks:       {len(names)}: {', '.join(names) or 'none (add tasks.py to an app)'}",
+        f"  mode:        {mode}",
+    ]
+    return "\n".join(lines)
+
+
+def _configure_logging(level: str) -> None:
+    for name in ("flowrra", "flowrra_django"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not logger.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(
+                logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+            )
+            logger.addHandler(handler)

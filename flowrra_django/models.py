@@ -1,0 +1,203 @@
+"""ORM models: task results, the embedded broker's queue, worker heartbeats and schedules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from flowrra import serialization
+from flowrra.registry import PRIORITY_MAX, PRIORITY_MIN
+from flowrra.task import TaskStatus
+
+
+class CodecEncoder(json.JSONEncoder):
+    """JSONField encoder using Flowrra's codec, so datetimes, UUIDs and Decimals in task
+    arguments and results round-trip as themselves."""
+
+    def encode(self, o: Any) -> str:
+        return serialization.dumps(o)
+
+
+class CodecDecoder(json.JSONDecoder):
+    """The decoder matching :class:`CodecEncoder`."""
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        return serialization.loads(s)
+
+
+def _json(**kwargs: Any) -> models.JSONField:
+    return models.JSONField(encoder=CodecEncoder, decoder=CodecDecoder, **kwargs)
+
+
+def _priority_field() -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(
+        _("priority"),
+        default=0,
+        validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
+        help_text=_("0-9, higher runs first"),
+    )
+
+
+class TaskResult(models.Model):
+    """The state and outcome of one task, written by the ``django://`` result backend."""
+
+    task_id = models.CharField(_("task id"), max_length=255, unique=True)
+    task_name = models.CharField(_("task name"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=[(s.value, s.name.title()) for s in TaskStatus]
+    )
+    args = _json(default=list, blank=True)
+    kwargs = _json(default=dict, blank=True)
+    result = _json(null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    error_type = models.CharField(_("error type"), max_length=200, blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+    queue = models.CharField(_("queue"), max_length=100, default="default")
+    priority = _priority_field()
+    retries = models.PositiveIntegerField(_("retries"), default=0)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    runtime = models.FloatField(_("runtime (s)"), null=True, blank=True)
+    retry_of = models.ForeignKey(
+        "self",
+        verbose_name=_("retry of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retried_as",
+        help_text=_("the task this one was resubmitted from"),
+    )
+
+    class Meta:
+        verbose_name = _("task result")
+        verbose_name_plural = _("task results")
+        ordering = ("-submitted_at",)
+        indexes = [
+            models.Index(fields=["-submitted_at"], name="flowrra_result_submitted"),
+            models.Index(fields=["status", "-submitted_at"], name="flowrra_result_status"),
+            models.Index(fields=["task_name", "-submitted_at"], name="flowrra_result_task"),
+            models.Index(fields=["finished_at"], name="flowrra_result_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}] {self.status}"
+
+
+class QueuedMessage(models.Model):
+    """A task message waiting in the ``django://`` broker, or held by a worker.
+
+    ``available_at`` (Unix time) is when the message may be delivered: its eta, or, while a
+    worker holds it, when that worker's claim runs out and the message is delivered again.
+    """
+
+    task_id = models.CharField(_("task id"), max_length=255, db_index=True)
+    queue = models.CharField(_("queue"), max_length=100)
+    priority = _priority_field()
+    available_at = models.FloatField(_("available at (Unix time)"))
+    claimed_by = models.CharField(_("claimed by"), max_length=200, null=True, blank=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    payload = _json()
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("queued message")
+        verbose_name_plural = _("queued messages")
+        indexes = [
+            models.Index(fields=["queue", "-priority", "id"], name="flowrra_msg_claim"),
+            models.Index(fields=["available_at"], name="flowrra_msg_available"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue}: {self.task_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last heartbeat of a live worker; rows past ``expires_at`` are dead workers.
+
+    ``claimant`` is the name the worker's broker claims messages under; the ``django://``
+    broker gives the messages of an expired claimant back to the queue.
+    """
+
+    worker_id = models.CharField(_("worker id"), max_length=200, unique=True)
+    claimant = models.CharField(_("claimant"), max_length=200, blank=True, db_index=True)
+    info = _json(default=dict)
+    last_seen = models.DateTimeField(_("last seen"))
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
+class ScheduledTask(models.Model):
+    """A task submitted on a schedule by ``flowrra_beat``.
+
+    ``schedule`` holds a cron expression, an interval in seconds (a decimal string) or an
+    ISO 8601 datetime, as ``schedule_type`` says; ``timezone`` blank means
+    ``settings.TIME_ZONE``.
+    """
+
+    class ScheduleType(models.TextChoices):
+        CRON = "cron", _("cron")
+        INTERVAL = "interval", _("interval")
+        ONCE = "once", _("once")
+
+    class MissedPolicy(models.TextChoices):
+        RUN_ONCE = "run_once", _("run once")
+        SKIP = "skip", _("skip")
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    task_name = models.CharField(_("task name"), max_length=200)
+    schedule_type = models.CharField(
+        _("schedule type"), max_length=16, choices=ScheduleType.choices
+    )
+    schedule = models.CharField(
+        _("schedule"),
+        max_length=200,
+        help_text=_(
+            "cron: 'minute hour day month weekday' (e.g. '*/15 * * * *'); "
+            "interval: seconds (e.g. '90'); once: an ISO 8601 datetime"
+        ),
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, blank=True, help_text=_("blank: settings.TIME_ZONE")
+    )
+    args = _json(default=list, blank=True, help_text=_('a JSON list, e.g. [1, "a"]'))
+    kwargs = _json(default=dict, blank=True, help_text=_('a JSON object, e.g. {"x": 1}'))
+    queue = models.CharField(_("queue"), max_length=100, default="default")
+    priority = _priority_field()
+    max_retries = models.PositiveIntegerField(_("max retries"), default=3)
+    retry_delay = models.FloatField(_("retry delay (s)"), default=1.0)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    missed_policy = models.CharField(
+        _("missed runs"),
+        max_length=16,
+        choices=MissedPolicy.choices,
+        default=MissedPolicy.RUN_ONCE,
+        help_text=_("after downtime: run a missed schedule once, or skip to the next time"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    total_run_count = models.PositiveIntegerField(_("runs"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("scheduled task")
+        verbose_name_plural = _("scheduled tasks")
+        ordering = ("name",)
+        indexes = [models.Index(fields=["enabled", "next_run_at"], name="flowrra_schedule_due")]
+
+    def __str__(self) -> str:
+        return self.name

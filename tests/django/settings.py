@@ -1,0 +1,89 @@
+"""Settings for the Django tests (pytest-django).
+
+SQLite by default (a file of this test session, so worker subprocesses share it);
+PostgreSQL with ``FLOWRRA_TEST_DB=postgres``, at ``FLOWRRA_TEST_DATABASE_URL`` (default
+``postgres://root@127.0.0.1:5432/test``), in a test database of this session. A worker
+subprocess started by a test inherits the environment and sets ``FLOWRRA_TEST_SUBPROCESS=1``
+to open the test database itself.
+"""
+
+import os
+import tempfile
+
+import environ
+
+SECRET_KEY = "flowrra-tests-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.django.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "flowrra_django",
+    "tests.django.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+ENGINE = os.environ.get("FLOWRRA_TEST_DB", "sqlite")
+SUBPROCESS = os.environ.get("FLOWRRA_TEST_SUBPROCESS") == "1"
+if ENGINE == "postgres":
+    _test_name = os.environ.setdefault("FLOWRRA_TEST_DB_NAME", f"flowrra_test_{os.getpid()}")
+    _url = os.environ.get("FLOWRRA_TEST_DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
+    _db = environ.Env.db_url_config(_url)
+    _db["TEST"] = {"NAME": _test_name}
+    if SUBPROCESS:
+        _db["NAME"] = _test_name
+elif ENGINE == "sqlite":
+    _path = os.environ.setdefault(
+        "FLOWRRA_TEST_DB_NAME",
+        os.path.join(tempfile.gettempdir(), f"flowrra-test-{os.getpid()}.sqlite3"),
+    )
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": _path, "TEST": {"NAME": _path}}
+else:
+    raise RuntimeError(f"FLOWRRA_TEST_DB must be 'sqlite' or 'postgres', not {ENGINE!r}")
+DATABASES = {"default": _db}
+
+FLOWRRA = {
+    "BROKER_OPTIONS": {
+        "visibility_timeout": float(os.environ.get("FLOWRRA_TEST_VISIBILITY_TIMEOUT", "30"))
+    },
+    "HEARTBEAT_INTERVAL": float(os.environ.get("FLOWRRA_TEST_HEARTBEAT_INTERVAL", "1")),
+    "POLL_INTERVAL": 0.05,
+    "IO_WORKERS": 4,
+    "CPU_WORKERS": 1,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"flowrra": {"handlers": ["console"], "level": "WARNING"}},
+}

@@ -1,0 +1,61 @@
+"""Tasks the Django tests submit; workers started by the tests import them too."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from flowrra_django import task
+from flowrra_django.models import TaskResult
+
+
+@task
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task(max_retries=0)
+async def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@task(max_retries=0)
+async def record(path: str, token: str) -> str:
+    """Append ``token`` to the file ``path``: a task that ran twice shows up twice."""
+    await asyncio.to_thread(_append, path, f"{token} {os.getpid()}\n")
+    return token
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a") as handle:
+        handle.write(line)
+
+
+@task(max_retries=0)
+async def hang_once(marker: str) -> str:
+    """Hang on the first delivery (the test kills that worker), return on the next."""
+    path = Path(marker)
+    if await asyncio.to_thread(path.exists):
+        return "recovered"
+    await asyncio.to_thread(path.write_text, str(os.getpid()))
+    await asyncio.sleep(120)
+    return "slept"
+
+
+@task
+async def sleep_then(seconds: float, value: str) -> str:
+    await asyncio.sleep(seconds)
+    return value
+
+
+@task
+async def count_results() -> int:
+    """Uses the async ORM in the worker."""
+    return await TaskResult.objects.acount()
+
+
+@task(cpu_bound=True)
+def cpu_count_results() -> int:
+    """Uses the ORM in a CPU worker process (proves django.setup() ran there)."""
+    return TaskResult.objects.count()
