@@ -1,0 +1,72 @@
+"""FlowrraManager: the facade the admin, dashboard and CLI read from."""
+
+from __future__ import annotations
+
+import asyncio
+
+from flowrra import Flowrra
+from flowrra.management import FlowrraManager
+
+
+async def test_stats_listings_and_task_info(app: Flowrra) -> None:
+    gate = asyncio.Event()
+
+    @app.task(queue="mail", priority=3)
+    async def send(to: str) -> str:
+        """Send one e-mail."""
+        return to
+
+    @app.task(max_retries=0)
+    async def broken() -> None:
+        raise ValueError("nope")
+
+    @app.task()
+    async def waiting() -> None:
+        await gate.wait()
+
+    manager = FlowrraManager(app)
+    await app.start()
+    sent = await app.submit(send, "a@example.com")
+    failed = await app.submit(broken)
+    running = await app.submit(waiting)
+    await asyncio.sleep(0.05)
+
+    stats = await manager.get_stats()
+    assert stats["tasks"]["total"] == 3
+    assert (stats["tasks"]["success"], stats["tasks"]["failed"], stats["tasks"]["running"]) == (
+        1,
+        1,
+        1,
+    )
+    assert stats["registered_tasks"] == 3
+    assert stats["app"]["running"] is True
+    assert [w["queues"] for w in stats["workers"]] == [["*"]]
+
+    assert [t["task_id"] for t in await manager.list_completed_tasks()] == [sent]
+    assert [t["task_id"] for t in await manager.list_failed_tasks()] == [failed]
+    assert [t["task_id"] for t in await manager.list_running_tasks()] == [running]
+    assert await manager.list_pending_tasks() == []
+    assert (await manager.get_task_result(failed))["error"] == "nope"
+    assert await manager.get_task_result("unknown") is None
+
+    info = await manager.get_task_info("send")
+    assert info is not None
+    assert (info["queue"], info["priority"], info["doc"]) == ("mail", 3, "Send one e-mail.")
+    assert await manager.get_task_info("nope") is None
+    assert [t["name"] for t in await manager.list_registered_tasks()] == [
+        "broken",
+        "send",
+        "waiting",
+    ]
+    gate.set()
+
+
+async def test_health_check_reports_each_component(app: Flowrra) -> None:
+    manager = FlowrraManager(app)
+    before = await manager.health_check()
+    assert before["status"] == "unhealthy"
+    assert before["components"]["broker"]["error"] == "not connected"
+    await app.start()
+    after = await manager.health_check()
+    assert after["status"] == "healthy"
+    assert after["components"]["broker"]["ok"] and after["components"]["backend"]["ok"]
