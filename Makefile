@@ -1,0 +1,54 @@
+# Everything a developer or CI needs, from a fresh clone. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Django 6 needs Python >= 3.12: a second virtualenv runs the suite on it where one is available.
+PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
+VENV6 ?= .venv-django6
+
+.PHONY: help venv demo test test-sqlite test-postgres test-django6 lint services bench
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## create .venv and install flowrra with every extra the tests need
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
+	$(PY) example_project/demo.py
+
+test: venv services lint test-sqlite test-postgres test-django6 ## run the whole test suite
+
+lint: venv ## ruff lint and format check, and the migrations check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run || \
+	  (echo "Models and migrations differ: run 'python manage.py makemigrations flowrra_django' and commit the result." && exit 1)
+
+test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
+	$(VENV)/bin/pytest
+
+test-postgres: venv ## the Django tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
+	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django
+
+test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Python 3.12 exists
+	@if [ -z "$(PYTHON312)" ]; then echo "No Python 3.12 here: Django 6 run skipped"; exit 0; fi; \
+	if [ ! -f $(VENV6)/.installed ] || [ setup.cfg -nt $(VENV6)/.installed ]; then \
+	  $(PYTHON312) -m venv $(VENV6) && $(VENV6)/bin/pip install -q -e '.[dev]' 'django>=6,<7' && touch $(VENV6)/.installed; \
+	fi; \
+	$(VENV6)/bin/python -c "import django; print('Django', django.get_version())"; \
+	$(VENV6)/bin/pytest tests/core tests/django
+
+services: ## start Redis and PostgreSQL on 127.0.0.1 if they are installed but down
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+	  (command -v redis-server >/dev/null && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || true
+	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
+	  (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || true
+
+bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run
+	$(PY) bench/bench_memory.py
