@@ -214,3 +214,28 @@ def asyncio_event():
     import asyncio
 
     return asyncio.Event()
+
+
+async def test_a_broker_that_refuses_the_message_fails_the_submit_visibly() -> None:
+    from flowrra import BrokerError, FlowrraError
+    from flowrra.brokers.memory import MemoryBroker
+
+    class RefusingBroker(MemoryBroker):
+        async def enqueue(self, tasks):  # type: ignore[no-untyped-def]
+            raise ConnectionError("broker is read-only")
+
+    app = Flowrra()
+
+    @app.task()
+    async def noop() -> None: ...
+
+    app.broker = RefusingBroker()
+    async with app:
+        with pytest.raises(BrokerError, match="could not enqueue task 'noop': broker is read-only"):
+            await app.submit(noop)
+        [failed] = await app.backend_required.list()
+    assert (
+        failed.status is TaskStatus.FAILED
+        and failed.error == "could not enqueue: broker is read-only"
+    )
+    assert issubclass(BrokerError, FlowrraError)

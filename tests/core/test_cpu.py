@@ -58,3 +58,23 @@ async def test_a_crashed_cpu_process_fails_only_its_task(cpu_app: Flowrra) -> No
     assert "exited (code 3)" in crashed.error
     healthy = await cpu_app.wait_for_result(await cpu_app.submit(tasks.whoami, 1), timeout=60)
     assert healthy.is_success
+
+
+async def test_executors_can_be_used_directly() -> None:
+    from flowrra import CPUExecutor, IOExecutor, Task
+
+    registry = tasks.cpu_app.registry
+    io_app = Flowrra()
+
+    @io_app.task()
+    async def shout(word: str) -> str:
+        return word.upper()
+
+    cpu = CPUExecutor(tasks.cpu_app.config, registry)
+    io = IOExecutor(io_app.config, io_app.registry)
+    try:
+        assert (await cpu.execute(Task("t1", "whoami", (5,), {})))["double"] == 10
+        assert await io.execute(Task("t2", "shout", ("hi",), {})) == "HI"
+    finally:
+        await cpu.stop()
+    assert cpu.pids == []

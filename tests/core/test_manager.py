@@ -70,3 +70,18 @@ async def test_health_check_reports_each_component(app: Flowrra) -> None:
     after = await manager.health_check()
     assert after["status"] == "healthy"
     assert after["components"]["broker"]["ok"] and after["components"]["backend"]["ok"]
+
+
+async def test_pending_tasks_are_listed_until_a_worker_takes_them() -> None:
+    app = Flowrra()
+
+    @app.task()
+    async def later() -> None: ...
+
+    manager = FlowrraManager(app)
+    await app.start(worker=False)
+    ids = [await app.submit(later) for _ in range(3)]
+    pending = await manager.list_pending_tasks(limit=2)
+    assert [t["task_id"] for t in pending] == ids[::-1][:2]
+    assert (await manager.get_stats())["queues"] == {"default": 3}
+    await app.stop()
