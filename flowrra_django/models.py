@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from flowrra import serialization
-from flowrra.registry import PRIORITY_MAX, PRIORITY_MIN
+from flowrra.registry import PRIORITY_MAX, PRIORITY_MIN, validate_options
+from flowrra.scheduler.cron import get_zone
+from flowrra.scheduler.models import normalize_schedule
 from flowrra.task import TaskStatus
+
+from .runtime import get_app
 
 
 class CodecEncoder(json.JSONEncoder):
@@ -201,3 +207,36 @@ class ScheduledTask(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Reject what could never run: an invalid schedule or time zone, an unregistered
+        task, arguments that are not a JSON list and object, a bad queue name."""
+        errors: dict[str, str] = {}
+        zone = self.timezone or settings.TIME_ZONE
+        try:
+            get_zone(zone)
+        except ValueError as exc:
+            errors["timezone"] = str(exc)
+        else:
+            try:
+                self.schedule = normalize_schedule(self.schedule_type, self.schedule, zone)
+            except ValueError as exc:
+                errors["schedule"] = str(exc)
+        registry = get_app().registry
+        if self.task_name not in registry:
+            known = ", ".join(spec.name for spec in registry) or "none"
+            errors["task_name"] = (
+                f"No task named {self.task_name!r} is registered. Registered tasks: {known}."
+            )
+        if not isinstance(self.args, list):
+            errors["args"] = 'Enter a JSON list of positional arguments, e.g. [1, "a"].'
+        if not isinstance(self.kwargs, dict):
+            errors["kwargs"] = 'Enter a JSON object of keyword arguments, e.g. {"x": 1}.'
+        try:
+            validate_options(queue=self.queue)
+        except ValueError as exc:
+            errors["queue"] = str(exc)
+        if self.retry_delay is not None and self.retry_delay < 0:
+            errors["retry_delay"] = "Enter a number of seconds >= 0."
+        if errors:
+            raise ValidationError(errors)

@@ -120,6 +120,7 @@ class Command(BaseCommand):
         autoreload.raise_last_exception()
         self.check(display_num_errors=False)
         _configure_logging(options["loglevel"])
+        runtime.shutdown()  # this process's loop is the worker's from here on
         try:
             app = runtime.get_app()
             app.config = self._config(options)

@@ -6,6 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from flowrra.worker import current_task
 from flowrra_django import task
 from flowrra_django.models import TaskResult
 
@@ -59,3 +60,13 @@ async def count_results() -> int:
 def cpu_count_results() -> int:
     """Uses the ORM in a CPU worker process (proves django.setup() ran there)."""
     return TaskResult.objects.count()
+
+
+@task(max_retries=3, retry_delay=0.01)
+async def flaky(failures: int) -> int:
+    """Fail the first ``failures`` attempts, then return the attempt number."""
+    attempt = current_task.get()
+    assert attempt is not None
+    if attempt.current_retry < failures:
+        raise ConnectionError(f"attempt {attempt.current_retry} failed")
+    return attempt.current_retry

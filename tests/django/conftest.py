@@ -1,0 +1,128 @@
+"""Fixtures for the Django tests: the database choice, worker subprocesses, clean-up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from flowrra_django import runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_missing() -> str | None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return None
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    try:
+        psycopg.connect(
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            dbname=db["NAME"],
+            password=db.get("PASSWORD") or None,
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL at {db['HOST']}:{db['PORT']} is not reachable ({exc})"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = _postgres_missing()
+    if missing is None:
+        return
+    if IN_CI:
+        raise pytest.UsageError(f"CI=true and {missing}")
+    skip = pytest.mark.skip(reason=f"{missing}; set FLOWRRA_TEST_DB=sqlite or start it")
+    for item in items:
+        if "tests/django" in str(item.path):
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _stop_producer() -> Iterator[None]:
+    """Each test that submits from the test process starts the producer thread; stop it so
+    its database connection never outlives the test's data."""
+    yield
+    runtime.shutdown()
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds (a bound on a
+    hang, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+class WorkerProcess:
+    """``python -m django flowrra_worker ...`` in its own process group, on the test DB."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.django.settings",
+            "FLOWRRA_TEST_SUBPROCESS": "1",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", "flowrra_worker", "--loglevel", "INFO", *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.pid = self.process.pid
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 60.0) -> int:
+        return self.process.wait(timeout)
+
+    def output(self) -> tuple[str, str]:
+        """Stdout and stderr, once the process has exited."""
+        out, err = self.process.communicate(timeout=30)
+        return out, err
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+
+@pytest.fixture
+def worker_process() -> Iterator[Callable[..., WorkerProcess]]:
+    """Start worker subprocesses; any still running at the end is killed by its PID."""
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(*args, env=env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+        if worker.process.stdout:
+            worker.process.stdout.close()
+        if worker.process.stderr:
+            worker.process.stderr.close()

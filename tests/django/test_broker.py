@@ -1,0 +1,158 @@
+"""The django:// broker in one process: order, queues, delays, leases, revoke, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from flowrra import BrokerConfig, Task
+from flowrra.task import new_task_id, utcnow
+from flowrra_django.brokers import DatabaseBroker
+from flowrra_django.models import QueuedMessage, WorkerHeartbeat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def make_broker() -> AsyncIterator[Callable[..., object]]:
+    opened: list[DatabaseBroker] = []
+
+    async def make(visibility_timeout: float = 30.0) -> DatabaseBroker:
+        broker = DatabaseBroker(BrokerConfig("django://", visibility_timeout=visibility_timeout))
+        await broker.connect()
+        opened.append(broker)
+        return broker
+
+    yield make
+    for broker in opened:
+        await broker.close()
+
+
+@pytest.fixture
+async def broker(make_broker: Callable[..., object]) -> DatabaseBroker:
+    return await make_broker()  # type: ignore[misc,no-any-return]
+
+
+def task(name: str = "add", **fields: object) -> Task:
+    return Task(new_task_id(), name, (1,), {}, submitted_at=utcnow(), **fields)  # type: ignore[arg-type]
+
+
+async def test_higher_priority_first_and_fifo_within_a_priority(broker: DatabaseBroker) -> None:
+    tasks = [task(priority=p) for p in (0, 5, 9, 5, 0)]
+    await broker.enqueue(tasks)
+    taken = await broker.fetch(["default"], 10, 0)
+    assert [d.task.id for d in taken] == [tasks[i].id for i in (2, 1, 3, 0, 4)]
+    assert taken[0].task == tasks[2]
+
+
+async def test_a_worker_takes_only_its_queues(broker: DatabaseBroker) -> None:
+    mail, report = task(queue="mail"), task(queue="reports")
+    await broker.enqueue([mail, report])
+    assert await broker.queue_sizes() == {"mail": 1, "reports": 1}
+    assert [d.task.id for d in await broker.fetch(["mail"], 10, 0)] == [mail.id]
+    assert await broker.queue_sizes() == {"reports": 1}
+
+
+async def test_a_delayed_task_waits_for_its_eta(broker: DatabaseBroker) -> None:
+    later = task(eta=time.time() + 0.5)
+    await broker.enqueue([later])
+    assert await broker.fetch(["default"], 10, 0) == []
+    assert await broker.scheduled_count() == 1
+    taken = await broker.fetch(["default"], 10, 10)
+    assert [d.task.id for d in taken] == [later.id]
+    assert time.time() >= later.eta  # type: ignore[operator]
+
+
+async def test_ack_forgets_release_gives_back_retry_reschedules(broker: DatabaseBroker) -> None:
+    first, second, third = task(), task(), task()
+    await broker.enqueue([first, second, third])
+    taken = await broker.fetch(["default"], 3, 0)
+    await broker.ack(taken[:1])
+    await broker.release(taken[1:2])
+    retried = Task.from_message({**third.to_message(), "current_retry": 1, "eta": time.time() + 60})
+    await broker.retry(taken[2], retried)
+    again = await broker.fetch(["default"], 10, 0)
+    assert [d.task.id for d in again] == [second.id]
+    assert await broker.scheduled_count() == 1
+    waiting = await QueuedMessage.objects.aget(task_id=third.id)
+    assert waiting.payload["current_retry"] == 1 and waiting.claimed_by is None
+
+
+async def test_a_revoked_task_is_never_delivered(broker: DatabaseBroker) -> None:
+    keep, drop = task(), task()
+    await broker.enqueue([keep, drop])
+    await broker.revoke(drop.id)
+    assert [d.task.id for d in await broker.fetch(["default"], 10, 0)] == [keep.id]
+
+
+async def test_two_brokers_never_get_the_same_message(make_broker: Callable[..., object]) -> None:
+    one, two = await make_broker(), await make_broker()  # type: ignore[misc]
+    tasks = [task() for _ in range(40)]
+    await one.enqueue(tasks)
+    batches = await asyncio.gather(*(b.fetch(["default"], 7, 0) for b in [one, two] * 4))
+    ids = [d.task.id for batch in batches for d in batch]
+    assert sorted(ids) == sorted(t.id for t in tasks)
+
+
+async def test_an_expired_claim_is_delivered_again(make_broker: Callable[..., object]) -> None:
+    forgetful = await make_broker(visibility_timeout=0.2)  # type: ignore[misc]
+    other = await make_broker()  # type: ignore[misc]
+    lost = task()
+    await forgetful.enqueue([lost])
+    assert len(await forgetful.fetch(["default"], 1, 0)) == 1
+    assert await other.fetch(["default"], 1, 0) == []
+    again = await other.fetch(["default"], 1, 10)
+    assert [d.task.id for d in again] == [lost.id]
+    row = await QueuedMessage.objects.aget(task_id=lost.id)
+    assert row.deliveries == 2 and row.claimed_by == other.consumer_id
+
+
+async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
+    make_broker: Callable[..., object],
+) -> None:
+    dead, alive = await make_broker(), await make_broker()  # type: ignore[misc]
+    held = task()
+    await dead.enqueue([held])
+    assert len(await dead.fetch(["default"], 1, 0)) == 1
+    await dead.heartbeat({"id": "dead-worker"}, ttl=0.1)
+    await asyncio.sleep(0.2)  # the dead worker's heartbeat runs out
+    await alive.heartbeat({"id": "live-worker"}, ttl=30)
+    assert [d.task.id for d in await alive.fetch(["default"], 1, 0)] == [held.id]
+    assert [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+    assert not await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aexists()
+
+
+async def test_a_stopped_worker_gives_back_what_it_still_held(
+    make_broker: Callable[..., object],
+) -> None:
+    stopping, other = await make_broker(), await make_broker()  # type: ignore[misc]
+    abandoned = task()
+    await stopping.enqueue([abandoned])
+    await stopping.heartbeat({"id": "w1", "queues": ["default"]}, ttl=30)
+    assert len(await stopping.fetch(["default"], 1, 0)) == 1
+    assert [w["queues"] for w in await other.list_workers()] == [["default"]]
+    await stopping.forget_worker("w1")
+    assert await other.list_workers() == []
+    assert [d.task.id for d in await other.fetch(["default"], 1, 0)] == [abandoned.id]
+
+
+async def test_a_malformed_message_is_dropped_not_delivered(broker: DatabaseBroker) -> None:
+    good = task()
+    await QueuedMessage.objects.acreate(
+        task_id="bad", queue="default", priority=9, available_at=0, payload={"no": "name"}
+    )
+    await broker.enqueue([good])
+    assert [d.task.id for d in await broker.fetch(["default"], 10, 0)] == [good.id]
+    assert not await QueuedMessage.objects.filter(task_id="bad").aexists()
+
+
+async def test_ping_and_wakeup(broker: DatabaseBroker) -> None:
+    assert await broker.ping() is True
+    waiting = asyncio.create_task(broker.fetch(["default"], 1, 30))
+    await asyncio.sleep(0.05)
+    broker.wakeup()
+    await broker.enqueue([task()])
+    assert len(await asyncio.wait_for(waiting, 30)) == 1

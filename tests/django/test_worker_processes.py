@@ -1,0 +1,75 @@
+"""Worker processes for real: signals, two workers at once, a killed worker, the CPU pool."""
+
+from __future__ import annotations
+
+import collections
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import flowrra_django
+from flowrra_django.models import QueuedMessage, TaskResult
+from tests.django.conftest import WorkerProcess, wait_until
+from tests.django.testapp import tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+StartWorker = Callable[..., WorkerProcess]
+
+
+def status_of(task_id: str) -> str:
+    return TaskResult.objects.get(task_id=task_id).status
+
+
+def test_sigterm_lets_the_running_task_finish_and_exits_0(worker_process: StartWorker) -> None:
+    task_id = flowrra_django.submit(tasks.sleep_then, 1.5, "finished")
+    worker = worker_process()
+    wait_until(lambda: status_of(task_id) == "running", what="the task to start")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    out, err = worker.output()
+    assert TaskResult.objects.get(task_id=task_id).result == "finished"
+    assert "Received SIGTERM: finishing running tasks" in err
+    assert "Flowrra worker " in out
+    assert not QueuedMessage.objects.exists()
+
+
+def test_two_workers_at_once_run_each_task_exactly_once(
+    worker_process: StartWorker, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ids = [flowrra_django.submit(tasks.record, str(log), f"t{i}") for i in range(200)]
+    workers = [worker_process("--burst", "--prefetch", "8") for _ in range(2)]
+    assert [worker.wait(120) for worker in workers] == [0, 0]
+    runs = collections.Counter(line.split()[0] for line in log.read_text().splitlines())
+    assert sorted(runs) == sorted(f"t{i}" for i in range(200))
+    assert set(runs.values()) == {1}
+    assert TaskResult.objects.filter(task_id__in=ids, status="success").count() == 200
+
+
+def test_the_task_of_a_killed_worker_is_run_by_another(
+    worker_process: StartWorker, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    task_id = flowrra_django.submit(tasks.hang_once, str(marker))
+    doomed = worker_process()
+    wait_until(lambda: status_of(task_id) == "running", what="the first worker to start it")
+    doomed.kill()
+    assert marker.exists()
+    rescuer = worker_process("--max-tasks", "1")
+    assert rescuer.wait(120) == 0
+    _, err = rescuer.output()
+    done = TaskResult.objects.get(task_id=task_id)
+    assert (done.status, done.result) == ("success", "recovered")
+    assert "back to the queue" in err and "delivered again (delivery 2)" in err
+    assert not QueuedMessage.objects.exists()
+
+
+def test_cpu_tasks_and_the_async_orm_work_in_the_worker(worker_process: StartWorker) -> None:
+    cpu = flowrra_django.submit(tasks.cpu_count_results)
+    orm = flowrra_django.submit(tasks.count_results)
+    assert worker_process("--burst").wait(120) == 0
+    assert TaskResult.objects.get(task_id=cpu).result == 2
+    assert TaskResult.objects.get(task_id=orm).result == 2
