@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .backends.base import BaseResultBackend
 from .brokers.base import BaseBroker
@@ -24,7 +25,13 @@ from .serialization import transfer_arguments
 from .task import Task, TaskResult, TaskStatus, new_task_id, utcnow
 from .worker import Worker, current_task
 
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+    from .scheduler.backends import BaseSchedulerBackend
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+logger = logging.getLogger(__name__)
 
 _TASK_OPTIONS = frozenset({"max_retries", "retry_delay", "priority", "queue", "timeout"})
 _NO_OPTIONS = SubmitOptions()
@@ -54,6 +61,7 @@ class Flowrra:
         self.backend: BaseResultBackend | None = None
         self.worker: Worker | None = None
         self._running = False
+        self._scheduler: Scheduler | None = None
 
     @classmethod
     def from_urls(cls, broker: str | None = None, backend: str | None = None) -> Flowrra:
@@ -247,6 +255,31 @@ class Flowrra:
                 first.task_id, first.task_name or "?", f"{first.error_type}: {first.error}"
             )
 
+    # -- scheduling --------------------------------------------------------------------------
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The scheduler from :meth:`create_scheduler` (or ``SchedulerConfig(enabled=True)``)."""
+        return self._scheduler
+
+    def create_scheduler(
+        self,
+        backend: BaseSchedulerBackend | str | None = None,
+        check_interval: float = 60.0,
+        **options: Any,
+    ) -> Scheduler:
+        """A scheduler that submits this app's tasks and starts and stops with the app.
+
+        ``backend`` is a store instance or URL (``sqlite:///path.db``, ``memory://``,
+        ``django://``); None means ``.flowrra_schedule.db``. ``check_interval`` bounds how
+        late a change made by another process is seen. ``options`` go to
+        :class:`~flowrra.scheduler.Scheduler` (``clock``, ``misfire_grace``).
+        """
+        from .scheduler import Scheduler
+
+        self._scheduler = Scheduler(backend, check_interval=check_interval, app=self, **options)
+        return self._scheduler
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
@@ -284,6 +317,11 @@ class Flowrra:
         if worker:
             self.worker = Worker(self)
             await self.worker.start()
+        settings = self.config.scheduler
+        if self._scheduler is None and settings is not None and settings.enabled:
+            self.create_scheduler(settings.create_backend(), settings.check_interval)
+        if self._scheduler is not None:
+            await self._scheduler.start()
 
     async def stop(self, wait: bool = True, timeout: float | None = 30.0) -> None:
         """Stop the Flowrra application and all executors.
@@ -294,13 +332,20 @@ class Flowrra:
         """
         if not self._running:
             return
+        if self._scheduler is not None:
+            await self._scheduler.stop()
         if self.worker is not None:
             await self.worker.stop(
                 wait=wait, timeout=timeout, drain=wait and not self.broker_required.durable
             )
             self.worker = None
         self._running = False
-        await self.broker_required.close()
+        broker = self.broker_required
+        if not broker.durable:
+            left = sum((await broker.queue_sizes()).values()) + await broker.scheduled_count()
+            if left:
+                logger.warning("Stopping with %d task(s) left in the in-memory broker: lost", left)
+        await broker.close()
         await self.backend_required.close()
 
     async def __aenter__(self) -> Flowrra:

@@ -13,6 +13,7 @@ from .exceptions import ConfigurationError
 if TYPE_CHECKING:
     from .backends.base import BaseResultBackend
     from .brokers.base import BaseBroker
+    from .scheduler.backends import BaseSchedulerBackend
 
 
 def _require(condition: bool, message: str) -> None:
@@ -141,6 +142,13 @@ class SchedulerConfig:
 
     def __post_init__(self) -> None:
         _positive_number("SchedulerConfig.check_interval", self.check_interval)
+
+    def create_backend(self) -> BaseSchedulerBackend:
+        """The schedule store ``database_url`` names (``sqlite:///path.db``, ``memory://``,
+        ``django://``); SQLite in ``.flowrra_schedule.db`` when None."""
+        from .scheduler.backends import create_backend
+
+        return create_backend(self.database_url)
 
 
 @dataclass

@@ -1,0 +1,425 @@
+"""Scheduler: submits registered tasks on cron, interval and one-off schedules.
+
+It sleeps until the next schedule is due (never longer than ``check_interval``, which bounds
+how late a change made by another process is seen), and wakes at once when a schedule is
+added or changed through it. Each occurrence is claimed in the store before it is submitted,
+so schedulers sharing a store never fire one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..registry import TaskRegistry, validate_options
+from ..serialization import transfer_arguments
+from ..task import new_task_id
+from .backends import BaseSchedulerBackend, Claim, create_backend
+from .clock import Clock, SystemClock
+from .models import (
+    DEFAULT_MISFIRE_GRACE,
+    Decision,
+    MissedPolicy,
+    ScheduledTask,
+    ScheduleType,
+    decide,
+    normalize_schedule,
+)
+
+if TYPE_CHECKING:
+    from ..app import Flowrra
+
+logger = logging.getLogger(__name__)
+
+SubmitCallback = Callable[..., Awaitable[Any]]
+SCHEDULE_FIRED = "schedule.fired"
+
+
+class Scheduler:
+    """Runs schedules stored in ``backend`` against ``registry``'s tasks.
+
+    Usually made by ``app.create_scheduler()``, which submits through the app and starts
+    and stops with it. ``clock`` replaces real time (see :class:`ManualClock`);
+    ``misfire_grace`` is how late (seconds) a run may be found before its schedule's
+    missed policy applies; ``batch_size`` is how many due schedules are claimed at once.
+    """
+
+    def __init__(
+        self,
+        backend: BaseSchedulerBackend | str | None = None,
+        registry: TaskRegistry | None = None,
+        check_interval: float = 60.0,
+        *,
+        app: Flowrra | None = None,
+        clock: Clock | None = None,
+        misfire_grace: float = DEFAULT_MISFIRE_GRACE,
+        batch_size: int = 500,
+    ) -> None:
+        if not isinstance(check_interval, int | float) or check_interval <= 0:
+            raise ValueError(
+                f"check_interval must be a number of seconds > 0, got {check_interval!r}"
+            )
+        if not isinstance(misfire_grace, int | float) or misfire_grace < 0:
+            raise ValueError(
+                f"misfire_grace must be a number of seconds >= 0, got {misfire_grace!r}"
+            )
+        self.backend = create_backend(backend)
+        self.registry = registry if registry is not None or app is None else app.registry
+        self.check_interval = float(check_interval)
+        self.app = app
+        self.clock: Clock = clock or SystemClock()
+        self.misfire_grace = float(misfire_grace)
+        self.batch_size = batch_size
+        self._submit_callback: SubmitCallback | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self._stopping = False
+        self._asleep_until: dt.datetime | None = None
+
+    def set_submit_callback(self, callback: SubmitCallback) -> None:
+        """Submit through ``await callback(task_name, *args, **kwargs)`` instead of the app
+        (``scheduler.set_submit_callback(app.submit)`` works; a schedule's queue and
+        priority options are then not applied)."""
+        self._submit_callback = callback
+
+    @property
+    def is_running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def start(self) -> None:
+        """Connect the store and start firing schedules in the background."""
+        if self.is_running:
+            return
+        if self._submit_callback is None and self.app is None:
+            raise ValueError(
+                "The scheduler has nowhere to submit tasks: create it with "
+                "app.create_scheduler(), or call scheduler.set_submit_callback(app.submit)"
+            )
+        await self.backend.connect()
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name="flowrra-scheduler")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop firing and close the store. A pass in progress may finish its submissions
+        for up to ``timeout`` seconds, so a claimed occurrence is not dropped half-way."""
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            self._stopping = True
+            self._changed.set()
+            try:
+                await asyncio.wait_for(task, timeout)
+            except TimeoutError:
+                logger.warning("Scheduler pass still running after %g s; cancelled", timeout)
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
+        await self.backend.close()
+
+    # -- defining schedules -----------------------------------------------------------------
+
+    async def schedule_cron(
+        self,
+        task_name: str,
+        cron: str,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+        priority: int | None = None,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Run ``task_name`` whenever ``cron`` (five fields, read in ``timezone``, default
+        UTC) matches; returns the schedule id. Keyword options: ``timezone``, ``queue``,
+        ``missed_policy`` (``"run_once"`` or ``"skip"``) and ``name``.
+
+        Raises ``ValueError`` for an invalid expression, an unknown task or option and
+        ``TypeError`` for arguments that are not JSON; nothing is stored then.
+        """
+        draft = ScheduledTask(
+            task_id or new_task_id(),
+            task_name,
+            ScheduleType.CRON,
+            "",
+            enabled=enabled,
+            description=description,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            priority=priority,
+        )
+        return await self._add(draft, cron, args, kwargs, options)
+
+    async def schedule_interval(
+        self,
+        task_name: str,
+        interval: float,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+        priority: int | None = None,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Run ``task_name`` every ``interval`` seconds (> 0), first one interval from now;
+        otherwise as :meth:`schedule_cron`."""
+        draft = ScheduledTask(
+            task_id or new_task_id(),
+            task_name,
+            ScheduleType.INTERVAL,
+            "",
+            enabled=enabled,
+            description=description,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            priority=priority,
+        )
+        return await self._add(draft, interval, args, kwargs, options)
+
+    async def schedule_once(
+        self,
+        task_name: str,
+        run_at: dt.datetime,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+        priority: int | None = None,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Run ``task_name`` once at the timezone-aware ``run_at``; the schedule is disabled
+        after it ran. Otherwise as :meth:`schedule_cron`."""
+        draft = ScheduledTask(
+            task_id or new_task_id(),
+            task_name,
+            ScheduleType.ONCE,
+            "",
+            enabled=True,
+            description=description,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            priority=priority,
+        )
+        return await self._add(draft, run_at, args, kwargs, options)
+
+    async def _add(
+        self,
+        task: ScheduledTask,
+        schedule: Any,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any] | None,
+        options: dict[str, Any],
+    ) -> str:
+        unknown = set(options) - {"timezone", "queue", "missed_policy", "name"}
+        if unknown:
+            raise TypeError(
+                f"unknown schedule option(s) {', '.join(sorted(unknown))}; "
+                "allowed: missed_policy, name, queue, timezone"
+            )
+        self._known_task(task.task_name)
+        task.timezone = options.get("timezone") or "UTC"
+        task.schedule = normalize_schedule(task.schedule_type, schedule, task.timezone)
+        task.queue, task.name = options.get("queue"), options.get("name")
+        task.missed_policy = _missed_policy(options.get("missed_policy", MissedPolicy.RUN_ONCE))
+        validate_options(
+            max_retries=task.max_retries,
+            retry_delay=task.retry_delay,
+            priority=task.priority,
+            queue=task.queue,
+        )
+        task.args, task.kwargs = _json_arguments(args, kwargs)
+        now = self.clock.now()
+        task.created_at = task.updated_at = now
+        task.next_run_at = task.first_run(now) if task.enabled else None
+        stored = await self.backend.create(task)
+        self._changed.set()
+        return stored.id
+
+    def _known_task(self, task_name: Any) -> None:
+        if not isinstance(task_name, str) or not task_name:
+            raise ValueError(f"task_name must be the name of a registered task, got {task_name!r}")
+        if self.registry is not None and task_name not in self.registry:
+            known = ", ".join(spec.name for spec in self.registry) or "none"
+            raise ValueError(
+                f"Task {task_name!r} is not registered (registered: {known}); "
+                "decorate the function with @app.task() and use its name"
+            )
+
+    async def unschedule(self, task_id: str) -> bool:
+        """Delete a schedule; False if there was none."""
+        deleted = await self.backend.delete(task_id)
+        self._changed.set()
+        return deleted
+
+    async def enable_task(self, task_id: str) -> None:
+        """Enable a schedule; its next run is planned from now (a one-off whose time has
+        passed runs once, per its missed policy). ``ValueError`` if there is none."""
+        await self._set_enabled(task_id, True)
+
+    async def disable_task(self, task_id: str) -> None:
+        """Disable a schedule until enabled again; ``ValueError`` if there is none."""
+        await self._set_enabled(task_id, False)
+
+    async def _set_enabled(self, task_id: str, enabled: bool) -> None:
+        task = await self.backend.get(task_id)
+        if task is None:
+            raise ValueError(f"no scheduled task with id {task_id!r}")
+        if task.enabled == enabled:
+            return
+        now = self.clock.now()
+        task.enabled, task.updated_at = enabled, now
+        task.next_run_at = task.first_run(now) if enabled else None
+        if enabled and task.next_run_at is None:
+            raise ValueError(f"the one-off schedule {task_id!r} has already run")
+        await self.backend.update(task)
+        self._changed.set()
+
+    async def get_scheduled_task(self, task_id: str) -> ScheduledTask | None:
+        return await self.backend.get(task_id)
+
+    async def list_scheduled_tasks(self) -> list[ScheduledTask]:
+        """Every schedule, soonest due first."""
+        return await self.backend.list_all()
+
+    # -- firing -------------------------------------------------------------------------------
+
+    async def run_pending(self) -> list[str]:
+        """Fire every schedule due now (one pass of the background loop); returns the ids
+        of the schedules this scheduler fired."""
+        fired: list[str] = []
+        while True:
+            now = self.clock.now()
+            due = await self.backend.list_due(now, self.batch_size)
+            plans = [(task, self._decide(task, now)) for task in due]
+            won = await self.backend.claim(
+                [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
+            )
+            for task, decision in plans:
+                if task.id not in won:
+                    continue
+                if decision.missed:
+                    logger.warning(
+                        "Schedule %s (%s) was due at %s: %s",
+                        task.id,
+                        task.task_name,
+                        task.next_run_at,
+                        "running it once now" if decision.fire else "skipped (missed_policy=skip)",
+                    )
+                if decision.fire and await self._submit(task, now):
+                    fired.append(task.id)
+            if len(due) < self.batch_size:
+                return fired
+
+    def _decide(self, task: ScheduledTask, now: dt.datetime) -> Decision:
+        try:
+            return decide(task, now, self.misfire_grace)
+        except (ValueError, TypeError, ImportError) as exc:
+            logger.error("Schedule %s is invalid and was disabled: %s", task.id, exc)
+            return Decision(False, None)
+
+    async def _submit(self, task: ScheduledTask, now: dt.datetime) -> bool:
+        try:
+            if self._submit_callback is not None:
+                task_id = await self._submit_callback(task.task_name, *task.args, **task.kwargs)
+            else:
+                assert self.app is not None
+                submitter = self.app.options(
+                    queue=task.queue,
+                    priority=task.priority,
+                    max_retries=task.max_retries,
+                    retry_delay=task.retry_delay,
+                )
+                task_id = await submitter.submit(task.task_name, *task.args, **task.kwargs)
+        except Exception:
+            logger.exception("Schedule %s could not submit task %r", task.id, task.task_name)
+            return False
+        if self.app is not None and self.app.events.has_subscribers:
+            await self.app.events.emit(
+                {
+                    "type": SCHEDULE_FIRED,
+                    "schedule": task.id,
+                    "task_id": task_id,
+                    "task_name": task.task_name,
+                    "due": task.next_run_at.isoformat() if task.next_run_at else None,
+                    "at": self.clock.now().isoformat(),
+                }
+            )
+        return True
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            self._changed.clear()
+            try:
+                await self.run_pending()
+                delay = await self._until_next()
+                failures = 0
+            except Exception:
+                failures += 1
+                delay = min(self.check_interval, 0.5 * 2 ** min(failures, 8))
+                logger.exception("Scheduler pass failed; retrying in %g s", delay)
+            await self._sleep(self.clock.now() + dt.timedelta(seconds=delay))
+
+    async def _until_next(self) -> float:
+        due = await self.backend.next_due_at()
+        if due is None:
+            return self.check_interval
+        wait = (due - self.clock.now()).total_seconds()
+        return min(self.check_interval, max(0.0, wait))
+
+    async def _sleep(self, deadline: dt.datetime) -> None:
+        if self._changed.is_set() or deadline <= self.clock.now():
+            await asyncio.sleep(0)
+            return
+        self._asleep_until = deadline
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
+        changed = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait((sleeper, changed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._asleep_until = None
+            for waiter in (sleeper, changed):
+                waiter.cancel()
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Return once the background loop has fired everything due and sleeps until a
+        later time (or after ``timeout`` real seconds); tests call it after moving a
+        :class:`ManualClock`."""
+        async with asyncio.timeout(timeout):
+            # Polled: what settles it is the caller moving the clock, which sets no event.
+            while self.is_running and not self._settled():  # noqa: ASYNC110
+                await asyncio.sleep(0)
+
+    def _settled(self) -> bool:
+        deadline = self._asleep_until
+        return deadline is not None and not self._changed.is_set() and self.clock.now() < deadline
+
+
+def _missed_policy(value: Any) -> MissedPolicy:
+    try:
+        return MissedPolicy(value)
+    except ValueError:
+        raise ValueError(f"missed_policy must be 'run_once' or 'skip', got {value!r}") from None
+
+
+def _json_arguments(
+    args: Sequence[Any], kwargs: Mapping[str, Any] | None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if isinstance(args, str | bytes) or not isinstance(args, Sequence):
+        raise TypeError(f"args must be a list or tuple of task arguments, got {args!r}")
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise TypeError(f"kwargs must be a dict of keyword arguments, got {kwargs!r}")
+    named = dict(kwargs or {})
+    for key in named:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise TypeError(f"kwargs keys must be argument names, got {key!r}")
+    return transfer_arguments(tuple(args), named)
