@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..task import TaskStatus
 
 if TYPE_CHECKING:
     from ..app import Flowrra
+    from ..scheduler import Scheduler
 
 
 class FlowrraManager:
@@ -67,6 +69,97 @@ class FlowrraManager:
     async def get_task_result(self, task_id: str) -> dict[str, Any] | None:
         result = await self.app.backend_required.get(task_id)
         return None if result is None else result.to_dict
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    def _scheduler(self) -> Scheduler:
+        scheduler = self.app.scheduler
+        if scheduler is None:
+            raise ValueError("No scheduler configured: call app.create_scheduler() first")
+        return scheduler
+
+    async def list_schedules(self, enabled_only: bool = False) -> list[dict[str, Any]]:
+        """Every schedule (or only the enabled ones), soonest due first; [] without a scheduler."""
+        if self.app.scheduler is None:
+            return []
+        backend = self.app.scheduler.backend
+        tasks = await (backend.list_enabled() if enabled_only else backend.list_all())
+        return [task.to_dict() for task in tasks]
+
+    async def get_schedule(self, schedule_id: str) -> dict[str, Any] | None:
+        if self.app.scheduler is None:
+            return None
+        task = await self.app.scheduler.get_scheduled_task(schedule_id)
+        return None if task is None else task.to_dict()
+
+    async def get_scheduler_stats(self) -> dict[str, Any] | None:
+        """Whether the scheduler runs, its store, and schedule counts; None without one."""
+        scheduler = self.app.scheduler
+        if scheduler is None:
+            return None
+        tasks = await scheduler.backend.list_all()
+        enabled = sum(1 for task in tasks if task.enabled)
+        due = await scheduler.backend.next_due_at()
+        return {
+            "running": scheduler.is_running,
+            "backend": scheduler.backend.describe(),
+            "check_interval": scheduler.check_interval,
+            "total_schedules": len(tasks),
+            "enabled_schedules": enabled,
+            "disabled_schedules": len(tasks) - enabled,
+            "next_run_at": due.isoformat() if due is not None else None,
+        }
+
+    async def create_schedule_cron(
+        self,
+        task_name: str,
+        cron: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+        priority: int | None = None,
+        **options: Any,
+    ) -> str:
+        """Create a cron schedule (see ``Scheduler.schedule_cron``); returns its id."""
+        return await self._scheduler().schedule_cron(
+            task_name, cron, args, kwargs, enabled, description, priority=priority, **options
+        )
+
+    async def create_schedule_interval(
+        self,
+        task_name: str,
+        interval: float,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+        priority: int | None = None,
+        **options: Any,
+    ) -> str:
+        """Create an interval schedule (see ``Scheduler.schedule_interval``); returns its id."""
+        return await self._scheduler().schedule_interval(
+            task_name, interval, args, kwargs, enabled, description, priority=priority, **options
+        )
+
+    async def enable_schedule(self, schedule_id: str) -> bool:
+        """Enable a schedule; False if there is none."""
+        return await self._toggle(schedule_id, True)
+
+    async def disable_schedule(self, schedule_id: str) -> bool:
+        """Disable a schedule; False if there is none."""
+        return await self._toggle(schedule_id, False)
+
+    async def _toggle(self, schedule_id: str, enabled: bool) -> bool:
+        scheduler = self._scheduler()
+        if await scheduler.get_scheduled_task(schedule_id) is None:
+            return False
+        await (scheduler.enable_task if enabled else scheduler.disable_task)(schedule_id)
+        return True
+
+    async def delete_schedule(self, schedule_id: str) -> bool:
+        """Delete a schedule; False if there was none."""
+        return await self._scheduler().unschedule(schedule_id)
 
     async def health_check(self) -> dict[str, Any]:
         """``healthy`` when the broker and backend answer, else ``unhealthy`` with the reason."""
