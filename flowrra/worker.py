@@ -13,13 +13,11 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import random
 import secrets
 import socket
 import time
-import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +25,7 @@ from .brokers.base import Delivery
 from .events import task_update
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
-from .executors.cpu import CPUTaskError
+from .failures import describe_exception, retry_backoff
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
 
@@ -36,33 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = 3600.0
-
 #: The task the current coroutine runs on behalf of, inside a worker; None elsewhere.
 current_task: ContextVar[Task | None] = ContextVar("flowrra_current_task", default=None)
-
-
-def retry_backoff(
-    base: float,
-    attempt: int,
-    *,
-    cap: float = MAX_RETRY_DELAY,
-    rng: Callable[[], float] = random.random,
-) -> float:
-    """Seconds before retry number ``attempt`` (1-based): ``base * 2**(attempt-1)`` capped at
-    ``cap``, half of it fixed and half random ("equal jitter"), so retries of many tasks that
-    failed together spread out."""
-    delay = min(cap, base * 2 ** (attempt - 1))
-    return delay / 2 + rng() * delay / 2
-
-
-def describe_exception(exc: BaseException) -> tuple[str, str, str]:
-    """(type name, message, formatted traceback) of a task's exception."""
-    if isinstance(exc, CPUTaskError):
-        return exc.type_name, str(exc), exc.formatted_traceback
-    cls = type(exc)
-    name = f"{cls.__module__}.{cls.__qualname__}".removeprefix("builtins.")
-    return name, str(exc), "".join(traceback.format_exception(exc))
 
 
 class Worker:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from flowrra import BackendConfig, Config, ExecutorConfig, Flowrra, TaskStatus
-from flowrra.worker import retry_backoff
+from flowrra.failures import retry_backoff
 from tests.core.conftest import statuses
 
 
