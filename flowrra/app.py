@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -134,15 +135,50 @@ class Flowrra:
         """
         return await self._submit(self._registry.resolve(task_func), args, kwargs, _NO_OPTIONS)
 
+    async def submit_many(
+        self,
+        calls: Iterable[
+            tuple[Callable[..., Any] | str, Sequence[Any], Mapping[str, Any], SubmitOptions | None]
+        ],
+    ) -> list[str]:
+        """Submit many tasks with one write to the result backend and one to the broker;
+        ``calls`` are ``(task, args, kwargs, options)`` (options may be None). Returns the
+        task ids in order. Every call is checked first: one that is not registered or not
+        JSON raises, and then nothing is submitted."""
+        if not self._running:
+            raise ExecutorNotRunningError()
+        now = utcnow()
+        tasks = []
+        for task_func, args, kwargs, options in calls:
+            spec = self._registry.resolve(task_func)
+            checked_args, checked_kwargs = transfer_arguments(tuple(args), dict(kwargs))
+            tasks.append(
+                self._new_task(spec, checked_args, checked_kwargs, options or _NO_OPTIONS, now)
+            )
+        if tasks:
+            await self._send(tasks)
+        return [task.id for task in tasks]
+
     async def _submit(
         self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], options: SubmitOptions
     ) -> str:
         if not self._running:
             raise ExecutorNotRunningError()
         args, kwargs = transfer_arguments(args, kwargs)
-        now = utcnow()
+        task = self._new_task(spec, args, kwargs, options, utcnow())
+        await self._send((task,))
+        return task.id
+
+    @staticmethod
+    def _new_task(
+        spec: TaskSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: SubmitOptions,
+        now: dt.datetime,
+    ) -> Task:
         if options is _NO_OPTIONS:
-            task = Task(
+            return Task(
                 new_task_id(),
                 spec.name,
                 args,
@@ -157,41 +193,48 @@ class Flowrra:
                 spec.timeout,
                 now,
             )
-        else:
-            task = Task(
-                options.task_id or new_task_id(),
-                spec.name,
-                args,
-                kwargs,
-                options.pick(spec, "max_retries"),
-                options.pick(spec, "retry_delay"),
-                0,
-                options.pick(spec, "priority"),
-                spec.cpu_bound,
-                options.pick(spec, "queue"),
-                options.eta_timestamp(),
-                options.pick(spec, "timeout"),
-                now,
-            )
-        pending = TaskResult.for_task(task, TaskStatus.PENDING)
+        return Task(
+            options.task_id or new_task_id(),
+            spec.name,
+            args,
+            kwargs,
+            options.pick(spec, "max_retries"),
+            options.pick(spec, "retry_delay"),
+            0,
+            options.pick(spec, "priority"),
+            spec.cpu_bound,
+            options.pick(spec, "queue"),
+            options.eta_timestamp(),
+            options.pick(spec, "timeout"),
+            now,
+        )
+
+    async def _send(self, tasks: Sequence[Task]) -> None:
+        """Record ``tasks`` as PENDING, then enqueue them; FAILED if the broker refuses."""
+        pending = [TaskResult.for_task(task, TaskStatus.PENDING) for task in tasks]
         backend = self.backend
         broker = self.broker
         assert backend is not None and broker is not None
-        await backend.store((pending,))
+        await backend.store(pending)
         if self.events.has_subscribers:
-            await self.events.emit(task_update(pending))
+            for result in pending:
+                await self.events.emit(task_update(result))
         try:
             if current_task.get() is None:  # inside a task, waiting could deadlock the worker
                 await broker.wait_for_capacity()
-            await broker.enqueue((task,))
+            await broker.enqueue(tasks)
         except Exception as exc:
-            failed = pending.evolve(TaskStatus.FAILED, finished_at=utcnow())
-            failed.error, failed.error_type = f"could not enqueue: {exc}", "flowrra.BrokerError"
-            await backend.store((failed,))
+            failed = []
+            for result in pending:
+                failure = result.evolve(TaskStatus.FAILED, finished_at=utcnow())
+                failure.error = f"could not enqueue: {exc}"
+                failure.error_type = "flowrra.BrokerError"
+                failed.append(failure)
+            await backend.store(failed)
             if isinstance(exc, BrokerError):
                 raise
-            raise BrokerError(f"could not enqueue task {spec.name!r}: {exc}") from exc
-        return task.id
+            what = repr(tasks[0].name) if len(tasks) == 1 else f"{len(tasks)} tasks"
+            raise BrokerError(f"could not enqueue task {what}: {exc}") from exc
 
     # -- results -----------------------------------------------------------------------------
 
