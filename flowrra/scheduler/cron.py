@@ -142,10 +142,12 @@ def _explain(expression: str, exc: Exception) -> str:
     return f"cron expression {expression!r} is not valid ({FIELDS}): {exc}"
 
 
+@lru_cache(maxsize=4096)
 def next_fire_time(cron: CronExpression, after: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """The first instant strictly after the aware datetime ``after`` at which ``cron``,
     read in ``zone``, fires; an aware UTC datetime. A pure function of its arguments (see
-    the module documentation for daylight saving changes)."""
+    the module documentation for daylight saving changes), so it is cached: the many
+    schedules that share an expression and fire together cost one computation."""
     if after.tzinfo is None:
         raise ValueError("after must be a timezone-aware datetime")
     after = after.astimezone(UTC)

@@ -122,9 +122,12 @@ class ScheduledTask:
         )
 
     def first_run(self, now: dt.datetime) -> dt.datetime | None:
-        """When a schedule created (or enabled) at ``now`` runs first."""
+        """When a schedule created (or enabled, or edited) at ``now`` runs first; None for a
+        one-off that already ran at or after its run time."""
         if self.schedule_type is ScheduleType.ONCE:
-            return None if self.last_run_at is not None else parse_run_at(self.schedule)
+            run_at = parse_run_at(self.schedule)
+            done = self.last_run_at is not None and self.last_run_at >= run_at
+            return None if done else run_at
         if self.schedule_type is ScheduleType.INTERVAL:
             return now + dt.timedelta(seconds=parse_interval(self.schedule))
         return next_fire_time(cron_for(self.schedule), now, get_zone(self.timezone))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..registry import TaskRegistry, validate_options
@@ -28,13 +28,13 @@ from .models import (
     decide,
     normalize_schedule,
 )
+from .submission import SubmitCallback, submit_fired
 
 if TYPE_CHECKING:
     from ..app import Flowrra
 
 logger = logging.getLogger(__name__)
 
-SubmitCallback = Callable[..., Awaitable[Any]]
 SCHEDULE_FIRED = "schedule.fired"
 
 
@@ -303,6 +303,7 @@ class Scheduler:
             won = await self.backend.claim(
                 [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
             )
+            firing = []
             for task, decision in plans:
                 if task.id not in won:
                     continue
@@ -314,8 +315,11 @@ class Scheduler:
                         task.next_run_at,
                         "running it once now" if decision.fire else "skipped (missed_policy=skip)",
                     )
-                if decision.fire and await self._submit(task, now):
-                    fired.append(task.id)
+                if decision.fire:
+                    firing.append(task)
+            for task, task_id in await submit_fired(firing, self.app, self._submit_callback):
+                await self._fired(task, task_id)
+                fired.append(task.id)
             if len(due) < self.batch_size:
                 return fired
 
@@ -326,22 +330,9 @@ class Scheduler:
             logger.error("Schedule %s is invalid and was disabled: %s", task.id, exc)
             return Decision(False, None)
 
-    async def _submit(self, task: ScheduledTask, now: dt.datetime) -> bool:
-        try:
-            if self._submit_callback is not None:
-                task_id = await self._submit_callback(task.task_name, *task.args, **task.kwargs)
-            else:
-                assert self.app is not None
-                submitter = self.app.options(
-                    queue=task.queue,
-                    priority=task.priority,
-                    max_retries=task.max_retries,
-                    retry_delay=task.retry_delay,
-                )
-                task_id = await submitter.submit(task.task_name, *task.args, **task.kwargs)
-        except Exception:
-            logger.exception("Schedule %s could not submit task %r", task.id, task.task_name)
-            return False
+    async def _fired(self, task: ScheduledTask, task_id: str) -> None:
+        due = task.next_run_at.isoformat() if task.next_run_at else None
+        logger.info("Schedule %s due %s: submitted %s as %s", task.id, due, task.task_name, task_id)
         if self.app is not None and self.app.events.has_subscribers:
             await self.app.events.emit(
                 {
@@ -349,11 +340,10 @@ class Scheduler:
                     "schedule": task.id,
                     "task_id": task_id,
                     "task_name": task.task_name,
-                    "due": task.next_run_at.isoformat() if task.next_run_at else None,
+                    "due": due,
                     "at": self.clock.now().isoformat(),
                 }
             )
-        return True
 
     async def _run(self) -> None:
         failures = 0

@@ -1,0 +1,60 @@
+"""Turning the schedules that fired into submitted tasks, a pass at a time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..options import SubmitOptions
+from .models import ScheduledTask
+
+if TYPE_CHECKING:
+    from ..app import Flowrra
+
+logger = logging.getLogger("flowrra.scheduler")
+
+SubmitCallback = Callable[..., Awaitable[Any]]
+
+
+async def submit_fired(
+    tasks: Sequence[ScheduledTask], app: Flowrra | None, callback: SubmitCallback | None
+) -> list[tuple[ScheduledTask, str]]:
+    """Submit the task of each schedule in ``tasks``; returns (schedule, task id) for those
+    submitted. Through ``app``, all of them go in one batch (one write to the result store
+    and one to the broker), with each schedule's queue, priority and retry options; through
+    ``callback``, one ``await callback(task_name, *args, **kwargs)`` each. A schedule that
+    cannot be submitted is logged and skipped."""
+    if callback is not None:
+        done = []
+        for task in tasks:
+            try:
+                done.append((task, str(await callback(task.task_name, *task.args, **task.kwargs))))
+            except Exception:
+                logger.exception("Schedule %s could not submit task %r", task.id, task.task_name)
+        return done
+    assert app is not None
+    ready: list[ScheduledTask] = []
+    calls = []
+    for task in tasks:
+        try:
+            options = SubmitOptions(
+                priority=task.priority,
+                queue=task.queue,
+                max_retries=task.max_retries,
+                retry_delay=task.retry_delay,
+            )
+            app.registry.get(task.task_name)
+        except (ValueError, LookupError) as exc:
+            logger.error("Schedule %s could not submit task %r: %s", task.id, task.task_name, exc)
+            continue
+        ready.append(task)
+        calls.append((task.task_name, task.args, task.kwargs, options))
+    if not calls:
+        return []
+    try:
+        ids = await app.submit_many(calls)
+    except Exception:
+        logger.exception("Could not submit the tasks of %d schedules", len(calls))
+        return []
+    return list(zip(ready, ids, strict=True))
