@@ -39,12 +39,14 @@ _thread: threading.Thread | None = None
 
 
 def register_schemes() -> None:
-    """Map ``django://`` to the ORM broker and result backend (idempotent)."""
+    """Map ``django://`` to the ORM broker, result backend and schedule store (idempotent)."""
     from flowrra.backends import BACKENDS
     from flowrra.brokers import BROKERS
+    from flowrra.scheduler.backends import SCHEDULER_BACKENDS
 
     BROKERS.register("django", "flowrra_django.brokers:DatabaseBroker")
     BACKENDS.register("django", "flowrra_django.backends:DatabaseBackend")
+    SCHEDULER_BACKENDS.register("django", "flowrra_django.scheduling:DjangoSchedulerBackend")
 
 
 def get_app() -> Flowrra:

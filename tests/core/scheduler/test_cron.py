@@ -63,34 +63,27 @@ def test_next_run_is_strictly_after_and_in_utc() -> None:
         next_fire_time(cron, dt.datetime(2025, 6, 2), BERLIN)
 
 
-def test_daily_0230_in_berlin_fires_once_on_the_spring_forward_day() -> None:
-    days = fires(
-        "30 2 * * *",
-        BERLIN,
-        dt.datetime(2025, 3, 29, 0, 0, tzinfo=UTC),
-        dt.datetime(2025, 4, 1, 0, 0, tzinfo=UTC),
-    )
-    # 02:30 does not exist on 30 March: it runs when the clocks jump, at 03:00 CEST.
-    assert [d.strftime("%m-%d %H:%M %Z") for d in days] == [
-        "03-29 02:30 CET",
-        "03-30 03:00 CEST",
-        "03-31 02:30 CEST",
-    ]
-
-
-def test_daily_0230_in_berlin_fires_once_on_the_fall_back_day() -> None:
-    days = fires(
-        "30 2 * * *",
-        BERLIN,
-        dt.datetime(2025, 10, 25, 0, 0, tzinfo=UTC),
-        dt.datetime(2025, 10, 28, 0, 0, tzinfo=UTC),
-    )
-    # 02:30 happens twice on 26 October: only the first one (CEST) fires.
-    assert [d.strftime("%m-%d %H:%M %Z") for d in days] == [
-        "10-25 02:30 CEST",
-        "10-26 02:30 CEST",
-        "10-27 02:30 CET",
-    ]
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # 02:30 does not exist on 30 March: it runs when the clocks jump, at 03:00 CEST
+        (
+            dt.datetime(2025, 3, 29, 0, 0),
+            ["03-29 02:30 CET", "03-30 03:00 CEST", "03-31 02:30 CEST"],
+        ),
+        # 02:30 happens twice on 26 October: only the first one (CEST) fires
+        (
+            dt.datetime(2025, 10, 25, 0, 0),
+            ["10-25 02:30 CEST", "10-26 02:30 CEST", "10-27 02:30 CET"],
+        ),
+    ],
+)
+def test_daily_0230_in_berlin_fires_once_on_each_dst_change_day(
+    start: dt.datetime, expected: list[str]
+) -> None:
+    begin = start.replace(tzinfo=UTC)
+    days = fires("30 2 * * *", BERLIN, begin, begin + dt.timedelta(days=3))
+    assert [d.strftime("%m-%d %H:%M %Z") for d in days] == expected
 
 
 @pytest.mark.parametrize(
