@@ -70,9 +70,12 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str
 
 
 class WorkerProcess:
-    """``python -m django flowrra_worker ...`` in its own process group, on the test DB."""
+    """``python -m django flowrra_worker ...`` (or another ``command``) in its own process
+    group, on the test DB."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, command: str = "flowrra_worker"
+    ) -> None:
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.django.settings",
@@ -82,7 +85,7 @@ class WorkerProcess:
             **(env or {}),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "django", "flowrra_worker", "--loglevel", "INFO", *args],
+            [sys.executable, "-m", "django", command, "--loglevel", "INFO", *args],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.PIPE,
@@ -114,8 +117,10 @@ def worker_process() -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker subprocesses; any still running at the end is killed by its PID."""
     started: list[WorkerProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(*args, env=env)
+    def start(
+        *args: str, env: dict[str, str] | None = None, command: str = "flowrra_worker"
+    ) -> WorkerProcess:
+        worker = WorkerProcess(*args, env=env, command=command)
         started.append(worker)
         return worker
 

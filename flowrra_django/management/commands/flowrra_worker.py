@@ -27,6 +27,7 @@ from flowrra.registry import validate_options
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
+from ...scheduling import beat_banner, start_beat
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -109,6 +110,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reload", action="store_true", help="restart when code changes (development)"
         )
+        parser.add_argument(
+            "--beat",
+            action="store_true",
+            help="also fire the scheduled tasks, as flowrra_beat does (small deployments)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["reload"]:
@@ -161,14 +167,19 @@ class Command(BaseCommand):
             heartbeat_interval=options["heartbeat_interval"],
         )
         app.worker = worker
+        beat = None
         try:
-            self.stdout.write(banner(app, worker))
+            if options.get("beat"):
+                beat = await start_beat(app)
+            self.stdout.write(banner(app, worker) + (f"\n{beat_banner(beat)}" if beat else ""))
             self.stdout.flush()
             if options["reload"]:  # the reloader owns signals: this runs in a thread
                 await worker.run()
                 return 0
             return await serve(worker, shutdown_timeout=options["shutdown_timeout"])
         finally:
+            if beat is not None:
+                await beat.stop()
             app.worker = None
             await app.stop()
             runtime.unbind()
