@@ -1,0 +1,321 @@
+"""Redis connections from a URL: the one place where broker and result backend URLs are read.
+
+Accepted URLs (a password in the user part, a db number in the path)::
+
+    redis://[[user]:password@]host[:port][/db][?option=value...]
+    rediss://...                                   TLS, same form
+    unix://[[user]:password@]/path/to/redis.sock[?db=N&...]
+    redis+sentinel://[[user]:password@]host:26379[,host2:26379...]/service_name[/db][?...]
+
+Options in the query string: ``key_prefix`` (default ``flowrra``), ``socket_connect_timeout``,
+``health_check_interval``, ``client_name``, ``db``, the TLS options ``ssl_cert_reqs``
+(required/optional/none), ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
+``ssl_check_hostname``, and for Sentinel ``sentinel_username`` / ``sentinel_password``.
+A component may accept more (the broker takes ``visibility_timeout.<queue>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import (
+    AbstractConnection,
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, MaxConnectionsError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .exceptions import ConfigurationError
+
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
+    hiredis = None
+
+DEFAULT_KEY_PREFIX = "flowrra"
+_KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _cert_reqs(raw: str) -> str:
+    if raw.lower() not in {"required", "optional", "none"}:
+        raise ValueError("expected required, optional or none")
+    return raw.lower()
+
+
+def _db(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+#: Query options passed to redis-py, with their parsers.
+_CONNECTION_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "db": _db,
+    "socket_connect_timeout": float,
+    "health_check_interval": int,
+    "client_name": str,
+    "ssl_cert_reqs": _cert_reqs,
+    "ssl_ca_certs": str,
+    "ssl_certfile": str,
+    "ssl_keyfile": str,
+    "ssl_check_hostname": _flag,
+}
+_SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """A parsed Redis URL: how to connect, plus the Flowrra options it carried."""
+
+    url: str
+    connection: dict[str, Any]
+    key_prefix: str = DEFAULT_KEY_PREFIX
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service_name: str | None = None
+    sentinel_auth: dict[str, str] = field(default_factory=dict)
+    #: Options for the component itself, e.g. ``{"visibility_timeout.reports": "7200"}``.
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with every password replaced by ``***``."""
+        return mask_redis_url(self.url)
+
+
+def parse_redis_url(url: str, *, extra_prefixes: Collection[str] = ()) -> RedisTarget:
+    """Read ``url``; ``ConfigurationError`` names what is wrong and what is accepted.
+
+    Query options starting with one of ``extra_prefixes`` are returned in ``extra``.
+    """
+    try:
+        return _parse(url, tuple(extra_prefixes))
+    except ValueError as exc:
+        if isinstance(exc, ConfigurationError):
+            raise
+        raise ConfigurationError(f"Invalid Redis URL {mask_redis_url(url)!r}: {exc}") from None
+
+
+def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    connection: dict[str, Any] = {}
+    if parts.username:
+        connection["username"] = unquote(parts.username)
+    if parts.password:
+        connection["password"] = unquote(parts.password)
+    key_prefix = DEFAULT_KEY_PREFIX
+    extra: dict[str, str] = {}
+    sentinel_auth: dict[str, str] = {}
+    for name, raw in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "key_prefix":
+            if not _KEY_PREFIX.match(raw):
+                raise ValueError(
+                    f"key_prefix must be 1-64 letters, digits or '_.:{{}}-', got {raw!r}"
+                )
+            key_prefix = raw
+        elif name in _SENTINEL_OPTIONS and scheme == "redis+sentinel":
+            sentinel_auth[name.removeprefix("sentinel_")] = raw
+        elif name in _CONNECTION_OPTIONS:
+            try:
+                connection[name] = _CONNECTION_OPTIONS[name](raw)
+            except ValueError as exc:
+                raise ValueError(f"option {name}={raw!r}: {exc}") from None
+        elif any(name.startswith(prefix) for prefix in extra_prefixes):
+            extra[name] = raw
+        else:
+            known = sorted([*_CONNECTION_OPTIONS, "key_prefix", *_SENTINEL_OPTIONS])
+            known += [f"{prefix}<name>" for prefix in extra_prefixes]
+            raise ValueError(f"unknown option {name!r}; known options: {', '.join(known)}")
+
+    path = [segment for segment in parts.path.split("/") if segment]
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service_name = None
+    if scheme == "unix":
+        if not parts.path:
+            raise ValueError("a unix:// URL needs the socket path, e.g. unix:///run/redis.sock")
+        connection["path"] = parts.path
+    elif scheme in ("redis", "rediss"):
+        connection["host"] = parts.hostname or "localhost"
+        connection["port"] = parts.port or 6379
+        if path:
+            if len(path) > 1 or "db" in connection:
+                raise ValueError("the path must be just the db number, e.g. /0")
+            connection["db"] = _db(path[0])
+        if scheme == "rediss":
+            connection["ssl"] = True
+    elif scheme == "redis+sentinel":
+        sentinels = tuple(_host_port(item) for item in parts.netloc.rpartition("@")[2].split(","))
+        if not path or len(path) > 2:
+            raise ValueError(
+                "a redis+sentinel:// URL needs the service name and may add a db number: "
+                "redis+sentinel://host1:26379,host2:26379/mymaster/0"
+            )
+        service_name = path[0]
+        if len(path) == 2:
+            connection["db"] = _db(path[1])
+    else:
+        raise ValueError(f"unsupported scheme {scheme!r}")
+    return RedisTarget(
+        url=url,
+        connection=connection,
+        key_prefix=key_prefix,
+        sentinels=sentinels,
+        service_name=service_name,
+        sentinel_auth=sentinel_auth,
+        extra=extra,
+    )
+
+
+def _host_port(item: str) -> tuple[str, int]:
+    host, _, port = item.strip().rpartition(":")
+    if not host:
+        return item.strip() or "localhost", 26379
+    if not port.isdigit():
+        raise ValueError(f"bad Sentinel address {item!r}; use host:port")
+    return host.strip("[]"), int(port)
+
+
+def create_client(
+    target: RedisTarget,
+    *,
+    max_connections: int,
+    socket_timeout: float,
+    retry_on_timeout: bool = True,
+) -> Redis:
+    """A ``redis.asyncio.Redis`` for ``target``: at most ``max_connections`` connections (a
+    command waits up to ``socket_timeout`` for a free one), and dropped connections retried
+    three times with jittered back-off before the error reaches the caller."""
+    errors: tuple[type[Exception], ...] = (RedisConnectionError,)
+    if retry_on_timeout:
+        errors += (RedisTimeoutError,)
+    kwargs: dict[str, Any] = dict(target.connection)
+    kwargs.update(
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors),
+    )
+    if target.sentinels:
+        kwargs.setdefault("socket_connect_timeout", socket_timeout)
+        sentinel = Sentinel(
+            list(target.sentinels),
+            sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
+            **kwargs,
+        )
+        assert target.service_name is not None
+        return sentinel.master_for(target.service_name, max_connections=max_connections)
+    connection_class: type[AbstractConnection] = Connection
+    if "path" in kwargs:
+        connection_class = UnixDomainSocketConnection
+    else:
+        kwargs.setdefault("socket_connect_timeout", socket_timeout)
+        if kwargs.pop("ssl", False):
+            connection_class = SSLConnection
+    pool = WaitingConnectionPool(
+        max_connections=max_connections,
+        wait_timeout=socket_timeout,
+        connection_class=_with_fast_packing(connection_class),
+        **kwargs,
+    )
+    return Redis.from_pool(pool)
+
+
+class _HiredisPacking:
+    """Packs commands with hiredis, in C: redis-py's asyncio connections pack them in Python,
+    which costs several times more for the long argument lists of batched scripts."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str):
+            args = (*args[0].encode().split(), *args[1:])
+        elif b" " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            args = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
+            try:
+                return [hiredis.pack_command(args)]
+            except TypeError as exc:
+                raise DataError(str(exc)) from None
+
+
+_FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+
+def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:
+    if hiredis is None or not hasattr(hiredis, "pack_command"):
+        return cls
+    if cls not in _FAST:
+        _FAST[cls] = type(cls.__name__, (_HiredisPacking, cls), {})
+    return _FAST[cls]
+
+
+class WaitingConnectionPool(ConnectionPool):
+    """A pool that makes a command wait up to ``wait_timeout`` seconds for a free connection
+    when ``max_connections`` are busy (redis-py's plain pool raises at once), without the
+    cost of redis-py's blocking pool on every command while one is free."""
+
+    def __init__(self, *, wait_timeout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._wait_timeout = wait_timeout
+        self._freed = asyncio.Event()
+        self._waiting = 0
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        deadline = None
+        while True:
+            try:
+                return await super().get_connection()
+            except MaxConnectionsError:
+                loop = asyncio.get_running_loop()
+                deadline = deadline or loop.time() + self._wait_timeout
+                if loop.time() >= deadline:
+                    raise
+                self._waiting += 1
+                self._freed.clear()
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await self._freed.wait()
+                except TimeoutError:
+                    pass
+                finally:
+                    self._waiting -= 1
+
+    async def release(self, connection: AbstractConnection) -> None:
+        await super().release(connection)
+        if self._waiting:
+            self._freed.set()
+
+
+def mask_redis_url(url: str) -> str:
+    """``url`` with the password of the user part and of any ``*password`` option masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
+    query = "&".join(
+        f"{name}=***" if name.endswith("password") else f"{name}={value}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
