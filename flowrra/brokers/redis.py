@@ -1,0 +1,361 @@
+"""Redis broker: priority lists per queue, per-consumer held hashes, leases and Lua scripts.
+
+Every step that touches several keys is one Lua script (see :mod:`.redis_lua`), so a batch
+of messages costs one round trip to enqueue, one to fetch and one to acknowledge. A fetched
+message moves atomically into the consumer's held hash and stays there until it is
+acknowledged (after its result is stored), retried, dead-lettered or released; a consumer
+whose heartbeat lease runs out, or a message held past its visibility timeout, is put back
+at the head of its queue by whichever worker notices first. The design note is docs/redis.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConfigurationError
+from ..redis_client import create_client, mask_redis_url, parse_redis_url
+from ..registry import validate_options
+from ..serialization import dumps, loads
+from ..task import Task
+from . import redis_lua
+from .base import BaseBroker, Delivery
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+    from ..config import BrokerConfig
+
+logger = logging.getLogger(__name__)
+
+#: Most messages one fetch takes (a Lua ``unpack`` is bounded too).
+MAX_BATCH = 1000
+#: Lease of a consumer that fetched before its first heartbeat, in seconds.
+FIRST_LEASE = 60.0
+#: Dead-lettered messages kept; older ones are dropped.
+DEAD_LETTER_LIMIT = 10_000
+#: A held message this consumer does not know of (its fetch reply was lost with the
+#: connection) is given back once it is this many seconds old.
+ORPHAN_AGE = 30.0
+#: Revoked ids are forgotten after this many seconds.
+REVOKED_KEEP = 7 * 86_400
+_VISIBILITY_OPTION = "visibility_timeout."
+
+
+class RedisBroker(BaseBroker):
+    """At-least-once broker on Redis (``redis://``, ``rediss://``, ``unix://``,
+    ``redis+sentinel://``) with priorities 0-9, named queues, delays and revocation.
+
+    ``visibility_timeout.<queue>=<seconds>`` in the URL query overrides
+    ``BrokerConfig.visibility_timeout`` for one queue.
+    """
+
+    def __init__(self, config: BrokerConfig | None = None) -> None:
+        if config is None:
+            raise ConfigurationError(
+                "RedisBroker needs a BrokerConfig, e.g. BrokerConfig(url='redis://localhost:6379/0')"
+            )
+        super().__init__(config)
+        self.target = parse_redis_url(config.url, extra_prefixes=(_VISIBILITY_OPTION,))
+        self.prefix = config.queue_key or self.target.key_prefix
+        self.queue_visibility = _queue_visibility(self.target.extra, config.url)
+        self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        #: Task ids revoked anywhere, as last read from Redis; a worker skips them.
+        self.revoked_ids: set[str] = set()
+        self._revoked_version: bytes | None = None
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._sleeping = False
+        self._woken = False
+        self._lease = FIRST_LEASE
+        self._worker_ids: set[str] = set()
+        #: Delivery tags handed to this process and not yet acknowledged or given back.
+        self._outstanding: set[int] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- connection --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._client is not None:
+            return
+        assert self.config is not None
+        self._client = create_client(
+            self.target,
+            max_connections=self.config.max_connections,
+            socket_timeout=self.config.socket_timeout,
+            retry_on_timeout=self.config.retry_on_timeout,
+        )
+        for name in ("ENQUEUE", "FETCH", "RETRY", "DEAD_LETTER", "RELEASE", "HEARTBEAT"):
+            self._scripts[name] = self._client.register_script(getattr(redis_lua, name))
+        for name in ("RETIRE", "LIST_WORKERS", "QUEUE_SIZES"):
+            self._scripts[name] = self._client.register_script(getattr(redis_lua, name))
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            await asyncio.gather(task, return_exceptions=True)
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    @property
+    def client(self) -> Redis:
+        """The connection pool; ``connect()`` first."""
+        if self._client is None:
+            raise RuntimeError("RedisBroker is not connected: call 'await broker.connect()'")
+        return self._client
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    def describe(self) -> str:
+        return mask_redis_url(self.target.url)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # -- producing ---------------------------------------------------------------------------
+
+    async def enqueue(self, tasks: Sequence[Task]) -> None:
+        if not tasks:
+            return
+        args: list[Any] = [self.prefix, len(tasks)]
+        for task in tasks:
+            args += (
+                task.queue,
+                task.priority,
+                "" if task.eta is None else repr(task.eta),
+                dumps(task.to_message()),
+            )
+        await self._scripts["ENQUEUE"](args=args)
+
+    async def revoke(self, task_id: str) -> None:
+        now = time.time()
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._key("revoked"), {task_id: now})
+            pipe.zremrangebyscore(self._key("revoked"), "-inf", now - REVOKED_KEEP)
+            pipe.incr(self._key("revoked", "v"))
+            await pipe.execute()
+
+    # -- consuming ---------------------------------------------------------------------------
+
+    async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
+        self._woken = False
+        deadline = time.monotonic() + timeout
+        default, overrides = self._visibility, self.queue_visibility
+        # no queues: every known queue, with only the visibility overrides spelled out
+        pairs = [(q, overrides.get(q, default)) for q in queues] or overrides.items()
+        queue_args = [default, 0 if queues else 1, *itertools.chain.from_iterable(pairs)]
+        want = max(1, min(max_count, MAX_BATCH))
+        wake_key = self._key("wake", self.consumer_id)
+        while True:
+            register = timeout > 0
+            reply = await self._scripts["FETCH"](
+                args=[
+                    self.prefix,
+                    self.consumer_id,
+                    want,
+                    int(register),
+                    int(self._sleeping),
+                    self._lease,
+                    *queue_args,
+                ]
+            )
+            self._sleeping = register and len(reply) == 2
+            if len(reply) > 2:
+                if reply[0] != self._revoked_version:
+                    await self._load_revoked(reply[0])
+                deliveries = await self._accept(reply, 2)
+                if deliveries:
+                    return deliveries
+                continue  # everything taken was revoked or malformed: look again
+            left = deadline - time.monotonic()
+            if left <= 0 or self._woken:
+                return []
+            if reply[1]:
+                left = min(left, max(float(reply[1]) - time.time(), 0.001))
+            woke = await self.client.blpop([wake_key], timeout=self._block(left))
+            if woke is not None and woke[1] != b"1":
+                # a message handed over while we slept: "<tag>|<message>"
+                tag, _, payload = woke[1].partition(b"|")
+                self._sleeping = False
+                deliveries = await self._accept([int(tag), payload], 0)
+                if deliveries:
+                    return deliveries
+            if self._woken:
+                return []
+
+    @property
+    def _visibility(self) -> float:
+        assert self.config is not None
+        return self.config.visibility_timeout
+
+    def _block(self, seconds: float) -> float:
+        """A BLPOP timeout that ends before the socket timeout would cut it."""
+        assert self.config is not None
+        return round(max(0.001, min(seconds, self.config.socket_timeout / 2)), 3)
+
+    async def _accept(self, reply: list[Any], start: int) -> list[Delivery]:
+        """Deliveries from ``reply[start:]`` (tag, message pairs); malformed messages go to
+        the dead-letter list and revoked ones are dropped, in one round trip."""
+        revoked = self.revoked_ids
+        deliveries: list[Delivery] = []
+        rejected: list[Any] = []
+        skipped: list[Any] = []
+        outstanding = self._outstanding
+        for i in range(start, len(reply), 2):
+            tag, payload = reply[i], reply[i + 1]
+            outstanding.add(tag)
+            try:
+                data = loads(payload)
+                if not isinstance(data, dict):
+                    raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+                task = Task.from_message(data)
+                validate_options(priority=task.priority, queue=task.queue)
+            except Exception as exc:
+                reason = f"malformed message: {exc}"
+                logger.error("Dead-lettering a message from Redis: %s: %.200r", reason, payload)
+                rejected += (tag, reason)
+                continue
+            if revoked and task.id in revoked:
+                skipped.append(tag)
+                continue
+            deliveries.append(Delivery(task, tag))
+        if rejected:
+            await self._scripts["DEAD_LETTER"](
+                args=[self.prefix, self.consumer_id, DEAD_LETTER_LIMIT, *rejected]
+            )
+            outstanding.difference_update(rejected[::2])
+        if skipped:
+            await self.client.hdel(self._key("held", self.consumer_id), *skipped)
+            outstanding.difference_update(skipped)
+        return deliveries
+
+    async def _load_revoked(self, version: bytes) -> None:
+        ids = await self.client.zrange(self._key("revoked"), 0, -1)
+        self.revoked_ids.clear()
+        self.revoked_ids.update(item.decode() for item in ids)
+        self._revoked_version = version
+
+    def wakeup(self) -> None:
+        self._woken = True
+        if self._client is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._push_wake())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _push_wake(self) -> None:
+        key = self._key("wake", self.consumer_id)
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                await pipe.rpush(key, "1").expire(key, 30).execute()
+        except Exception as exc:  # the fetch loop ends by its own timeout anyway
+            logger.debug("Could not wake the fetch of %s: %s", self.consumer_id, exc)
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        if deliveries:
+            tags = [d.receipt for d in deliveries]
+            await self.client.hdel(self._key("held", self.consumer_id), *tags)
+            self._outstanding.difference_update(tags)
+
+    async def retry(self, delivery: Delivery, task: Task) -> None:
+        await self._scripts["RETRY"](
+            args=[
+                self.prefix,
+                self.consumer_id,
+                delivery.receipt,
+                task.queue,
+                task.priority,
+                "" if task.eta is None else repr(task.eta),
+                dumps(task.to_message()),
+            ]
+        )
+        self._outstanding.discard(delivery.receipt)
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        await self._scripts["DEAD_LETTER"](
+            args=[self.prefix, self.consumer_id, DEAD_LETTER_LIMIT, delivery.receipt, reason]
+        )
+        self._outstanding.discard(delivery.receipt)
+
+    async def release(self, deliveries: Sequence[Delivery]) -> None:
+        if deliveries:
+            tags = [d.receipt for d in deliveries]
+            await self._scripts["RELEASE"](args=[self.prefix, self.consumer_id, *tags])
+            self._outstanding.difference_update(tags)
+
+    # -- inspection --------------------------------------------------------------------------
+
+    async def queue_sizes(self) -> dict[str, int]:
+        flat = await self._scripts["QUEUE_SIZES"](args=[self.prefix])
+        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    async def scheduled_count(self) -> int:
+        return int(await self.client.zcard(self._key("delayed")))
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
+        (Unix time) and the raw ``message`` text."""
+        raw = await self.client.lrange(self._key("dead"), 0, limit - 1)
+        return [loads(item) for item in raw]
+
+    # -- workers -----------------------------------------------------------------------------
+
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+        """Renew this consumer's lease, publish ``info``, and requeue what dead consumers held
+        (every live worker does this on each heartbeat, so one that dies is noticed within
+        one heartbeat interval of its lease running out)."""
+        self._worker_ids.add(info["id"])
+        self._lease = max(ttl, 1.0)
+        moved = await self._scripts["HEARTBEAT"](
+            args=[
+                self.prefix,
+                self.consumer_id,
+                info["id"],
+                ttl,
+                dumps(info),
+                max(ORPHAN_AGE, ttl),
+                *self._outstanding,
+            ]
+        )
+        if moved:
+            logger.warning("Requeued %d message(s) held by dead or stuck workers", moved)
+
+    async def forget_worker(self, worker_id: str) -> None:
+        self._worker_ids.discard(worker_id)
+        consumer = "" if self._worker_ids else self.consumer_id
+        moved = await self._scripts["RETIRE"](args=[self.prefix, consumer, worker_id])
+        if consumer:
+            self._outstanding.clear()
+            self._sleeping = False
+        if moved:
+            logger.warning("Gave back %d unfinished message(s) for redelivery", moved)
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        raw = await self._scripts["LIST_WORKERS"](args=[self.prefix])
+        return [loads(item) for item in raw if item is not None]
+
+
+def _queue_visibility(extra: dict[str, str], url: str) -> dict[str, float]:
+    timeouts: dict[str, float] = {}
+    for name, raw in extra.items():
+        queue = name.removeprefix(_VISIBILITY_OPTION)
+        try:
+            validate_options(queue=queue)
+            seconds = float(raw)
+            if not seconds > 0:
+                raise ValueError("it must be a number of seconds > 0")
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"Invalid option {name}={raw!r} in broker URL {mask_redis_url(url)!r}: {exc}"
+            ) from None
+        timeouts[queue] = seconds
+    return timeouts
