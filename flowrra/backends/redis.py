@@ -1,0 +1,251 @@
+"""Redis result backend: JSON results with a TTL, small indexes for dashboards, and
+notifications so that ``wait_for_result`` in another process needs no polling.
+
+Keys under the prefix ``P`` (``flowrra`` by default, ``?key_prefix=`` in the URL):
+
+``P:result:<id>``     the result as JSON (``TaskResult.to_dict``), expiring after the TTL
+``P:status:<status>`` zset of task ids in that status, scored by submission time
+``P:name:<name>``     zset of task ids of one task name, scored by submission time; the
+                      names are in ``P:names``. Entries older than the TTL are pruned when
+                      final results are stored and before counting or listing.
+``P:waiters:<id>``    tokens of processes waiting for the result; ``P:notify:<token>``
+                      receives the final result for them (see :mod:`.redis_waiters`)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConfigurationError
+from ..redis_client import create_client, mask_redis_url, parse_redis_url
+from ..serialization import dumps, loads
+from ..task import FINAL_STATES, TaskResult, TaskStatus
+from .base import BaseResultBackend
+from .redis_waiters import NOTIFY_WAITERS, ResultWaiters
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+    from ..config import BackendConfig
+
+_STATUSES = [status.value for status in TaskStatus]
+
+#: Removes index entries of results submitted more than ``ttl`` seconds ago (their stored
+#: result has expired, save for a task re-stored after that long: it stays readable by id).
+_PRUNE = """
+local P, ttl = ARGV[1], tonumber(ARGV[2])
+local statuses = {STATUSES}
+local function prune()
+  local t = redis.call('TIME')
+  local horizon = tonumber(t[1]) - ttl
+  for _, s in ipairs(statuses) do
+    redis.call('ZREMRANGEBYSCORE', P .. ':status:' .. s, '-inf', horizon)
+  end
+  for _, name in ipairs(redis.call('SMEMBERS', P .. ':names')) do
+    local key = P .. ':name:' .. name
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', horizon)
+    if redis.call('EXISTS', key) == 0 then redis.call('SREM', P .. ':names', name) end
+  end
+end
+""".replace("STATUSES", ", ".join(f"'{status}'" for status in _STATUSES))
+
+#: ARGV: prefix, ttl, then (id, status, score, name, json, final 0/1) per result.
+_STORE = (
+    _PRUNE
+    + """
+local finals = 0
+for j = 3, #ARGV, 6 do
+  local id, status, score, name, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4]
+  redis.call('SET', P .. ':result:' .. id, json, 'EX', ttl)
+  for _, s in ipairs(statuses) do
+    if s ~= status then redis.call('ZREM', P .. ':status:' .. s, id) end
+  end
+  redis.call('ZADD', P .. ':status:' .. status, score, id)
+  if status == 'pending' and name ~= '' then
+    if redis.call('ZADD', P .. ':name:' .. name, score, id) == 1 then
+      redis.call('SADD', P .. ':names', name)
+    end
+  end
+  if ARGV[j + 5] == '1' then
+    finals = finals + 1
+"""
+    + NOTIFY_WAITERS
+    + """
+  end
+end
+if finals > 0 then prune() end
+return 1
+"""
+)
+
+#: ARGV: prefix, ttl. Prunes, then returns the count per status in the order of ``statuses``.
+_COUNTS = (
+    _PRUNE
+    + """
+prune()
+local out = {}
+for i, s in ipairs(statuses) do out[i] = redis.call('ZCARD', P .. ':status:' .. s) end
+return out
+"""
+)
+
+#: ARGV: prefix, ttl, ids... Deletes results and their index entries; returns how many existed.
+_DELETE = (
+    _PRUNE
+    + """
+local removed = 0
+for j = 3, #ARGV do
+  local id = ARGV[j]
+  local raw = redis.call('GET', P .. ':result:' .. id)
+  if raw then
+    removed = removed + redis.call('DEL', P .. ':result:' .. id)
+    local name = cjson.decode(raw)['task_name']
+    if type(name) == 'string' then redis.call('ZREM', P .. ':name:' .. name, id) end
+  end
+  for _, s in ipairs(statuses) do redis.call('ZREM', P .. ':status:' .. s, id) end
+end
+return removed
+"""
+)
+
+
+class RedisBackend(BaseResultBackend):
+    """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``),
+    kept ``ttl`` seconds after their last update (``BackendConfig.ttl``, one day by default)."""
+
+    def __init__(self, config: BackendConfig | None = None) -> None:
+        if config is None:
+            raise ConfigurationError(
+                "RedisBackend needs a BackendConfig, e.g. "
+                "BackendConfig(url='redis://localhost:6379/0')"
+            )
+        super().__init__(config)
+        self.target = parse_redis_url(config.url)
+        self.prefix = self.target.key_prefix
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._waiters: ResultWaiters | None = None
+
+    async def connect(self) -> None:
+        if self._client is not None:
+            return
+        assert self.config is not None
+        self._client = create_client(
+            self.target,
+            max_connections=self.config.max_connections,
+            socket_timeout=self.config.socket_timeout,
+            retry_on_timeout=self.config.retry_on_timeout,
+        )
+        for name, source in (("store", _STORE), ("counts", _COUNTS), ("delete", _DELETE)):
+            self._scripts[name] = self._client.register_script(source)
+        self._waiters = ResultWaiters(self._client, self.prefix, self.ttl, self.get_many)
+
+    async def close(self) -> None:
+        if self._waiters is not None:
+            await self._waiters.close()
+            self._waiters = None
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    @property
+    def client(self) -> Redis:
+        """The connection pool; ``connect()`` first."""
+        if self._client is None:
+            raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
+        return self._client
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    def describe(self) -> str:
+        return mask_redis_url(self.target.url)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    async def store(self, results: Sequence[TaskResult]) -> None:
+        if not results:
+            return
+        args: list[Any] = [self.prefix, self.ttl]
+        final = FINAL_STATES
+        for result in results:
+            submitted = result.submitted_at
+            args += (
+                result.task_id,
+                result.status.value,
+                submitted.timestamp() if submitted is not None else 0,
+                result.task_name or "",
+                dumps(result.to_dict),
+                1 if result.status in final else 0,
+            )
+        await self._scripts["store"](args=args)
+
+    async def get(self, task_id: str) -> TaskResult | None:
+        raw = await self.client.get(self._key("result", task_id))
+        return None if raw is None else TaskResult.from_dict(loads(raw))
+
+    async def get_many(self, task_ids: Sequence[str]) -> list[TaskResult | None]:
+        if not task_ids:
+            return []
+        raw = await self.client.mget([self._key("result", task_id) for task_id in task_ids])
+        return [None if item is None else TaskResult.from_dict(loads(item)) for item in raw]
+
+    async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
+        """Read the result and register as its waiter in one script; a final result stored
+        later is pushed to this process, so no wake-up is missed and nothing polls."""
+        if self._waiters is None:
+            raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
+        return await self._waiters.wait(task_id, timeout)
+
+    async def list(
+        self,
+        statuses: Collection[TaskStatus] | None = None,
+        *,
+        task_name: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TaskResult]:
+        """Newest submitted first; reads at most ``offset + limit`` ids per status index (or
+        walks the task name's index when ``task_name`` is given)."""
+        if limit <= 0:
+            return []
+        wanted = {TaskStatus(s) for s in statuses} if statuses is not None else set(TaskStatus)
+        await self._scripts["counts"](args=[self.prefix, self.ttl])  # prunes expired index entries
+        if task_name is not None:
+            return await self._list_by_name(task_name, wanted, limit, offset)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for status in wanted:
+                pipe.zrevrange(self._key("status", status.value), 0, offset + limit - 1, True)
+            ranked = [pair for chunk in await pipe.execute() for pair in chunk]
+        ranked.sort(key=lambda pair: pair[1], reverse=True)
+        ids = [member.decode() for member, _ in ranked[offset : offset + limit]]
+        return [result for result in await self.get_many(ids) if result is not None]
+
+    async def _list_by_name(
+        self, task_name: str, wanted: set[TaskStatus], limit: int, offset: int
+    ) -> list[TaskResult]:
+        found: list[TaskResult] = []
+        chunk = max(2 * (offset + limit), 100)
+        start = 0
+        key = self._key("name", task_name)
+        while len(found) < offset + limit:
+            members = await self.client.zrevrange(key, start, start + chunk - 1)
+            if not members:
+                break
+            start += chunk
+            for result in await self.get_many([m.decode() for m in members]):
+                if result is not None and result.status in wanted:
+                    found.append(result)
+        return found[offset : offset + limit]
+
+    async def counts(self) -> dict[TaskStatus, int]:
+        values = await self._scripts["counts"](args=[self.prefix, self.ttl])
+        return {TaskStatus(status): int(n) for status, n in zip(_STATUSES, values, strict=True)}
+
+    async def delete(self, task_ids: Sequence[str]) -> int:
+        if not task_ids:
+            return 0
+        return int(await self._scripts["delete"](args=[self.prefix, self.ttl, *task_ids]))

@@ -1,0 +1,168 @@
+"""Waiting for results from another process without polling and without lost wake-ups.
+
+A waiter runs one script that reads the stored result and, if it is not final yet, adds this
+process's token to ``<prefix>:waiters:<task id>``. The store script that writes a final
+result pushes it onto ``<prefix>:notify:<token>`` for every registered token. Both scripts
+are atomic, so a result is either seen by the check or pushed to the list; and a list, unlike
+a pub/sub message, keeps the notification while the reader reconnects. One reader per
+process blocks on its list (BLPOP) and wakes the local waiters; after a dropped connection it
+reads every waited result again in case a reply was lost in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ..exceptions import TaskTimeoutError
+from ..serialization import loads
+from ..task import FINAL_STATES, TaskResult
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.connection import AbstractConnection
+
+logger = logging.getLogger(__name__)
+
+Check = Callable[[Sequence[str]], Awaitable[list[TaskResult | None]]]
+_NETWORK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+#: Seconds one BLPOP of the reader blocks before it is issued again.
+_BLOCK = 30
+
+#: ARGV: prefix, task id, token, seconds to keep the registration. Returns the stored result
+#: JSON when it is final, else registers the token and returns nothing.
+_REGISTER = """
+local P, id = ARGV[1], ARGV[2]
+local raw = redis.call('GET', P .. ':result:' .. id)
+if raw then
+  local status = cjson.decode(raw)['status']
+  if %s then return raw end
+end
+local key = P .. ':waiters:' .. id
+redis.call('SADD', key, ARGV[3])
+redis.call('EXPIRE', key, ARGV[4])
+return false
+""" % " or ".join(f"status == '{status.value}'" for status in FINAL_STATES)  # noqa: UP031
+
+#: Lua run by the store script for each final result (``id``, ``json`` in scope).
+NOTIFY_WAITERS = """
+  local wkey = P .. ':waiters:' .. id
+  for _, token in ipairs(redis.call('SMEMBERS', wkey)) do
+    local nkey = P .. ':notify:' .. token
+    redis.call('RPUSH', nkey, json)
+    redis.call('EXPIRE', nkey, 60)
+  end
+  redis.call('DEL', wkey)
+"""
+
+
+class ResultWaiters:
+    """The waiters of one process; ``check`` reads stored results (the backend's
+    ``get_many``), ``keep`` is how long a registration may outlive its waiter."""
+
+    def __init__(self, client: Redis, prefix: str, keep: int, check: Check) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._keep = keep
+        self._check = check
+        self._token = secrets.token_hex(8)
+        self._register = client.register_script(_REGISTER)
+        self._futures: dict[str, list[asyncio.Future[TaskResult]]] = {}
+        self._conn: AbstractConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
+        """The final result of ``task_id``; ``TaskTimeoutError`` after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        if self._reader is None:
+            self._reader = loop.create_task(self._read_loop(), name="flowrra-result-waiters")
+        future: asyncio.Future[TaskResult] = loop.create_future()
+        waiters = self._futures.setdefault(task_id, [])
+        waiters.append(future)
+        try:
+            async with asyncio.timeout(timeout):
+                if len(waiters) == 1:
+                    raw = await self._register(
+                        args=[self._prefix, task_id, self._token, self._keep]
+                    )
+                    if raw:
+                        self._resolve(TaskResult.from_dict(loads(raw)))
+                return await future
+        except TimeoutError:
+            raise TaskTimeoutError(task_id, timeout or 0.0) from None
+        finally:
+            waiters.remove(future)
+            if not waiters:
+                del self._futures[task_id]
+                if not future.done():
+                    with contextlib.suppress(*_NETWORK_ERRORS):
+                        await self._client.srem(f"{self._prefix}:waiters:{task_id}", self._token)
+
+    def _resolve(self, result: TaskResult) -> None:
+        if not result.is_complete:
+            return
+        for future in self._futures.get(result.task_id, ()):
+            if not future.done():
+                future.set_result(result)
+
+    async def _read_loop(self) -> None:
+        key = f"{self._prefix}:notify:{self._token}"
+        delay = 0.1
+        recheck = False
+        while True:
+            try:
+                if self._conn is None:
+                    self._conn = await self._connect()
+                if recheck and self._futures:
+                    for result in await self._check(list(self._futures)):
+                        if result is not None:
+                            self._resolve(result)
+                recheck = False
+                await self._conn.send_command("BLPOP", key, _BLOCK, check_health=False)
+                reply = await self._conn.read_response()
+                delay = 0.1
+            except _NETWORK_ERRORS as exc:
+                logger.warning(
+                    "Result notifications lost their Redis connection (%s); reconnecting in %.1f s",
+                    exc,
+                    delay,
+                )
+                await self._disconnect()
+                recheck = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            if reply:
+                self._resolve(TaskResult.from_dict(loads(reply[1])))
+
+    async def _connect(self) -> AbstractConnection:
+        pool = self._client.connection_pool
+        # its own connection: BLPOP outlasts the socket timeout, and this loop does retries
+        conn = pool.connection_class(
+            **{**pool.connection_kwargs, "socket_timeout": None, "retry": Retry(NoBackoff(), 0)}
+        )
+        await conn.connect()
+        return conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
+
+    async def close(self) -> None:
+        """Stop the reader and close its connection."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        await self._disconnect()
