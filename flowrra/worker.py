@@ -17,7 +17,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,7 @@ class Worker:
         self.failures: deque[TaskResult] = deque(maxlen=100)
         #: Ids revoked while this worker may hold them in its buffer.
         self.revoked: set[str] = set()
+        self._revoked_elsewhere: Collection[str] = frozenset()
 
         self._io_buffer: deque[Delivery] = deque()
         self._cpu_buffer: deque[Delivery] = deque()
@@ -130,6 +131,7 @@ class Worker:
         if self._fetcher is not None:
             return
         self.started_at = time.time()
+        self._revoked_elsewhere = self.app.broker_required.revoked_ids
         self._stopping = False
         self._finished.clear()
         self._flusher = asyncio.create_task(self._flush_loop(), name="flowrra-flusher")
@@ -291,7 +293,7 @@ class Worker:
 
     async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
         task = delivery.task
-        if self.revoked and task.id in self.revoked:
+        if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
             self.revoked.discard(task.id)
             self._acks.append(delivery)
             self._flush_wanted.set()

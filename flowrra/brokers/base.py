@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -34,6 +34,9 @@ class BaseBroker(ABC):
     durable: ClassVar[bool] = True
     supports_delay: ClassVar[bool] = True
     supports_priority: ClassVar[bool] = True
+    #: Ids revoked by other processes, as far as this broker has learned (a shared broker
+    #: keeps it current while it fetches); a worker skips buffered messages with these ids.
+    revoked_ids: Collection[str] = frozenset()
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         self.config = config
