@@ -70,3 +70,9 @@ async def flaky(failures: int) -> int:
     if attempt.current_retry < failures:
         raise ConnectionError(f"attempt {attempt.current_retry} failed")
     return attempt.current_retry
+
+
+@task
+async def noop(x: int) -> int:
+    """The benchmarks' task: the same no-op as the peers' ``noop(x) -> x``."""
+    return x

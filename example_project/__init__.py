@@ -1,0 +1,1 @@
+"""A small Django site using flowrra_django: the README's demo and the end-to-end tests."""

@@ -1,0 +1,46 @@
+"""The demo page: submit example tasks, watch their latest results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.generic import FormView
+
+import flowrra_django
+from flowrra_django.models import TaskResult
+
+from .forms import SubmitTaskForm
+
+
+class DemoView(LoginRequiredMixin, FormView):
+    """GET shows the form and the 20 newest results; POST submits and redirects."""
+
+    template_name = "shop/index.html"
+    form_class = SubmitTaskForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["results"] = TaskResult.objects.order_by("-submitted_at")[:20]
+        return context
+
+    def form_valid(self, form: SubmitTaskForm) -> HttpResponse:
+        data = form.cleaned_data
+        arguments = self._arguments(data["task"], data)
+        for _ in range(data["count"]):
+            flowrra_django.submit(data["task"], *arguments)
+        messages.success(self.request, f"Submitted {data['task']} x{data['count']}.")
+        return redirect("shop:index")
+
+    def _arguments(self, name: str, data: dict[str, Any]) -> tuple[Any, ...]:
+        request: HttpRequest = self.request
+        return {
+            "check_url": (data["url"] or "http://127.0.0.1:8000/",),
+            "send_welcome_email": (request.user.pk,),
+            "count_primes": (data["limit"] if data["limit"] is not None else 2_000_000,),
+            "charge_payment": (42, 9.99),
+            "import_rows": ("apples,3\npears,x\n",),
+        }[name]

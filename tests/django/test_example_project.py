@@ -1,0 +1,100 @@
+"""The example site as the README's demo runs it: its settings, tasks and page, for real."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.django.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("FLOWRRA_TEST_DB") == "postgres",
+    reason="the example site has its own SQLite database; it runs in the SQLite pass",
+)
+
+SUBMIT = """
+import flowrra_django
+from django.contrib.auth.models import User
+user = User.objects.create_user("alice", "alice@example.com", "pw")
+ids = {
+    "check_url": flowrra_django.submit("check_url", URL),
+    "send_welcome_email": flowrra_django.submit("send_welcome_email", user.pk),
+    "count_primes": flowrra_django.submit("count_primes", 100),
+    "charge_payment": flowrra_django.submit("charge_payment", 7, 2.5),
+    "import_rows": flowrra_django.submit("import_rows", "apples,3\\npears,x"),
+}
+"""
+
+REPORT = """
+import json
+from django.test import Client
+from flowrra_django.models import TaskResult
+client = Client()
+client.login(username="alice", password="pw")
+page = client.get("/")
+bad = client.post("/", {"task": "nope", "count": "many"})
+rows = {
+    r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
+}
+print(json.dumps({"page": [page.status_code, "Latest results" in page.content.decode()],
+                  "bad_form": [bad.status_code, "Select a valid choice" in bad.content.decode()],
+                  "results": rows}))
+"""
+
+
+@pytest.fixture
+def site_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'example.sqlite3'}",
+        "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
+        "FLOWRRA_BROKER_URL": "django://",
+        "PYTHONPATH": str(ROOT),
+    }
+    assert "System check identified no issues" in manage(env, "check")
+    manage(env, "migrate", "-v", "0")
+    manage(env, "shell", "-c", f"URL = {site_url!r}\n{SUBMIT}")
+    manage(env, "flowrra_worker", "--max-tasks", "7", "--loglevel", "WARNING")
+    report = json.loads(manage(env, "shell", "-c", REPORT).strip().splitlines()[-1])
+    assert report["page"] == [200, True]
+    assert report["bad_form"] == [200, True]
+    results = report["results"]
+    assert results["check_url"][0] == "success"
+    assert results["check_url"][1]["status"] == "HTTP/1.0 200 OK"
+    assert results["send_welcome_email"][:2] == ["success", "alice@example.com"]
+    assert results["count_primes"][:2] == ["success", 25]
+    payment = results["charge_payment"]
+    assert payment[:2] == ["success", {"order": 7, "charged": 2.5, "attempts": 3}]
+    assert payment[3] == 2  # two retries
+    assert results["import_rows"][0::2] == ["failed", "ValueError"]
