@@ -113,9 +113,6 @@ class Scheduler:
                 await asyncio.wait_for(task, timeout)
             except TimeoutError:
                 logger.warning("Scheduler pass still running after %g s; cancelled", timeout)
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
         await self.backend.close()
 
     # -- defining schedules -----------------------------------------------------------------
