@@ -97,18 +97,22 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
         row = await self._run(self._rows().filter(pk=pk).first)
         return None if row is None else to_task(row)
 
+    async def _tasks(self, rows: QuerySet[ScheduleRow]) -> list[ScheduledTask]:
+        found: list[ScheduleRow] = await self._run(list, rows)
+        return [to_task(row) for row in found]
+
     async def list_all(self) -> list[ScheduledTask]:
-        rows = self._rows().order_by(F("next_run_at").asc(nulls_last=True), "pk")
-        return [to_task(row) for row in await self._run(list, rows)]
+        return await self._tasks(self._rows().order_by(F("next_run_at").asc(nulls_last=True), "pk"))
 
     async def list_enabled(self) -> list[ScheduledTask]:
-        rows = self._rows().filter(enabled=True).order_by(F("next_run_at").asc(nulls_last=True))
-        return [to_task(row) for row in await self._run(list, rows)]
+        rows = self._rows().filter(enabled=True)
+        return await self._tasks(rows.order_by(F("next_run_at").asc(nulls_last=True), "pk"))
 
     async def list_due(self, now: dt.datetime, limit: int) -> list[ScheduledTask]:
         due = Q(next_run_at__lte=now) | Q(next_run_at__isnull=True)
-        rows = self._rows().filter(due, enabled=True).order_by("next_run_at", "pk")[:limit]
-        return [to_task(row) for row in await self._run(list, rows)]
+        return await self._tasks(
+            self._rows().filter(due, enabled=True).order_by("next_run_at", "pk")[:limit]
+        )
 
     async def next_due_at(self) -> dt.datetime | None:
         return await self._run(self._next_due_at)
