@@ -3,7 +3,8 @@
 The core :class:`~flowrra.scheduler.Scheduler` runs the beat; this store gives it the rows.
 Each pass re-reads the due rows, so admin edits need no restart: the admin clears
 ``next_run_at`` when a schedule's definition changes or it is enabled, and the next pass
-plans it again from the new definition; a disabled or deleted row is simply not due.
+plans it again from the new definition; a disabled or deleted row is simply not due. Code
+that changes a row's schedule should do the same (``next_run_at = None``).
 
 Every beat claims an occurrence with one conditional update::
 
