@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
 
-.PHONY: help venv demo test test-sqlite test-postgres test-django6 lint services bench
+.PHONY: help venv demo test test-sqlite test-postgres test-django6 lint services browsers bench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
 	$(PY) example_project/demo.py
 
-test: venv services lint test-sqlite test-postgres test-django6 ## run the whole test suite
+test: venv services browsers lint test-sqlite test-postgres test-django6 ## run the whole test suite
 
 lint: venv ## ruff lint and format check, and the migrations check
 	$(VENV)/bin/ruff check .
@@ -49,6 +49,12 @@ services: ## start Redis and PostgreSQL on 127.0.0.1 if they are installed but d
 	  (command -v redis-server >/dev/null && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || true
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
 	  (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || true
+
+browsers: ## install Debian's Chromium for the browser tests, if it is missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "Chromium could not be installed: the browser tests will say so"
 
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run
 	$(PY) bench/bench_memory.py
