@@ -41,8 +41,8 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float) -
         if process.poll() is not None:
             raise RuntimeError(f"the demo exited early with code {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=2)
-            return
+            with urllib.request.urlopen(url, timeout=2):
+                return
         except urllib.error.HTTPError:
             return  # answered (a redirect to the login page is fine)
         except OSError:
