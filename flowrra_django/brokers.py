@@ -1,15 +1,18 @@
 """The ``django://`` broker: the project's database is the queue (SQLite or PostgreSQL).
 
-Each message is a ``QueuedMessage`` row. A worker claims a batch with one statement::
+Each message is a ``QueuedMessage`` row. A worker claims a batch in one transaction::
 
-    UPDATE queue SET claimed_by = me, available_at = now + visibility, deliveries + 1
-    WHERE id IN (SELECT id ... WHERE queue IN (...) AND available_at <= now
+    UPDATE queue SET ready = true, claimed_by = NULL WHERE NOT ready AND available_at <= now;
+    UPDATE queue SET ready = false, claimed_by = me, available_at = now + visibility, ...
+    WHERE id IN (SELECT id ... WHERE ready AND queue IN (...)
                  ORDER BY priority DESC, id LIMIT n [FOR UPDATE SKIP LOCKED])
     RETURNING ...
 
 so two workers never claim the same row: SQLite runs one writer at a time, and PostgreSQL
-skips rows another transaction has locked. Every write is a single short statement (no
-read-then-write transaction to upgrade on SQLite). Acknowledging deletes the rows.
+skips rows another transaction has locked. A partial index holds only ready messages, so
+a claim reads one batch whatever the backlog or the number of delayed messages. Every
+transaction starts with a write (no read lock to upgrade on SQLite). Acknowledging
+deletes the rows.
 
 A claim is a lease: each heartbeat of the worker extends it, and each heartbeat of any
 worker gives the messages of workers whose heartbeat expired (three heartbeat intervals,
@@ -17,8 +20,9 @@ worker gives the messages of workers whose heartbeat expired (three heartbeat in
 that dies before its first heartbeat.
 
 An idle worker looks at the queue every ``POLL_INTERVAL`` seconds at most, sooner when it
-enqueues something itself. A revoked message is deleted; one a worker already holds in
-its prefetch buffer still runs.
+enqueues something itself. Revoking deletes a waiting message and marks one a worker
+holds; that worker learns it at its next claim or heartbeat (``revoked_ids``) and skips
+the task if it has not started it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from flowrra import serialization
 from flowrra.brokers.base import BaseBroker, Delivery
@@ -58,9 +62,11 @@ _INSERT_FIELDS = [
     "task_id",
     "queue",
     "priority",
+    "ready",
     "available_at",
     "payload",
     "deliveries",
+    "revoked",
     "created_at",
 ]
 
@@ -76,6 +82,7 @@ class DatabaseBroker(BaseBroker):
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._arrived = asyncio.Event()
         self._idle_wait = _FIRST_POLL
+        self.revoked_ids: set[str] = set()
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
@@ -101,9 +108,11 @@ class DatabaseBroker(BaseBroker):
                 task.id,
                 task.queue,
                 task.priority,
+                task.eta is None or task.eta <= now,
                 task.eta if task.eta is not None and task.eta > now else now,
                 dumps(task.to_message()),
                 0,
+                False,
                 created,
             )
             for task in tasks
@@ -119,7 +128,16 @@ class DatabaseBroker(BaseBroker):
         sql.insert(connection, QueuedMessage, _INSERT_FIELDS, rows)
 
     async def revoke(self, task_id: str) -> None:
-        await database_thread.run(self._messages().filter(task_id=task_id).delete)
+        await database_thread.run(self._revoke, task_id)
+
+    def _revoke(self, task_id: str) -> None:
+        messages = self._messages().filter(task_id=task_id)
+        messages.filter(Q(claimed_by__isnull=True) | Q(available_at__lte=time.time())).delete()
+        messages.update(revoked=True)  # held by a live worker, which will skip it
+
+    def _give_back(self, messages: QuerySet[QueuedMessage]) -> int:
+        """Make held ``messages`` ready for any worker at once."""
+        return messages.update(ready=True, claimed_by=None, available_at=time.time())
 
     # -- consuming -------------------------------------------------------------------------
 
@@ -127,7 +145,8 @@ class DatabaseBroker(BaseBroker):
         deadline = time.monotonic() + timeout
         while True:
             self._arrived.clear()
-            deliveries = await database_thread.run(self._claim, tuple(queues), max_count)
+            deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
+            self._learn_revoked(revoked)
             if deliveries:
                 self._idle_wait = _FIRST_POLL
                 return deliveries
@@ -143,7 +162,15 @@ class DatabaseBroker(BaseBroker):
     def wakeup(self) -> None:
         self._arrived.set()
 
-    def _claim(self, queues: tuple[str, ...], max_count: int) -> list[Delivery]:
+    def _learn_revoked(self, held: list[str]) -> None:
+        self.revoked_ids.clear()
+        self.revoked_ids.update(held)
+
+    def _held_revoked(self) -> list[str]:
+        held = self._messages().filter(claimed_by=self.consumer_id, revoked=True)
+        return list(held.values_list("task_id", flat=True))
+
+    def _claim(self, queues: tuple[str, ...], max_count: int) -> tuple[list[Delivery], list[str]]:
         now = time.time()
         rows = sql.claim(
             connections[self.alias],
@@ -155,13 +182,16 @@ class DatabaseBroker(BaseBroker):
             now + self.visibility_timeout,
         )
         deliveries = []
-        malformed = []
-        for row_id, _priority, payload, deliveries_so_far in rows:
+        dropped = []
+        for row_id, _priority, payload, deliveries_so_far, revoked in rows:
+            if revoked:  # revoked while a worker that has since died held it
+                dropped.append(row_id)
+                continue
             try:
                 task = Task.from_message(_decode(payload))
             except ValueError as exc:
                 logger.error("Dropping malformed message %s: %s", row_id, exc)
-                malformed.append(row_id)
+                dropped.append(row_id)
                 continue
             if deliveries_so_far > 1:
                 logger.warning(
@@ -171,9 +201,9 @@ class DatabaseBroker(BaseBroker):
                     deliveries_so_far,
                 )
             deliveries.append(Delivery(task, row_id))
-        if malformed:
-            sql.delete_ids(connections[self.alias], QueuedMessage, malformed)
-        return deliveries
+        if dropped:
+            sql.delete_ids(connections[self.alias], QueuedMessage, dropped)
+        return deliveries, self._held_revoked()
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         ids = [delivery.receipt for delivery in deliveries]
@@ -184,12 +214,14 @@ class DatabaseBroker(BaseBroker):
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
         update = self._messages().filter(pk=delivery.receipt).update
+        now = time.time()
         await database_thread.run(
             lambda: update(
                 payload=task.to_message(),
                 queue=task.queue,
                 priority=task.priority,
-                available_at=task.eta if task.eta is not None else time.time(),
+                ready=task.eta is None or task.eta <= now,
+                available_at=task.eta if task.eta is not None else now,
                 claimed_by=None,
             )
         )
@@ -200,20 +232,20 @@ class DatabaseBroker(BaseBroker):
         await database_thread.run(self._release_ids, ids)
 
     def _release_ids(self, ids: list[int]) -> None:
-        now = time.time()
         for start in range(0, len(ids), sql.CHUNK):
-            chunk = ids[start : start + sql.CHUNK]
-            self._messages().filter(pk__in=chunk).update(claimed_by=None, available_at=now)
+            self._give_back(self._messages().filter(pk__in=ids[start : start + sql.CHUNK]))
 
     # -- sizes -----------------------------------------------------------------------------
 
     async def queue_sizes(self) -> dict[str, int]:
-        due = self._messages().filter(available_at__lte=time.time())
+        due = self._messages().filter(Q(ready=True) | Q(available_at__lte=time.time()))
         query = due.values("queue").annotate(n=Count("id")).order_by()
         return {row["queue"]: row["n"] for row in await database_thread.run(list, query)}
 
     async def scheduled_count(self) -> int:
-        waiting = self._messages().filter(claimed_by__isnull=True, available_at__gt=time.time())
+        waiting = self._messages().filter(
+            ready=False, claimed_by__isnull=True, available_at__gt=time.time()
+        )
         return await database_thread.run(waiting.count)
 
     # -- workers ---------------------------------------------------------------------------
@@ -221,9 +253,9 @@ class DatabaseBroker(BaseBroker):
     async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
         """Record the worker, keep its claims, and give the messages of workers whose
         heartbeat expired back to the queue (every live worker does this)."""
-        await database_thread.run(self._heartbeat, dict(info), ttl)
+        self._learn_revoked(await database_thread.run(self._heartbeat, dict(info), ttl))
 
-    def _heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+    def _heartbeat(self, info: dict[str, Any], ttl: float) -> list[str]:
         now = dt.datetime.now(dt.UTC)
         beat = WorkerHeartbeat(
             worker_id=info["id"],
@@ -245,12 +277,11 @@ class DatabaseBroker(BaseBroker):
                 available_at=time.time() + self.visibility_timeout
             )
             dead = beats.filter(expires_at__lt=now)
-            reclaimed = messages.filter(claimed_by__in=dead.values("claimant")).update(
-                claimed_by=None, available_at=time.time()
-            )
+            reclaimed = self._give_back(messages.filter(claimed_by__in=dead.values("claimant")))
             dead.delete()
         if reclaimed:
             logger.warning("Gave %d message(s) of stopped workers back to the queue", reclaimed)
+        return self._held_revoked()
 
     async def forget_worker(self, worker_id: str) -> None:
         """Remove a stopped worker, and give back what it still held (tasks abandoned at
@@ -259,9 +290,7 @@ class DatabaseBroker(BaseBroker):
 
     def _forget(self, worker_id: str) -> None:
         WorkerHeartbeat.objects.using(self.alias).filter(worker_id=worker_id).delete()
-        self._messages().filter(claimed_by=self.consumer_id).update(
-            claimed_by=None, available_at=time.time()
-        )
+        self._give_back(self._messages().filter(claimed_by=self.consumer_id))
 
     async def list_workers(self) -> list[dict[str, Any]]:
         live = WorkerHeartbeat.objects.using(self.alias).filter(

@@ -96,18 +96,24 @@ class TaskResult(models.Model):
 
 
 class QueuedMessage(models.Model):
-    """A task message waiting in the ``django://`` broker, or held by a worker.
+    """A task message in the ``django://`` broker.
 
-    ``available_at`` (Unix time) is when the message may be delivered: its eta, or, while a
-    worker holds it, when that worker's claim runs out and the message is delivered again.
+    ``ready`` messages wait to be claimed, highest priority first. The others are delayed
+    (an eta, a retry's back-off) or held by a worker; ``available_at`` (Unix time) is when
+    they become ready: the eta, or the end of the worker's claim, which its heartbeats
+    extend.
     """
 
     task_id = models.CharField(_("task id"), max_length=255, db_index=True)
     queue = models.CharField(_("queue"), max_length=100)
     priority = _priority_field()
+    ready = models.BooleanField(_("ready"), default=True)
     available_at = models.FloatField(_("available at (Unix time)"))
     claimed_by = models.CharField(_("claimed by"), max_length=200, null=True, blank=True)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    revoked = models.BooleanField(
+        _("revoked"), default=False, help_text=_("revoked while a worker held it: not to be run")
+    )
     payload = _json()
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -115,8 +121,22 @@ class QueuedMessage(models.Model):
         verbose_name = _("queued message")
         verbose_name_plural = _("queued messages")
         indexes = [
-            models.Index(fields=["queue", "-priority", "id"], name="flowrra_msg_claim"),
-            models.Index(fields=["available_at"], name="flowrra_msg_available"),
+            # the claim walks this in order and stops after a batch, whatever the backlog
+            models.Index(
+                fields=["-priority", "id"],
+                name="flowrra_msg_ready",
+                condition=models.Q(ready=True),
+            ),
+            models.Index(
+                fields=["available_at"],
+                name="flowrra_msg_waiting",
+                condition=models.Q(ready=False),
+            ),
+            models.Index(
+                fields=["claimed_by"],
+                name="flowrra_msg_claimed",
+                condition=models.Q(claimed_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -156,3 +156,34 @@ async def test_ping_and_wakeup(broker: DatabaseBroker) -> None:
     broker.wakeup()
     await broker.enqueue([task()])
     assert len(await asyncio.wait_for(waiting, 30)) == 1
+
+
+async def test_a_worker_learns_that_a_message_it_holds_was_revoked(
+    make_broker: Callable[..., object],
+) -> None:
+    holder, other = await make_broker(), await make_broker()  # type: ignore[misc]
+    held, kept = task(), task()
+    await holder.enqueue([held, kept])
+    assert len(await holder.fetch(["default"], 2, 0)) == 2
+    await other.revoke(held.id)
+    assert held.id not in holder.revoked_ids
+    await holder.heartbeat({"id": "holder"}, ttl=30)
+    assert holder.revoked_ids == {held.id}
+    assert await holder.fetch(["default"], 1, 0) == []
+    assert holder.revoked_ids == {held.id}
+    row = await QueuedMessage.objects.aget(task_id=held.id)
+    assert row.revoked and row.claimed_by == holder.consumer_id
+
+
+async def test_a_revoked_message_of_a_dead_worker_is_dropped(
+    make_broker: Callable[..., object],
+) -> None:
+    dead = await make_broker(visibility_timeout=0.1)  # type: ignore[misc]
+    other = await make_broker()  # type: ignore[misc]
+    held = task()
+    await dead.enqueue([held])
+    assert len(await dead.fetch(["default"], 1, 0)) == 1
+    await QueuedMessage.objects.filter(task_id=held.id).aupdate(revoked=True)
+    await asyncio.sleep(0.2)  # the dead worker's claim runs out
+    assert await other.fetch(["default"], 1, 0) == []
+    assert not await QueuedMessage.objects.aexists()

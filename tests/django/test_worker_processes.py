@@ -67,6 +67,20 @@ def test_the_task_of_a_killed_worker_is_run_by_another(
     assert not QueuedMessage.objects.exists()
 
 
+def test_a_task_revoked_in_a_workers_buffer_is_skipped(worker_process: StartWorker) -> None:
+    first = flowrra_django.submit(tasks.sleep_then, 2, "first")
+    second = flowrra_django.submit(tasks.add, 1, 1)
+    worker = worker_process("--io-workers", "1")
+    wait_until(lambda: status_of(first) == "running", what="the first task to start")
+    assert QueuedMessage.objects.get(task_id=second).claimed_by  # buffered by the worker
+    assert flowrra_django.revoke(second) is True
+    wait_until(lambda: not QueuedMessage.objects.exists(), what="the worker to skip it")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert status_of(first) == "success"
+    assert status_of(second) == "revoked"
+
+
 def test_cpu_tasks_and_the_async_orm_work_in_the_worker(worker_process: StartWorker) -> None:
     cpu = flowrra_django.submit(tasks.cpu_count_results)
     orm = flowrra_django.submit(tasks.count_results)
