@@ -1,0 +1,232 @@
+"""RedisBroker semantics, driven in-process through its public interface: order, delays,
+acknowledgement, reclaiming from dead or stuck consumers, revocation, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from flowrra import BrokerConfig, Task
+from flowrra.brokers.redis import RedisBroker
+
+from .conftest import Space, with_prefix
+
+Factory = Callable[..., RedisBroker]
+
+
+@pytest.fixture
+async def brokers(r: Space) -> AsyncIterator[Factory]:
+    """Brokers in the test's key space (unless ``url`` says otherwise), closed at the end."""
+    made: list[RedisBroker] = []
+
+    def make(url: str | None = None, **options: object) -> RedisBroker:
+        url = url or r.url
+        broker = RedisBroker(BrokerConfig(url=url, **options))  # type: ignore[arg-type]
+        made.append(broker)
+        return broker
+
+    yield make
+    for broker in made:
+        await broker.close()
+
+
+def task(
+    label: str, *, priority: int = 0, queue: str = "default", eta: float | None = None
+) -> Task:
+    return Task(label, "record", (label,), {}, priority=priority, queue=queue, eta=eta)
+
+
+async def labels(
+    broker: RedisBroker, queues: tuple[str, ...] = ("default",), n: int = 100
+) -> list[str]:
+    deliveries = await broker.fetch(queues, n, 0)
+    await broker.ack(deliveries)
+    return [d.task.id for d in deliveries]
+
+
+async def test_highest_priority_first_and_fifo_within_a_priority(brokers: Factory) -> None:
+    broker = brokers()
+    await broker.connect()
+    await broker.enqueue([task("low-1", priority=0), task("high-1", priority=9)])
+    await broker.enqueue([task("mid", priority=5), task("low-2"), task("high-2", priority=9)])
+
+    assert await labels(broker) == ["high-1", "high-2", "mid", "low-1", "low-2"]
+    assert await broker.queue_sizes() == {"default": 0}
+
+
+async def test_a_worker_takes_only_its_queues_and_ranks_them_by_priority(brokers: Factory) -> None:
+    broker = brokers()
+    await broker.connect()
+    await broker.enqueue(
+        [
+            task("a0", queue="alpha"),
+            task("b7", queue="beta", priority=7),
+            task("c9", queue="gamma", priority=9),
+        ]
+    )
+
+    assert await labels(broker, ("alpha", "beta")) == ["b7", "a0"]
+    assert await broker.queue_sizes() == {"alpha": 0, "beta": 0, "gamma": 1}
+    assert await labels(broker, ()) == ["c9"]  # no queues: every queue
+
+
+async def test_a_delayed_message_moves_to_its_queue_once_with_many_fetchers(
+    brokers: Factory,
+) -> None:
+    producer = brokers()
+    consumers = [brokers() for _ in range(6)]
+    for broker in (producer, *consumers):
+        await broker.connect()
+    due = time.time() + 0.3
+    await producer.enqueue([task(f"t{i}", eta=due) for i in range(200)])
+    assert await producer.scheduled_count() == 200
+    assert await labels(consumers[0]) == []  # not due yet
+
+    async def consume(broker: RedisBroker) -> list[str]:
+        taken: list[str] = []
+        while time.time() < due + 1.5:
+            taken += await labels(broker, n=7)
+            await asyncio.sleep(0)
+        return taken
+
+    taken = [label for part in await asyncio.gather(*map(consume, consumers)) for label in part]
+    assert sorted(taken) == sorted(f"t{i}" for i in range(200))
+    assert await producer.scheduled_count() == 0
+
+
+async def test_a_waiting_fetch_is_handed_a_message_enqueued_meanwhile(brokers: Factory) -> None:
+    consumer, producer = brokers(), brokers()
+    await consumer.connect()
+    await producer.connect()
+
+    async def enqueue_later() -> None:
+        await asyncio.sleep(0.2)
+        await producer.enqueue([task("late")])
+
+    sender = asyncio.create_task(enqueue_later())
+    deliveries = await consumer.fetch(["default"], 10, 5.0)
+    await sender
+    assert [d.task.id for d in deliveries] == ["late"]
+    await consumer.ack(deliveries)
+    assert await labels(producer) == []
+
+
+async def test_released_messages_come_back_first(brokers: Factory) -> None:
+    broker = brokers()
+    await broker.connect()
+    await broker.enqueue([task(f"t{i}") for i in range(5)])
+    first = await broker.fetch(["default"], 2, 0)
+    await broker.release(first)
+
+    assert await labels(broker) == ["t0", "t1", "t2", "t3", "t4"]
+
+
+async def test_retry_acknowledges_and_delays_the_next_attempt(brokers: Factory) -> None:
+    broker = brokers()
+    await broker.connect()
+    await broker.enqueue([task("t")])
+    [delivery] = await broker.fetch(["default"], 1, 0)
+    next_try = task("t", eta=time.time() + 60)
+    next_try.current_retry = 1
+    await broker.retry(delivery, next_try)
+    await broker.retry(delivery, next_try)  # a repeated call (a lost reply) enqueues nothing more
+
+    assert await broker.scheduled_count() == 1
+    assert await labels(broker) == []
+
+
+async def test_messages_of_a_consumer_whose_lease_ran_out_go_to_another(brokers: Factory) -> None:
+    dead, alive = brokers(), brokers()
+    await dead.connect()
+    await alive.connect()
+    await dead.enqueue([task(f"t{i}") for i in range(3)])
+    await dead.heartbeat({"id": "dead-worker"}, ttl=0.3)
+    held = await dead.fetch(["default"], 10, 0)
+    assert len(held) == 3 and await labels(alive) == []
+
+    await asyncio.sleep(0.5)  # the dead consumer's lease runs out
+    await alive.heartbeat({"id": "live-worker"}, ttl=10)  # every heartbeat reclaims
+
+    assert await labels(alive) == ["t0", "t1", "t2"]
+    assert [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+
+
+async def test_a_message_held_past_its_visibility_timeout_is_delivered_again(
+    brokers: Factory, r: Space
+) -> None:
+    stuck = brokers(r.url + "&visibility_timeout.slow=0.2")
+    other = brokers()
+    await stuck.connect()
+    await other.connect()
+    await stuck.enqueue([task("s", queue="slow"), task("d")])
+    await stuck.heartbeat({"id": "stuck"}, ttl=30)
+    held = await stuck.fetch(["slow", "default"], 10, 0)
+    assert sorted(d.task.id for d in held) == ["d", "s"]
+
+    await asyncio.sleep(0.3)
+    await other.heartbeat({"id": "other"}, ttl=30)
+
+    assert await labels(other, ("slow", "default")) == ["s"]  # "d" has the default hour
+
+
+async def test_forget_worker_gives_back_what_a_stopping_worker_holds(brokers: Factory) -> None:
+    broker, other = brokers(), brokers()
+    await broker.connect()
+    await other.connect()
+    await broker.enqueue([task("t0"), task("t1")])
+    await broker.heartbeat({"id": "w1", "queues": ["default"]}, ttl=30)
+    await broker.fetch(["default"], 10, 0)
+    assert [w["queues"] for w in await other.list_workers()] == [["default"]]
+
+    await broker.forget_worker("w1")
+
+    assert await other.list_workers() == []
+    assert await labels(other) == ["t0", "t1"]
+
+
+async def test_revoked_messages_are_never_delivered(brokers: Factory) -> None:
+    producer, consumer = brokers(), brokers()
+    await producer.connect()
+    await consumer.connect()
+    await producer.enqueue([task("keep"), task("drop"), task("later", eta=time.time() + 0.2)])
+    await producer.revoke("drop")
+    await producer.revoke("later")
+
+    assert await labels(consumer) == ["keep"]
+    assert "drop" in consumer.revoked_ids
+    await asyncio.sleep(0.3)
+    assert await labels(consumer) == []
+    assert await consumer.scheduled_count() == 0
+
+
+async def test_malformed_messages_are_dead_lettered_with_the_reason(
+    brokers: Factory, r: Space
+) -> None:
+    broker = brokers()
+    await broker.connect()
+    r.client.rpush(r.key("q", "default", "0"), b"not json", b'["a", "list"]', b'{"name": "no id"}')
+    r.client.sadd(r.key("queues"), "default")
+    await broker.enqueue([task("fine")])
+
+    assert await labels(broker) == ["fine"]
+    dead = await broker.dead_letters()
+    assert [d["message"] for d in dead] == ['{"name": "no id"}', '["a", "list"]', "not json"]
+    assert all(
+        d["reason"].startswith("malformed message") and d["queue"] == "default" for d in dead
+    )
+
+
+async def test_the_key_prefix_separates_two_apps_on_one_database(
+    brokers: Factory, r: Space
+) -> None:
+    first = brokers(queue_key=r.key("one"))
+    second = brokers(with_prefix(r.url, r.key("two")))
+    await first.connect()
+    await second.connect()
+    await first.enqueue([task("for-one")])
+
+    assert await labels(second) == []
+    assert await labels(first) == ["for-one"]
