@@ -39,7 +39,7 @@ local P, ttl = ARGV[1], tonumber(ARGV[2])
 local statuses = {STATUSES}
 local function prune()
   local t = redis.call('TIME')
-  local horizon = tonumber(t[1]) - ttl
+  local horizon = tonumber(t[1]) + tonumber(t[2]) / 1000000 - ttl
   for _, s in ipairs(statuses) do
     redis.call('ZREMRANGEBYSCORE', P .. ':status:' .. s, '-inf', horizon)
   end

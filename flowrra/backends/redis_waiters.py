@@ -103,7 +103,7 @@ class ResultWaiters:
             waiters.remove(future)
             if not waiters:
                 del self._futures[task_id]
-                if not future.done():
+                if future.cancelled() or not future.done():  # not woken: withdraw
                     with contextlib.suppress(*_NETWORK_ERRORS):
                         await self._client.srem(f"{self._prefix}:waiters:{task_id}", self._token)
 

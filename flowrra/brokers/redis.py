@@ -305,7 +305,8 @@ class RedisBroker(BaseBroker):
         """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
         (Unix time) and the raw ``message`` text."""
         raw = await self.client.lrange(self._key("dead"), 0, limit - 1)
-        return [loads(item) for item in raw]
+        # a message may be bytes that are not text at all
+        return [loads(item.decode("utf-8", "replace")) for item in raw]
 
     # -- workers -----------------------------------------------------------------------------
 
