@@ -8,7 +8,6 @@ exactly one of them. The first SIGTERM or Ctrl-C lets a pass in progress finish 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -20,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from flowrra import Flowrra
+from flowrra.cli import log_level, positive_seconds, seconds
 from flowrra.exceptions import ConfigurationError
 from flowrra.process import HANDLED_SIGNALS
 from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
@@ -27,19 +27,9 @@ from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
 from ... import runtime
 from ...conf import get_config
 from ...scheduling import beat_banner, start_beat
-from .flowrra_worker import LOG_LEVELS, _configure_logging, _positive_float
+from .flowrra_worker import _configure_logging
 
 logger = logging.getLogger("flowrra_django.beat")
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
 
 
 class Command(BaseCommand):
@@ -48,19 +38,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--interval",
-            type=_positive_float,
+            type=positive_seconds,
             default=1.0,
             help="longest pause between two looks at the schedules, in seconds: bounds how "
             "late an admin edit is seen (default 1; due schedules fire on time regardless)",
         )
         parser.add_argument(
             "--misfire-grace",
-            type=_seconds,
+            type=seconds,
             default=DEFAULT_MISFIRE_GRACE,
             help="a run found this many seconds late (the beat was down) follows the "
             "schedule's missed policy: run once, or skip (default 60)",
         )
-        parser.add_argument("-l", "--loglevel", default="INFO", type=str.upper, choices=LOG_LEVELS)
+        parser.add_argument("-l", "--loglevel", default="INFO", type=log_level)
 
     def handle(self, *args: Any, **options: Any) -> None:
         _configure_logging(options["loglevel"])
