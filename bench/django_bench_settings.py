@@ -10,42 +10,20 @@ import os
 
 import environ
 
-SECRET_KEY = "flowrra-bench-not-secret"
+from tests.django.settings import (  # noqa: F401  (the same site as the tests)
+    DEFAULT_AUTO_FIELD,
+    INSTALLED_APPS,
+    MIDDLEWARE,
+    PASSWORD_HASHERS,
+    ROOT_URLCONF,
+    SECRET_KEY,
+    TEMPLATES,
+    USE_TZ,
+)
+
 DEBUG = False
-USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["*"]
-ROOT_URLCONF = "tests.django.urls"
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "flowrra_django",
-    "tests.django.testapp",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if os.environ.get("BENCH_DB", "sqlite") == "postgres":
     _db = environ.Env.db_url_config(

@@ -20,13 +20,11 @@ from flowrra.serialization import dumps
 from flowrra.task import TaskResult, TaskStatus
 
 from . import sql
-from .db import database_alias, database_thread, describe_database, ping_database
+from .db import UsesDatabase, database_thread
 from .models import TaskResult as TaskResultRow
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-
-    from flowrra.config import BackendConfig
 
 #: Columns a later write of the same task replaces (``retry_of`` is set by the admin only).
 UPDATE_FIELDS = [
@@ -95,24 +93,11 @@ def from_values(values: dict[str, Any]) -> TaskResult:
     )
 
 
-class DatabaseBackend(BaseResultBackend):
+class DatabaseBackend(UsesDatabase, BaseResultBackend):
     """Results in the database that the URL names (``django://`` is ``default``)."""
-
-    def __init__(self, config: BackendConfig | None = None) -> None:
-        super().__init__(config)
-        self.alias = database_alias(config.url) if config is not None else "default"
 
     def _rows(self) -> QuerySet[TaskResultRow]:
         return TaskResultRow.objects.using(self.alias)
-
-    async def connect(self) -> None:
-        database_thread.acquire()
-
-    async def close(self) -> None:
-        await database_thread.release()
-
-    async def ping(self) -> bool:
-        return await database_thread.run(ping_database, self.alias)
 
     async def store(self, results: Sequence[TaskResult]) -> None:
         # later results of a task replace earlier ones: one row per task in the upsert
@@ -165,6 +150,3 @@ class DatabaseBackend(BaseResultBackend):
         query = self._rows().filter(task_id__in=list(task_ids))
         _, by_model = await database_thread.run(query.delete)
         return by_model.get(TaskResultRow._meta.label, 0)
-
-    def describe(self) -> str:
-        return describe_database(self.config.url if self.config else "django://", self.alias)

@@ -47,7 +47,7 @@ from flowrra.task import Task, utcnow
 
 from . import sql
 from .conf import flowrra_settings
-from .db import database_alias, database_thread, describe_database, ping_database
+from .db import UsesDatabase, database_thread
 from .models import QueuedMessage, WorkerHeartbeat
 
 if TYPE_CHECKING:
@@ -71,12 +71,11 @@ _INSERT_FIELDS = [
 ]
 
 
-class DatabaseBroker(BaseBroker):
+class DatabaseBroker(UsesDatabase, BaseBroker):
     """Task messages in the ``QueuedMessage`` table of the database the URL names."""
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         super().__init__(config)
-        self.alias = database_alias(config.url) if config is not None else "default"
         self.visibility_timeout = config.visibility_timeout if config is not None else 3600.0
         self.poll_interval = float(flowrra_settings()["POLL_INTERVAL"])
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -86,18 +85,6 @@ class DatabaseBroker(BaseBroker):
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
-
-    async def connect(self) -> None:
-        database_thread.acquire()
-
-    async def close(self) -> None:
-        await database_thread.release()
-
-    async def ping(self) -> bool:
-        return await database_thread.run(ping_database, self.alias)
-
-    def describe(self) -> str:
-        return describe_database(self.config.url if self.config else "django://", self.alias)
 
     # -- producing -------------------------------------------------------------------------
 

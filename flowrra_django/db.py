@@ -73,16 +73,40 @@ def _checked(fn: Callable[..., T], *args: Any) -> T:
 database_thread = DatabaseThread()
 
 
-def database_alias(url: str) -> str:
-    """The database alias a ``django://`` URL names: ``django://`` is ``default``,
-    ``django://replica`` is ``replica``."""
-    return urlsplit(url).netloc or DEFAULT_DB_ALIAS
+class UsesDatabase:
+    """What the ``django://`` broker and backend share: the database their URL names
+    (``alias``), reached through :data:`database_thread`."""
+
+    config: Any
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.alias = database_alias(config.url) if config is not None else DEFAULT_DB_ALIAS
+
+    async def connect(self) -> None:
+        database_thread.acquire()
+
+    async def close(self) -> None:
+        await database_thread.release()
+
+    async def ping(self) -> bool:
+        return await database_thread.run(ping_database, self.alias)
+
+    def describe(self) -> str:
+        url = self.config.url if self.config is not None else "django://"
+        return describe_database(url, self.alias)
 
 
 def describe_database(url: str, alias: str) -> str:
     """``url`` with the database it names, for banners: ``django:// (sqlite db.sqlite3)``."""
     connection = connections[alias]
     return f"{url} ({connection.vendor} {connection.settings_dict.get('NAME')})"
+
+
+def database_alias(url: str) -> str:
+    """The database alias a ``django://`` URL names: ``django://`` is ``default``,
+    ``django://replica`` is ``replica``."""
+    return urlsplit(url).netloc or DEFAULT_DB_ALIAS
 
 
 def ping_database(alias: str) -> bool:

@@ -21,47 +21,13 @@ from django.utils import autoreload
 from flowrra import Config, Flowrra, Worker
 from flowrra.backends import BACKENDS
 from flowrra.brokers import BROKERS
+from flowrra.cli import log_level, positive_int, positive_seconds, queue_list
 from flowrra.exceptions import ConfigurationError
 from flowrra.process import serve
-from flowrra.registry import validate_options
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
 from ...scheduling import beat_banner, start_beat
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
-
-
-def _queues(text: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("give at least one queue name, e.g. default,emails")
-    for name in names:
-        try:
-            validate_options(queue=name)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return names
 
 
 def _url(registry: Any) -> Any:
@@ -84,27 +50,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "-Q",
             "--queues",
-            type=_queues,
+            type=queue_list,
             help="comma-separated queues to consume (default: FLOWRRA['QUEUES'], else "
             "'default' and every queue a registered task names)",
         )
-        parser.add_argument("--io-workers", type=_positive_int, help="async tasks at once")
-        parser.add_argument("--cpu-workers", type=_positive_int, help="CPU worker processes")
+        parser.add_argument("--io-workers", type=positive_int, help="async tasks at once")
+        parser.add_argument("--cpu-workers", type=positive_int, help="CPU worker processes")
         parser.add_argument(
-            "--prefetch", type=_positive_int, help="messages held beyond those running"
+            "--prefetch", type=positive_int, help="messages held beyond those running"
         )
         parser.add_argument("--broker", type=_url(BROKERS), help="broker URL (overrides settings)")
         parser.add_argument(
             "--backend", type=_url(BACKENDS), help="result backend URL (overrides settings)"
         )
-        parser.add_argument("-l", "--loglevel", default="INFO", type=str.upper, choices=LOG_LEVELS)
+        parser.add_argument("-l", "--loglevel", default="INFO", type=log_level)
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit 0")
         parser.add_argument(
-            "--max-tasks", type=_positive_int, help="exit after running this many tasks"
+            "--max-tasks", type=positive_int, help="exit after running this many tasks"
         )
         parser.add_argument(
             "--shutdown-timeout",
-            type=_positive_float,
+            type=positive_seconds,
             help="seconds running tasks get to finish after SIGTERM (default: settings)",
         )
         parser.add_argument(
