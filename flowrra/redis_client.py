@@ -270,6 +270,14 @@ def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection
     return _FAST[cls]
 
 
+async def close_client(client: Redis) -> None:
+    """Close ``client``'s connections, and those to the Sentinels it asked for the master."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()
+
+
 class WaitingConnectionPool(ConnectionPool):
     """A pool that makes a command wait up to ``wait_timeout`` seconds for a free connection
     when ``max_connections`` are busy (redis-py's plain pool raises at once), without the

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..redis_client import create_client, mask_redis_url, parse_redis_url
+from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
 from .base import BaseResultBackend
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ..config import BackendConfig
 
 _STATUSES = [status.value for status in TaskStatus]
+#: Most results one store script writes (Lua's ``unpack`` is bounded).
+STORE_BATCH = 1000
 
 #: Removes index entries of results submitted more than ``ttl`` seconds ago (their stored
 #: result has expired, save for a task re-stored after that long: it stays readable by id).
@@ -51,18 +53,17 @@ local function prune()
 end
 """.replace("STATUSES", ", ".join(f"'{status}'" for status in _STATUSES))
 
-#: ARGV: prefix, ttl, then (id, status, score, name, json, final 0/1) per result.
+#: ARGV: prefix, ttl, then (id, status, score, name, json, final 0/1) per result, at most
+#: ``STORE_BATCH`` of them. Index entries move in one ZREM/ZADD per status for the batch.
 _STORE = (
     _PRUNE
     + """
-local finals = 0
+local last, scores, order, finals = {}, {}, {}, 0
 for j = 3, #ARGV, 6 do
   local id, status, score, name, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4]
   redis.call('SET', P .. ':result:' .. id, json, 'EX', ttl)
-  for _, s in ipairs(statuses) do
-    if s ~= status then redis.call('ZREM', P .. ':status:' .. s, id) end
-  end
-  redis.call('ZADD', P .. ':status:' .. status, score, id)
+  if last[id] == nil then order[#order + 1] = id end
+  last[id], scores[id] = status, score
   if status == 'pending' and name ~= '' then
     if redis.call('ZADD', P .. ':name:' .. name, score, id) == 1 then
       redis.call('SADD', P .. ':names', name)
@@ -74,6 +75,26 @@ for j = 3, #ARGV, 6 do
     + NOTIFY_WAITERS
     + """
   end
+end
+local groups = {}
+for _, id in ipairs(order) do
+  local ids = groups[last[id]]
+  if ids == nil then
+    ids = {}
+    groups[last[id]] = ids
+  end
+  ids[#ids + 1] = id
+end
+for status, ids in pairs(groups) do
+  local scored = {}
+  for _, id in ipairs(ids) do
+    scored[#scored + 1] = scores[id]
+    scored[#scored + 1] = id
+  end
+  for _, s in ipairs(statuses) do
+    if s ~= status then redis.call('ZREM', P .. ':status:' .. s, unpack(ids)) end
+  end
+  redis.call('ZADD', P .. ':status:' .. status, unpack(scored))
 end
 if finals > 0 then prune() end
 return 1
@@ -148,7 +169,7 @@ class RedisBackend(BaseResultBackend):
             self._waiters = None
         if self._client is not None:
             client, self._client = self._client, None
-            await client.aclose()
+            await close_client(client)
 
     @property
     def client(self) -> Redis:
@@ -167,21 +188,20 @@ class RedisBackend(BaseResultBackend):
         return ":".join((self.prefix, *parts))
 
     async def store(self, results: Sequence[TaskResult]) -> None:
-        if not results:
-            return
-        args: list[Any] = [self.prefix, self.ttl]
         final = FINAL_STATES
-        for result in results:
-            submitted = result.submitted_at
-            args += (
-                result.task_id,
-                result.status.value,
-                submitted.timestamp() if submitted is not None else 0,
-                result.task_name or "",
-                dumps(result.to_dict),
-                1 if result.status in final else 0,
-            )
-        await self._scripts["store"](args=args)
+        for start in range(0, len(results), STORE_BATCH):
+            args: list[Any] = [self.prefix, self.ttl]
+            for result in results[start : start + STORE_BATCH]:
+                submitted = result.submitted_at
+                args += (
+                    result.task_id,
+                    result.status.value,
+                    submitted.timestamp() if submitted is not None else 0,
+                    result.task_name or "",
+                    dumps(result.to_dict),
+                    1 if result.status in final else 0,
+                )
+            await self._scripts["store"](args=args)
 
     async def get(self, task_id: str) -> TaskResult | None:
         raw = await self.client.get(self._key("result", task_id))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..redis_client import create_client, mask_redis_url, parse_redis_url
+from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Most messages one fetch takes (a Lua ``unpack`` is bounded too).
+#: Most messages one script call takes or enqueues (a Lua ``unpack`` is bounded too, and a
+#: long script would hold up every other client).
 MAX_BATCH = 1000
 #: Lease of a consumer that fetched before its first heartbeat, in seconds.
 FIRST_LEASE = 60.0
@@ -79,6 +80,7 @@ class RedisBroker(BaseBroker):
         self._worker_ids: set[str] = set()
         #: Delivery tags handed to this process and not yet acknowledged or given back.
         self._outstanding: set[int] = set()
+        self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- connection --------------------------------------------------------------------------
@@ -103,7 +105,7 @@ class RedisBroker(BaseBroker):
             await asyncio.gather(task, return_exceptions=True)
         if self._client is not None:
             client, self._client = self._client, None
-            await client.aclose()
+            await close_client(client)
 
     @property
     def client(self) -> Redis:
@@ -124,17 +126,17 @@ class RedisBroker(BaseBroker):
     # -- producing ---------------------------------------------------------------------------
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
-        if not tasks:
-            return
-        args: list[Any] = [self.prefix, len(tasks)]
-        for task in tasks:
-            args += (
-                task.queue,
-                task.priority,
-                "" if task.eta is None else repr(task.eta),
-                dumps(task.to_message()),
-            )
-        await self._scripts["ENQUEUE"](args=args)
+        for start in range(0, len(tasks), MAX_BATCH):
+            chunk = tasks[start : start + MAX_BATCH]
+            args: list[Any] = [self.prefix, len(chunk)]
+            for task in chunk:
+                args += (
+                    task.queue,
+                    task.priority,
+                    "" if task.eta is None else repr(task.eta),
+                    dumps(task.to_message()),
+                )
+            await self._scripts["ENQUEUE"](args=args)
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()
@@ -218,7 +220,9 @@ class RedisBroker(BaseBroker):
                 if not isinstance(data, dict):
                     raise ValueError(f"expected a JSON object, got {type(data).__name__}")
                 task = Task.from_message(data)
-                validate_options(priority=task.priority, queue=task.queue)
+                if task.queue not in self._valid_queues or not 0 <= task.priority <= 9:
+                    validate_options(priority=task.priority, queue=task.queue)
+                    self._valid_queues.add(task.queue)
             except Exception as exc:
                 reason = f"malformed message: {exc}"
                 logger.error("Dead-lettering a message from Redis: %s: %.200r", reason, payload)
