@@ -191,17 +191,29 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server of the test's own on a free port, without persistence."""
+    """A redis-server of the test's own on a free port, without persistence; with
+    ``sentinel_for`` a Sentinel watching that server as ``mymaster``."""
 
-    def __init__(self) -> None:
+    def __init__(self, workdir: Path, sentinel_for: RedisServer | None = None) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.sentinel_for = sentinel_for
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        options = ["--save", "", "--appendonly", "no", "--daemonize", "no", "--bind", "127.0.0.1"]
+        if self.sentinel_for is None:
+            options = ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+            command = ["redis-server", "--port", str(self.port), *options]
+        else:
+            config = self.workdir / f"sentinel-{self.port}.conf"
+            config.write_text(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                f"sentinel monitor mymaster 127.0.0.1 {self.sentinel_for.port} 1\n"
+            )
+            command = ["redis-server", str(config), "--sentinel"]
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), *options],
+            [*command, "--bind", "127.0.0.1"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -224,13 +236,24 @@ def _answers(client: redis.Redis) -> bool:
 
 
 @pytest.fixture
-def private_redis(r: Space) -> Iterator[RedisServer]:
+def private_redis(r: Space, tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of the test's own (``r`` only ties it to the Redis availability check)."""
     if shutil.which("redis-server") is None:
         if IN_CI:
             pytest.fail("CI=true and redis-server is not installed")
         pytest.skip("redis-server is not installed")
-    server = RedisServer()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sentinel(private_redis: RedisServer, tmp_path: Path) -> Iterator[RedisServer]:
+    """A Sentinel watching ``private_redis`` as ``mymaster``."""
+    server = RedisServer(tmp_path, sentinel_for=private_redis)
     server.start()
     try:
         yield server

@@ -180,3 +180,21 @@ async def test_the_worker_survives_a_redis_restart(
     finally:
         client.close()
         await app.stop()
+
+
+async def test_a_worker_finds_the_master_through_sentinel(
+    sentinel: RedisServer, private_redis: RedisServer, r: Space, workers: Workers
+) -> None:
+    url = f"redis+sentinel://127.0.0.1:{sentinel.port}/mymaster/2?key_prefix={r.prefix}"
+    app = make_app(url)
+    await app.start(worker=False)
+    try:
+        worker = workers("--burst", url=url)
+        ids = [await app.submit(record, f"s{i}") for i in range(3)]
+        assert worker.wait() == 0 or worker.output()
+        assert await wait_all(app, ids) == [TaskStatus.SUCCESS] * 3
+        direct = redis.Redis(port=private_redis.port, db=2)
+        assert direct.exists(r.key("result", ids[0])) == 1  # stored on the master, db 2
+        direct.close()
+    finally:
+        await app.stop()
