@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
 from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
+from ..redis_commands import CommandRunner
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
 from .base import BaseResultBackend
@@ -147,6 +148,7 @@ class RedisBackend(BaseResultBackend):
         self.prefix = self.target.key_prefix
         self._client: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._runner: CommandRunner | None = None
         self._waiters: ResultWaiters | None = None
 
     async def connect(self) -> None:
@@ -159,9 +161,17 @@ class RedisBackend(BaseResultBackend):
             socket_timeout=self.config.socket_timeout,
             retry_on_timeout=self.config.retry_on_timeout,
         )
+        self._runner = CommandRunner(
+            self._client,
+            max_connections=self.config.max_connections,
+            wait_timeout=self.config.socket_timeout,
+            retry_on_timeout=self.config.retry_on_timeout,
+        )
         for name, source in (("store", _STORE), ("counts", _COUNTS), ("delete", _DELETE)):
             self._scripts[name] = self._client.register_script(source)
-        self._waiters = ResultWaiters(self._client, self.prefix, self.ttl, self.get_many)
+        self._waiters = ResultWaiters(
+            self._client, self._runner, self.prefix, self.ttl, self.get_many
+        )
 
     async def close(self) -> None:
         if self._waiters is not None:
@@ -169,6 +179,7 @@ class RedisBackend(BaseResultBackend):
             self._waiters = None
         if self._client is not None:
             client, self._client = self._client, None
+            await self.runner.close()
             await close_client(client)
 
     @property
@@ -177,6 +188,16 @@ class RedisBackend(BaseResultBackend):
         if self._client is None:
             raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
         return self._client
+
+    @property
+    def runner(self) -> CommandRunner:
+        """The lean path for the frequent commands (see :mod:`flowrra.redis_commands`)."""
+        if self._runner is None:
+            raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
+        return self._runner
+
+    async def _script(self, name: str, *args: Any) -> Any:
+        return await self.runner.script(self._scripts[name], [self.prefix, self.ttl, *args])
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())
@@ -190,7 +211,7 @@ class RedisBackend(BaseResultBackend):
     async def store(self, results: Sequence[TaskResult]) -> None:
         final = FINAL_STATES
         for start in range(0, len(results), STORE_BATCH):
-            args: list[Any] = [self.prefix, self.ttl]
+            args: list[Any] = []
             for result in results[start : start + STORE_BATCH]:
                 submitted = result.submitted_at
                 args += (
@@ -201,16 +222,16 @@ class RedisBackend(BaseResultBackend):
                     dumps(result.to_dict),
                     1 if result.status in final else 0,
                 )
-            await self._scripts["store"](args=args)
+            await self._script("store", *args)
 
     async def get(self, task_id: str) -> TaskResult | None:
-        raw = await self.client.get(self._key("result", task_id))
+        raw = await self.runner.execute("GET", self._key("result", task_id))
         return None if raw is None else TaskResult.from_dict(loads(raw))
 
     async def get_many(self, task_ids: Sequence[str]) -> list[TaskResult | None]:
         if not task_ids:
             return []
-        raw = await self.client.mget([self._key("result", task_id) for task_id in task_ids])
+        raw = await self.runner.execute("MGET", *[self._key("result", i) for i in task_ids])
         return [None if item is None else TaskResult.from_dict(loads(item)) for item in raw]
 
     async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
@@ -233,7 +254,7 @@ class RedisBackend(BaseResultBackend):
         if limit <= 0:
             return []
         wanted = {TaskStatus(s) for s in statuses} if statuses is not None else set(TaskStatus)
-        await self._scripts["counts"](args=[self.prefix, self.ttl])  # prunes expired index entries
+        await self._script("counts")  # prunes expired index entries
         if task_name is not None:
             return await self._list_by_name(task_name, wanted, limit, offset)
         async with self.client.pipeline(transaction=False) as pipe:
@@ -262,10 +283,10 @@ class RedisBackend(BaseResultBackend):
         return found[offset : offset + limit]
 
     async def counts(self) -> dict[TaskStatus, int]:
-        values = await self._scripts["counts"](args=[self.prefix, self.ttl])
+        values = await self._script("counts")
         return {TaskStatus(status): int(n) for status, n in zip(_STATUSES, values, strict=True)}
 
     async def delete(self, task_ids: Sequence[str]) -> int:
         if not task_ids:
             return 0
-        return int(await self._scripts["delete"](args=[self.prefix, self.ttl, *task_ids]))
+        return int(await self._script("delete", *task_ids))

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.connection import AbstractConnection
 
+    from ..redis_commands import CommandRunner
+
 logger = logging.getLogger(__name__)
 
 Check = Callable[[Sequence[str]], Awaitable[list[TaskResult | None]]]
@@ -69,8 +71,11 @@ class ResultWaiters:
     """The waiters of one process; ``check`` reads stored results (the backend's
     ``get_many``), ``keep`` is how long a registration may outlive its waiter."""
 
-    def __init__(self, client: Redis, prefix: str, keep: int, check: Check) -> None:
+    def __init__(
+        self, client: Redis, runner: CommandRunner, prefix: str, keep: int, check: Check
+    ) -> None:
         self._client = client
+        self._runner = runner
         self._prefix = prefix
         self._keep = keep
         self._check = check
@@ -91,8 +96,8 @@ class ResultWaiters:
         try:
             async with asyncio.timeout(timeout):
                 if len(waiters) == 1:
-                    raw = await self._register(
-                        args=[self._prefix, task_id, self._token, self._keep]
+                    raw = await self._runner.script(
+                        self._register, [self._prefix, task_id, self._token, self._keep]
                     )
                     if raw:
                         self._resolve(TaskResult.from_dict(loads(raw)))
@@ -105,7 +110,8 @@ class ResultWaiters:
                 del self._futures[task_id]
                 if future.cancelled() or not future.done():  # not woken: withdraw
                     with contextlib.suppress(*_NETWORK_ERRORS):
-                        await self._client.srem(f"{self._prefix}:waiters:{task_id}", self._token)
+                        key = f"{self._prefix}:waiters:{task_id}"
+                        await self._runner.execute("SREM", key, self._token)
 
     def _resolve(self, result: TaskResult) -> None:
         if not result.is_complete:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
 from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
+from ..redis_commands import CommandRunner
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -73,6 +74,7 @@ class RedisBroker(BaseBroker):
         self.revoked_ids: set[str] = set()
         self._revoked_version: bytes | None = None
         self._client: Redis | None = None
+        self._runner: CommandRunner | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._sleeping = False
         self._woken = False
@@ -95,9 +97,13 @@ class RedisBroker(BaseBroker):
             socket_timeout=self.config.socket_timeout,
             retry_on_timeout=self.config.retry_on_timeout,
         )
-        for name in ("ENQUEUE", "FETCH", "RETRY", "DEAD_LETTER", "RELEASE", "HEARTBEAT"):
-            self._scripts[name] = self._client.register_script(getattr(redis_lua, name))
-        for name in ("RETIRE", "LIST_WORKERS", "QUEUE_SIZES"):
+        self._runner = CommandRunner(
+            self._client,
+            max_connections=self.config.max_connections,
+            wait_timeout=self.config.socket_timeout,
+            retry_on_timeout=self.config.retry_on_timeout,
+        )
+        for name in redis_lua.SCRIPTS:
             self._scripts[name] = self._client.register_script(getattr(redis_lua, name))
 
     async def close(self) -> None:
@@ -105,6 +111,7 @@ class RedisBroker(BaseBroker):
             await asyncio.gather(task, return_exceptions=True)
         if self._client is not None:
             client, self._client = self._client, None
+            await self.runner.close()
             await close_client(client)
 
     @property
@@ -113,6 +120,16 @@ class RedisBroker(BaseBroker):
         if self._client is None:
             raise RuntimeError("RedisBroker is not connected: call 'await broker.connect()'")
         return self._client
+
+    @property
+    def runner(self) -> CommandRunner:
+        """The lean path for the frequent commands (see :mod:`flowrra.redis_commands`)."""
+        if self._runner is None:
+            raise RuntimeError("RedisBroker is not connected: call 'await broker.connect()'")
+        return self._runner
+
+    async def _script(self, name: str, *args: Any) -> Any:
+        return await self.runner.script(self._scripts[name], [self.prefix, *args])
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())
@@ -128,7 +145,7 @@ class RedisBroker(BaseBroker):
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         for start in range(0, len(tasks), MAX_BATCH):
             chunk = tasks[start : start + MAX_BATCH]
-            args: list[Any] = [self.prefix, len(chunk)]
+            args: list[Any] = [len(chunk)]
             for task in chunk:
                 args += (
                     task.queue,
@@ -136,7 +153,7 @@ class RedisBroker(BaseBroker):
                     "" if task.eta is None else repr(task.eta),
                     dumps(task.to_message()),
                 )
-            await self._scripts["ENQUEUE"](args=args)
+            await self._script("ENQUEUE", *args)
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()
@@ -159,16 +176,14 @@ class RedisBroker(BaseBroker):
         wake_key = self._key("wake", self.consumer_id)
         while True:
             register = timeout > 0
-            reply = await self._scripts["FETCH"](
-                args=[
-                    self.prefix,
-                    self.consumer_id,
-                    want,
-                    int(register),
-                    int(self._sleeping),
-                    self._lease,
-                    *queue_args,
-                ]
+            reply = await self._script(
+                "FETCH",
+                self.consumer_id,
+                want,
+                int(register),
+                int(self._sleeping),
+                self._lease,
+                *queue_args,
             )
             self._sleeping = register and len(reply) == 2
             if len(reply) > 2:
@@ -183,7 +198,7 @@ class RedisBroker(BaseBroker):
                 return []
             if reply[1]:
                 left = min(left, max(float(reply[1]) - time.time(), 0.001))
-            woke = await self.client.blpop([wake_key], timeout=self._block(left))
+            woke = await self.runner.execute("BLPOP", wake_key, self._block(left))
             if woke is not None and woke[1] != b"1":
                 # a message handed over while we slept: "<tag>|<message>"
                 tag, _, payload = woke[1].partition(b"|")
@@ -233,12 +248,10 @@ class RedisBroker(BaseBroker):
                 continue
             deliveries.append(Delivery(task, tag))
         if rejected:
-            await self._scripts["DEAD_LETTER"](
-                args=[self.prefix, self.consumer_id, DEAD_LETTER_LIMIT, *rejected]
-            )
+            await self._script("DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, *rejected)
             outstanding.difference_update(rejected[::2])
         if skipped:
-            await self.client.hdel(self._key("held", self.consumer_id), *skipped)
+            await self.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
             outstanding.difference_update(skipped)
         return deliveries
 
@@ -267,39 +280,37 @@ class RedisBroker(BaseBroker):
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
             tags = [d.receipt for d in deliveries]
-            await self.client.hdel(self._key("held", self.consumer_id), *tags)
+            await self.runner.execute("HDEL", self._key("held", self.consumer_id), *tags)
             self._outstanding.difference_update(tags)
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
-        await self._scripts["RETRY"](
-            args=[
-                self.prefix,
-                self.consumer_id,
-                delivery.receipt,
-                task.queue,
-                task.priority,
-                "" if task.eta is None else repr(task.eta),
-                dumps(task.to_message()),
-            ]
+        await self._script(
+            "RETRY",
+            self.consumer_id,
+            delivery.receipt,
+            task.queue,
+            task.priority,
+            "" if task.eta is None else repr(task.eta),
+            dumps(task.to_message()),
         )
         self._outstanding.discard(delivery.receipt)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        await self._scripts["DEAD_LETTER"](
-            args=[self.prefix, self.consumer_id, DEAD_LETTER_LIMIT, delivery.receipt, reason]
+        await self._script(
+            "DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, delivery.receipt, reason
         )
         self._outstanding.discard(delivery.receipt)
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
             tags = [d.receipt for d in deliveries]
-            await self._scripts["RELEASE"](args=[self.prefix, self.consumer_id, *tags])
+            await self._script("RELEASE", self.consumer_id, *tags)
             self._outstanding.difference_update(tags)
 
     # -- inspection --------------------------------------------------------------------------
 
     async def queue_sizes(self) -> dict[str, int]:
-        flat = await self._scripts["QUEUE_SIZES"](args=[self.prefix])
+        flat = await self._script("QUEUE_SIZES")
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def scheduled_count(self) -> int:
@@ -320,16 +331,14 @@ class RedisBroker(BaseBroker):
         one heartbeat interval of its lease running out)."""
         self._worker_ids.add(info["id"])
         self._lease = max(ttl, 1.0)
-        moved = await self._scripts["HEARTBEAT"](
-            args=[
-                self.prefix,
-                self.consumer_id,
-                info["id"],
-                ttl,
-                dumps(info),
-                max(ORPHAN_AGE, ttl),
-                *self._outstanding,
-            ]
+        moved = await self._script(
+            "HEARTBEAT",
+            self.consumer_id,
+            info["id"],
+            ttl,
+            dumps(info),
+            max(ORPHAN_AGE, ttl),
+            *self._outstanding,
         )
         if moved:
             logger.warning("Requeued %d message(s) held by dead or stuck workers", moved)
@@ -337,7 +346,7 @@ class RedisBroker(BaseBroker):
     async def forget_worker(self, worker_id: str) -> None:
         self._worker_ids.discard(worker_id)
         consumer = "" if self._worker_ids else self.consumer_id
-        moved = await self._scripts["RETIRE"](args=[self.prefix, consumer, worker_id])
+        moved = await self._script("RETIRE", consumer, worker_id)
         if consumer:
             self._outstanding.clear()
             self._sleeping = False
@@ -345,7 +354,7 @@ class RedisBroker(BaseBroker):
             logger.warning("Gave back %d unfinished message(s) for redelivery", moved)
 
     async def list_workers(self) -> list[dict[str, Any]]:
-        raw = await self._scripts["LIST_WORKERS"](args=[self.prefix])
+        raw = await self._script("LIST_WORKERS")
         return [loads(item) for item in raw if item is not None]
 
 

@@ -26,6 +26,19 @@ pushed on its wake list), which saves the idle worker a round trip. Time is the 
 
 from __future__ import annotations
 
+#: The scripts below, by name.
+SCRIPTS = (
+    "ENQUEUE",
+    "FETCH",
+    "RETRY",
+    "DEAD_LETTER",
+    "RELEASE",
+    "HEARTBEAT",
+    "RETIRE",
+    "LIST_WORKERS",
+    "QUEUE_SIZES",
+)
+
 #: Shared helpers; ARGV[1] is always the key prefix.
 _PRELUDE = """
 local P = ARGV[1]
