@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,10 +73,15 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str
 
 class WorkerProcess:
     """``python -m django flowrra_worker ...`` (or another ``command``) in its own process
-    group, on the test DB."""
+    group, on the test DB; its output goes to files in ``logs`` so that a test can read it
+    while it runs."""
 
     def __init__(
-        self, *args: str, env: dict[str, str] | None = None, command: str = "flowrra_worker"
+        self,
+        *args: str,
+        logs: Path,
+        env: dict[str, str] | None = None,
+        command: str = "flowrra_worker",
     ) -> None:
         environment = {
             **os.environ,
@@ -84,15 +91,18 @@ class WorkerProcess:
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "django", command, "--loglevel", "INFO", *args],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        self.stdout_path = logs / "stdout"
+        self.stderr_path = logs / "stderr"
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "django", command, "--loglevel", "INFO", *args],
+                cwd=ROOT,
+                env=environment,
+                stdout=out,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
         self.pid = self.process.pid
 
     def signal(self, signum: int) -> None:
@@ -102,11 +112,11 @@ class WorkerProcess:
         return self.process.wait(timeout)
 
     def output(self) -> tuple[str, str]:
-        """Stdout and stderr, once the process has exited."""
-        out, err = self.process.communicate(timeout=30)
-        return out, err
+        """Stdout and stderr so far."""
+        return self.stdout_path.read_text(), self.stderr_path.read_text()
 
     def kill(self) -> None:
+        """Kill the process group (a reloading worker is two processes)."""
         if self.process.poll() is None:
             os.killpg(self.pid, signal.SIGKILL)
             self.process.wait(30)
@@ -120,14 +130,12 @@ def worker_process() -> Iterator[Callable[..., WorkerProcess]]:
     def start(
         *args: str, env: dict[str, str] | None = None, command: str = "flowrra_worker"
     ) -> WorkerProcess:
-        worker = WorkerProcess(*args, env=env, command=command)
+        logs = Path(tempfile.mkdtemp(prefix="flowrra-worker-"))
+        worker = WorkerProcess(*args, logs=logs, env=env, command=command)
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
         worker.kill()
-        if worker.process.stdout:
-            worker.process.stdout.close()
-        if worker.process.stderr:
-            worker.process.stderr.close()
+        shutil.rmtree(worker.stdout_path.parent, ignore_errors=True)

@@ -7,6 +7,7 @@ subprocess started by a test inherits the environment and sets ``FLOWRRA_TEST_SU
 to open the test database itself.
 """
 
+import importlib
 import os
 import tempfile
 
@@ -87,3 +88,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"flowrra": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# a module of a test's own, imported so that the worker's autoreloader watches it
+if os.environ.get("FLOWRRA_TEST_IMPORT"):
+    importlib.import_module(os.environ["FLOWRRA_TEST_IMPORT"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import os
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -10,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import flowrra_django
-from flowrra_django.models import QueuedMessage, TaskResult
-from tests.django.conftest import WorkerProcess, wait_until
+from flowrra_django.models import QueuedMessage, TaskResult, WorkerHeartbeat
+from tests.django.conftest import ROOT, WorkerProcess, wait_until
 from tests.django.testapp import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +89,29 @@ def test_cpu_tasks_and_the_async_orm_work_in_the_worker(worker_process: StartWor
     assert worker_process("--burst").wait(120) == 0
     assert TaskResult.objects.get(task_id=cpu).result == 2
     assert TaskResult.objects.get(task_id=orm).result == 2
+
+
+def test_reload_restarts_the_worker_when_code_changes_and_stops_it_cleanly_first(
+    worker_process: StartWorker, tmp_path: Path
+) -> None:
+    probe = tmp_path / "flowrra_reload_probe.py"
+    probe.write_text("VALUE = 1\n")
+    worker = worker_process(
+        "--reload",
+        env={"FLOWRRA_TEST_IMPORT": probe.stem, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"},
+    )
+
+    def started() -> list[str]:
+        return re.findall(r"^Flowrra worker (\S+)", worker.output()[0], re.MULTILINE)
+
+    wait_until(lambda: len(started()) == 1, what="the worker to start")
+    first = started()[0]
+    wait_until(lambda: WorkerHeartbeat.objects.filter(worker_id=first).exists(), what="a beat")
+
+    def touched_and_restarted() -> bool:
+        mtime = probe.stat().st_mtime + 1
+        os.utime(probe, (mtime, mtime))  # the reloader polls modification times
+        return len(started()) == 2
+
+    wait_until(touched_and_restarted, what="the worker to restart")
+    assert not WorkerHeartbeat.objects.filter(worker_id=first).exists()  # stopped cleanly

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import threading
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -45,6 +46,7 @@ class Command(BaseCommand):
     help = "Run a Flowrra worker for this project's tasks."
     # checked in inner_run, so that --reload checks again after each change
     requires_system_checks: list[str] = []
+    _stopped = threading.Event()
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -140,6 +142,7 @@ class Command(BaseCommand):
             self.stdout.write(banner(app, worker) + (f"\n{beat_banner(beat)}" if beat else ""))
             self.stdout.flush()
             if options["reload"]:  # the reloader owns signals: this runs in a thread
+                self._stop_before_reload(worker, options["shutdown_timeout"])
                 await worker.run()
                 return 0
             return await serve(worker, shutdown_timeout=options["shutdown_timeout"])
@@ -149,6 +152,19 @@ class Command(BaseCommand):
             app.worker = None
             await app.stop()
             runtime.unbind()
+            self._stopped.set()
+
+    def _stop_before_reload(self, worker: Worker, timeout: float) -> None:
+        """When code changes, stop the worker before the reloader ends this process, so
+        the messages it holds go back to the queue at once."""
+        loop = asyncio.get_running_loop()
+        self._stopped = threading.Event()
+
+        def before_reload(sender: Any, file_path: Any, **kwargs: Any) -> None:
+            loop.call_soon_threadsafe(worker.request_stop)
+            self._stopped.wait(timeout + 5)
+
+        autoreload.file_changed.connect(before_reload, weak=False)
 
 
 def banner(app: Flowrra, worker: Worker) -> str:
