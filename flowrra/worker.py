@@ -401,10 +401,10 @@ class Worker:
         delay = 0.1
         while True:
             try:
-                if running or writes:
-                    await self.app.backend_required.store(running + writes if running else writes)
-                if acks:
-                    await self.app.broker_required.ack(acks)
+                if running or writes or acks:
+                    await self.app.broker_required.store_and_ack(
+                        self.app.backend_required, running + writes if running else writes, acks
+                    )
                 for delivery, next_try in retries:
                     await self.app.broker_required.retry(delivery, next_try)
                 break

@@ -18,7 +18,13 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
+from ..redis_client import (
+    RedisTarget,
+    close_client,
+    create_client,
+    mask_redis_url,
+    parse_redis_url,
+)
 from ..redis_commands import CommandRunner
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
@@ -54,13 +60,15 @@ local function prune()
 end
 """.replace("STATUSES", ", ".join(f"'{status}'" for status in _STATUSES))
 
-#: ARGV: prefix, ttl, then (id, status, score, name, json, final 0/1) per result, at most
-#: ``STORE_BATCH`` of them. Index entries move in one ZREM/ZADD per status for the batch.
+#: ARGV: prefix, ttl, n, then (id, status, score, name, json, final 0/1) for n results (at
+#: most ``STORE_BATCH``), then optionally a hash key and fields to delete once they are
+#: stored (a broker's acknowledgement). Index entries move in one ZREM/ZADD per status.
 _STORE = (
     _PRUNE
     + """
 local last, scores, order, finals = {}, {}, {}, 0
-for j = 3, #ARGV, 6 do
+local after = 4 + 6 * tonumber(ARGV[3])
+for j = 4, after - 1, 6 do
   local id, status, score, name, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4]
   redis.call('SET', P .. ':result:' .. id, json, 'EX', ttl)
   if last[id] == nil then order[#order + 1] = id end
@@ -98,6 +106,7 @@ for status, ids in pairs(groups) do
   redis.call('ZADD', P .. ':status:' .. status, unpack(scored))
 end
 if finals > 0 then prune() end
+if ARGV[after] then redis.call('HDEL', ARGV[after], unpack(ARGV, after + 1)) end
 return 1
 """
 )
@@ -208,11 +217,18 @@ class RedisBackend(BaseResultBackend):
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    async def store(self, results: Sequence[TaskResult]) -> None:
+    async def store(
+        self, results: Sequence[TaskResult], *, then_delete: tuple[str, Sequence[Any]] = ("", ())
+    ) -> None:
+        """Write ``results``; ``then_delete`` = (hash key, fields) are deleted in the same
+        step once the results are stored (the Redis broker acknowledges this way)."""
+        if not results and not then_delete[1]:
+            return
         final = FINAL_STATES
-        for start in range(0, len(results), STORE_BATCH):
-            args: list[Any] = []
-            for result in results[start : start + STORE_BATCH]:
+        for start in range(0, max(len(results), 1), STORE_BATCH):
+            chunk = results[start : start + STORE_BATCH]
+            args: list[Any] = [len(chunk)]
+            for result in chunk:
                 submitted = result.submitted_at
                 args += (
                     result.task_id,
@@ -222,7 +238,18 @@ class RedisBackend(BaseResultBackend):
                     dumps(result.to_dict),
                     1 if result.status in final else 0,
                 )
+            if start + STORE_BATCH >= len(results) and then_delete[1]:
+                args += (then_delete[0], *then_delete[1])
             await self._script("store", *args)
+
+    def shares_server_with(self, target: RedisTarget) -> bool:
+        """True when ``target`` (a broker's URL) reaches the same server and db."""
+        mine = self.target
+        return (mine.connection, mine.sentinels, mine.service_name) == (
+            target.connection,
+            target.sentinels,
+            target.service_name,
+        )
 
     async def get(self, task_id: str) -> TaskResult | None:
         raw = await self.runner.execute("GET", self._key("result", task_id))

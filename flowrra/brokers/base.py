@@ -8,9 +8,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..task import Task
+from ..task import Task, TaskResult
 
 if TYPE_CHECKING:
+    from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
 
 
@@ -72,6 +73,19 @@ class BaseBroker(ABC):
     @abstractmethod
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Forget deliveries whose final result is stored."""
+
+    async def store_and_ack(
+        self,
+        backend: BaseResultBackend,
+        results: Sequence[TaskResult],
+        deliveries: Sequence[Delivery],
+    ) -> None:
+        """Store ``results`` in ``backend``, then acknowledge ``deliveries`` (a worker's flush).
+        A broker that can do both in one step on the backend's server overrides this."""
+        if results:
+            await backend.store(results)
+        if deliveries:
+            await self.ack(deliveries)
 
     @abstractmethod
     async def retry(self, delivery: Delivery, task: Task) -> None:

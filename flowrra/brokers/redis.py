@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
 from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
 from ..redis_commands import CommandRunner
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
+    from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
+    from ..task import TaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +285,23 @@ class RedisBroker(BaseBroker):
             tags = [d.receipt for d in deliveries]
             await self.runner.execute("HDEL", self._key("held", self.consumer_id), *tags)
             self._outstanding.difference_update(tags)
+
+    async def store_and_ack(
+        self,
+        backend: BaseResultBackend,
+        results: Sequence[TaskResult],
+        deliveries: Sequence[Delivery],
+    ) -> None:
+        """One round trip when the backend is on the same Redis: the store script deletes the
+        acknowledged deliveries from this consumer's held hash after writing the results."""
+        together = isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)
+        if not (together and results and deliveries):
+            await super().store_and_ack(backend, results, deliveries)
+            return
+        assert isinstance(backend, RedisBackend)
+        tags = [d.receipt for d in deliveries]
+        await backend.store(results, then_delete=(self._key("held", self.consumer_id), tags))
+        self._outstanding.difference_update(tags)
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
         await self._script(
