@@ -101,10 +101,19 @@ def loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def configure(app: Flowrra, config: Config) -> None:
+    """Give the stopped ``app`` a new config: its broker and backend are built from it at
+    the next start (settings may have changed since the last one)."""
+    if app.is_running:
+        raise RuntimeError("stop the Flowrra app before configuring it again")
+    app.config = config
+    app.broker = app.backend = None
+
+
 def _start_producer() -> None:
     global _loop, _thread
     app = get_app()
-    app.config = get_config()
+    configure(app, get_config())
     new_loop = asyncio.new_event_loop()
     thread = threading.Thread(target=_serve, args=(new_loop,), name="flowrra-producer", daemon=True)
     thread.start()

@@ -97,7 +97,7 @@ class Command(BaseCommand):
         runtime.shutdown()  # this process's loop is the worker's from here on
         try:
             app = runtime.get_app()
-            app.config = self._config(options)
+            runtime.configure(app, self._config(options))
         except (ImproperlyConfigured, ConfigurationError) as exc:
             raise CommandError(str(exc)) from None
         code = asyncio.run(self._serve(app, options))
