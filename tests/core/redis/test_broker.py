@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from flowrra import BrokerConfig, Task
+from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
+from flowrra.backends.redis import RedisBackend
 from flowrra.brokers.redis import RedisBroker
 
 from .conftest import Space, with_prefix
@@ -230,3 +231,26 @@ async def test_the_key_prefix_separates_two_apps_on_one_database(
 
     assert await labels(second) == []
     assert await labels(first) == ["for-one"]
+
+
+async def test_results_are_stored_and_their_messages_acknowledged_in_one_step(
+    brokers: Factory, r: Space
+) -> None:
+    broker, other = brokers(), brokers()
+    backend = RedisBackend(BackendConfig(url=r.url))
+    await broker.connect()
+    await other.connect()
+    await backend.connect()
+    try:
+        await broker.enqueue([task("a"), task("b")])
+        await broker.heartbeat({"id": "w"}, ttl=0.2)
+        deliveries = await broker.fetch(["default"], 10, 0)
+        results = [TaskResult(d.task.id, TaskStatus.SUCCESS, "record") for d in deliveries]
+        await broker.store_and_ack(backend, results, deliveries)
+
+        assert [x.status for x in await backend.get_many(["a", "b"])] == [TaskStatus.SUCCESS] * 2
+        await asyncio.sleep(0.3)  # the lease runs out: nothing is left to hand back
+        await other.heartbeat({"id": "other"}, ttl=10)
+        assert await labels(other) == []
+    finally:
+        await backend.close()
