@@ -1,6 +1,7 @@
 """The ``django://`` broker: the project's database is the queue (SQLite or PostgreSQL).
 
-Each message is a ``QueuedMessage`` row. A worker claims a batch in one transaction::
+Each message is a ``QueuedMessage`` row. A worker makes ready what became due, then
+claims a batch, with two statements::
 
     UPDATE queue SET ready = true, claimed_by = NULL WHERE NOT ready AND available_at <= now;
     UPDATE queue SET ready = false, claimed_by = me, available_at = now + visibility, ...
@@ -8,8 +9,8 @@ Each message is a ``QueuedMessage`` row. A worker claims a batch in one transact
                  ORDER BY priority DESC, id LIMIT n [FOR UPDATE SKIP LOCKED])
     RETURNING ...
 
-so two workers never claim the same row: SQLite runs one writer at a time, and PostgreSQL
-skips rows another transaction has locked. A partial index holds only ready messages, so
+and two workers never claim the same row: SQLite runs one writer at a time, and
+PostgreSQL skips rows another transaction has locked. A partial index holds only ready messages, so
 a claim reads one batch whatever the backlog or the number of delayed messages. Every
 transaction starts with a write (no read lock to upgrade on SQLite). Acknowledging
 deletes the rows.

@@ -22,8 +22,6 @@ from django.db.models import Model
 #: Rows per statement (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 CHUNK = 500
 
-UTC = dt.UTC
-
 
 def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
