@@ -34,15 +34,17 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError, MaxConnectionsError
+from redis.exceptions import DataError, MaxConnectionsError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .exceptions import ConfigurationError
 
 try:
     import hiredis
+
+    HIREDIS_PACKING = hasattr(hiredis, "pack_command")
 except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
-    hiredis = None
+    HIREDIS_PACKING = False
 
 DEFAULT_KEY_PREFIX = "flowrra"
 _KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
@@ -207,7 +209,7 @@ def create_client(
     """A ``redis.asyncio.Redis`` for ``target``: at most ``max_connections`` connections (a
     command waits up to ``socket_timeout`` for a free one), and dropped connections retried
     three times with jittered back-off before the error reaches the caller."""
-    errors: tuple[type[Exception], ...] = (RedisConnectionError,)
+    errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
     if retry_on_timeout:
         errors += (RedisTimeoutError,)
     kwargs: dict[str, Any] = dict(target.connection)
@@ -263,7 +265,7 @@ _FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 
 
 def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:
-    if hiredis is None or not hasattr(hiredis, "pack_command"):
+    if not HIREDIS_PACKING:
         return cls
     if cls not in _FAST:
         _FAST[cls] = type(cls.__name__, (_HiredisPacking, cls), {})

@@ -14,6 +14,7 @@ Keys under the prefix ``P`` (``flowrra`` by default, ``?key_prefix=`` in the URL
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -289,18 +290,20 @@ class RedisBackend(BaseResultBackend):
                 pipe.zrevrange(self._key("status", status.value), 0, offset + limit - 1, True)
             ranked = [pair for chunk in await pipe.execute() for pair in chunk]
         ranked.sort(key=lambda pair: pair[1], reverse=True)
-        ids = [member.decode() for member, _ in ranked[offset : offset + limit]]
+        ids = [bytes(member).decode() for member, _ in ranked[offset : offset + limit]]
         return [result for result in await self.get_many(ids) if result is not None]
 
     async def _list_by_name(
         self, task_name: str, wanted: set[TaskStatus], limit: int, offset: int
-    ) -> list[TaskResult]:
-        found: list[TaskResult] = []
+    ) -> builtins.list[TaskResult]:
+        found: builtins.list[TaskResult] = []
         chunk = max(2 * (offset + limit), 100)
         start = 0
         key = self._key("name", task_name)
         while len(found) < offset + limit:
-            members = await self.client.zrevrange(key, start, start + chunk - 1)
+            members: builtins.list[bytes] = await self.runner.execute(
+                "ZREVRANGE", key, start, start + chunk - 1
+            )
             if not members:
                 break
             start += chunk

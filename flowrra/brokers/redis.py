@@ -259,7 +259,7 @@ class RedisBroker(BaseBroker):
         return deliveries
 
     async def _load_revoked(self, version: bytes) -> None:
-        ids = await self.client.zrange(self._key("revoked"), 0, -1)
+        ids: list[bytes] = await self.runner.execute("ZRANGE", self._key("revoked"), 0, -1)
         self.revoked_ids.clear()
         self.revoked_ids.update(item.decode() for item in ids)
         self._revoked_version = version
@@ -275,8 +275,8 @@ class RedisBroker(BaseBroker):
     async def _push_wake(self) -> None:
         key = self._key("wake", self.consumer_id)
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                await pipe.rpush(key, "1").expire(key, 30).execute()
+            await self.runner.execute("RPUSH", key, "1")
+            await self.runner.execute("EXPIRE", key, 30)
         except Exception as exc:  # the fetch loop ends by its own timeout anyway
             logger.debug("Could not wake the fetch of %s: %s", self.consumer_id, exc)
 
@@ -330,7 +330,7 @@ class RedisBroker(BaseBroker):
     # -- inspection --------------------------------------------------------------------------
 
     async def queue_sizes(self) -> dict[str, int]:
-        flat = await self._script("QUEUE_SIZES")
+        flat: list[Any] = await self._script("QUEUE_SIZES")
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def scheduled_count(self) -> int:
@@ -339,7 +339,7 @@ class RedisBroker(BaseBroker):
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
         (Unix time) and the raw ``message`` text."""
-        raw = await self.client.lrange(self._key("dead"), 0, limit - 1)
+        raw: list[bytes] = await self.runner.execute("LRANGE", self._key("dead"), 0, limit - 1)
         # a message may be bytes that are not text at all
         return [loads(item.decode("utf-8", "replace")) for item in raw]
 
