@@ -16,7 +16,6 @@ A component may accept more (the broker takes ``visibility_timeout.<queue>``).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError, MaxConnectionsError, RedisError
+from redis.exceptions import DataError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .exceptions import ConfigurationError
@@ -206,9 +205,9 @@ def create_client(
     socket_timeout: float,
     retry_on_timeout: bool = True,
 ) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``target``: at most ``max_connections`` connections (a
-    command waits up to ``socket_timeout`` for a free one), and dropped connections retried
-    three times with jittered back-off before the error reaches the caller."""
+    """A ``redis.asyncio.Redis`` for ``target`` with at most ``max_connections`` connections;
+    a command whose connection drops is retried three times with jittered back-off before
+    the error reaches the caller. Its connections pack commands with hiredis."""
     errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
     if retry_on_timeout:
         errors += (RedisTimeoutError,)
@@ -233,9 +232,8 @@ def create_client(
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
         if kwargs.pop("ssl", False):
             connection_class = SSLConnection
-    pool = WaitingConnectionPool(
+    pool = ConnectionPool(
         max_connections=max_connections,
-        wait_timeout=socket_timeout,
         connection_class=_with_fast_packing(connection_class),
         **kwargs,
     )
@@ -278,43 +276,6 @@ async def close_client(client: Redis) -> None:
     manager = getattr(client.connection_pool, "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         await sentinel.aclose()
-
-
-class WaitingConnectionPool(ConnectionPool):
-    """A pool that makes a command wait up to ``wait_timeout`` seconds for a free connection
-    when ``max_connections`` are busy (redis-py's plain pool raises at once), without the
-    cost of redis-py's blocking pool on every command while one is free."""
-
-    def __init__(self, *, wait_timeout: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._wait_timeout = wait_timeout
-        self._freed = asyncio.Event()
-        self._waiting = 0
-
-    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
-        deadline = None
-        while True:
-            try:
-                return await super().get_connection()
-            except MaxConnectionsError:
-                loop = asyncio.get_running_loop()
-                deadline = deadline or loop.time() + self._wait_timeout
-                if loop.time() >= deadline:
-                    raise
-                self._waiting += 1
-                self._freed.clear()
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        await self._freed.wait()
-                except TimeoutError:
-                    pass
-                finally:
-                    self._waiting -= 1
-
-    async def release(self, connection: AbstractConnection) -> None:
-        await super().release(connection)
-        if self._waiting:
-            self._freed.set()
 
 
 def mask_redis_url(url: str) -> str:

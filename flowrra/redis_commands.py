@@ -11,12 +11,15 @@ hot path, while everything else goes through the ordinary client.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .redis_client import RedisTarget, close_client, create_client, mask_redis_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -120,3 +123,74 @@ class CommandRunner:
         self._opened -= len(idle)
         for conn in idle:
             await conn.disconnect()
+
+
+class ConnectionSettings(Protocol):
+    """What ``BrokerConfig`` and ``BackendConfig`` both say about connections."""
+
+    max_connections: int
+    socket_timeout: float
+    retry_on_timeout: bool
+
+
+class RedisConnection:
+    """Everything one component (the broker or the result backend) uses to talk to Redis:
+    redis-py's ``client`` for occasional commands, the lean ``runner`` for frequent ones, and
+    the component's Lua scripts by name."""
+
+    def __init__(
+        self, target: RedisTarget, settings: ConnectionSettings, scripts: Mapping[str, str]
+    ) -> None:
+        self.client = create_client(
+            target,
+            max_connections=settings.max_connections,
+            socket_timeout=settings.socket_timeout,
+            retry_on_timeout=settings.retry_on_timeout,
+        )
+        self.runner = CommandRunner(
+            self.client,
+            max_connections=settings.max_connections,
+            wait_timeout=settings.socket_timeout,
+            retry_on_timeout=settings.retry_on_timeout,
+        )
+        self.scripts = {name: self.client.register_script(src) for name, src in scripts.items()}
+
+    async def script(self, name: str, *args: Any) -> Any:
+        """Run the script ``name`` with ``args`` (its ARGV)."""
+        return await self.runner.script(self.scripts[name], list(args))
+
+    async def close(self) -> None:
+        """Close every connection (no command may be running)."""
+        await self.runner.close()
+        await close_client(self.client)
+
+
+class RedisComponent:
+    """What the Redis broker and result backend share: the URL they were made from, their
+    connection (opened by ``connect()``), the key prefix, ``ping`` and ``describe``."""
+
+    target: RedisTarget
+    prefix: str
+    _redis: RedisConnection | None = None
+
+    @property
+    def redis(self) -> RedisConnection:
+        """The connections and scripts; ``connect()`` first."""
+        if self._redis is None:
+            name = type(self).__name__
+            raise RuntimeError(f"{name} is not connected: call 'await {name}.connect()' first")
+        return self._redis
+
+    async def _close_redis(self) -> None:
+        if self._redis is not None:
+            redis, self._redis = self._redis, None
+            await redis.close()
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.client.ping())
+
+    def describe(self) -> str:
+        return mask_redis_url(self.target.url)

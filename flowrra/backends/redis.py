@@ -19,23 +19,14 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..redis_client import (
-    RedisTarget,
-    close_client,
-    create_client,
-    mask_redis_url,
-    parse_redis_url,
-)
-from ..redis_commands import CommandRunner
+from ..redis_client import RedisTarget, parse_redis_url
+from ..redis_commands import RedisComponent, RedisConnection
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
 from .base import BaseResultBackend
 from .redis_waiters import NOTIFY_WAITERS, ResultWaiters
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
-
     from ..config import BackendConfig
 
 _STATUSES = [status.value for status in TaskStatus]
@@ -143,7 +134,7 @@ return removed
 )
 
 
-class RedisBackend(BaseResultBackend):
+class RedisBackend(RedisComponent, BaseResultBackend):
     """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``),
     kept ``ttl`` seconds after their last update (``BackendConfig.ttl``, one day by default)."""
 
@@ -156,67 +147,24 @@ class RedisBackend(BaseResultBackend):
         super().__init__(config)
         self.target = parse_redis_url(config.url)
         self.prefix = self.target.key_prefix
-        self._client: Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
-        self._runner: CommandRunner | None = None
         self._waiters: ResultWaiters | None = None
 
     async def connect(self) -> None:
-        if self._client is not None:
-            return
-        assert self.config is not None
-        self._client = create_client(
-            self.target,
-            max_connections=self.config.max_connections,
-            socket_timeout=self.config.socket_timeout,
-            retry_on_timeout=self.config.retry_on_timeout,
-        )
-        self._runner = CommandRunner(
-            self._client,
-            max_connections=self.config.max_connections,
-            wait_timeout=self.config.socket_timeout,
-            retry_on_timeout=self.config.retry_on_timeout,
-        )
-        for name, source in (("store", _STORE), ("counts", _COUNTS), ("delete", _DELETE)):
-            self._scripts[name] = self._client.register_script(source)
-        self._waiters = ResultWaiters(
-            self._client, self._runner, self.prefix, self.ttl, self.get_many
-        )
+        if self._redis is None:
+            assert self.config is not None
+            self._redis = RedisConnection(
+                self.target, self.config, {"store": _STORE, "counts": _COUNTS, "delete": _DELETE}
+            )
+            self._waiters = ResultWaiters(self._redis, self.prefix, self.ttl, self.get_many)
 
     async def close(self) -> None:
         if self._waiters is not None:
             await self._waiters.close()
             self._waiters = None
-        if self._client is not None:
-            client, self._client = self._client, None
-            await self.runner.close()
-            await close_client(client)
-
-    @property
-    def client(self) -> Redis:
-        """The connection pool; ``connect()`` first."""
-        if self._client is None:
-            raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
-        return self._client
-
-    @property
-    def runner(self) -> CommandRunner:
-        """The lean path for the frequent commands (see :mod:`flowrra.redis_commands`)."""
-        if self._runner is None:
-            raise RuntimeError("RedisBackend is not connected: call 'await backend.connect()'")
-        return self._runner
+        await self._close_redis()
 
     async def _script(self, name: str, *args: Any) -> Any:
-        return await self.runner.script(self._scripts[name], [self.prefix, self.ttl, *args])
-
-    async def ping(self) -> bool:
-        return bool(await self.client.ping())
-
-    def describe(self) -> str:
-        return mask_redis_url(self.target.url)
-
-    def _key(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
+        return await self.redis.script(name, self.prefix, self.ttl, *args)
 
     async def store(
         self, results: Sequence[TaskResult], *, then_delete: tuple[str, Sequence[Any]] = ("", ())
@@ -253,13 +201,13 @@ class RedisBackend(BaseResultBackend):
         )
 
     async def get(self, task_id: str) -> TaskResult | None:
-        raw = await self.runner.execute("GET", self._key("result", task_id))
+        raw = await self.redis.runner.execute("GET", self._key("result", task_id))
         return None if raw is None else TaskResult.from_dict(loads(raw))
 
     async def get_many(self, task_ids: Sequence[str]) -> list[TaskResult | None]:
         if not task_ids:
             return []
-        raw = await self.runner.execute("MGET", *[self._key("result", i) for i in task_ids])
+        raw = await self.redis.runner.execute("MGET", *[self._key("result", i) for i in task_ids])
         return [None if item is None else TaskResult.from_dict(loads(item)) for item in raw]
 
     async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
@@ -285,7 +233,7 @@ class RedisBackend(BaseResultBackend):
         await self._script("counts")  # prunes expired index entries
         if task_name is not None:
             return await self._list_by_name(task_name, wanted, limit, offset)
-        async with self.client.pipeline(transaction=False) as pipe:
+        async with self.redis.client.pipeline(transaction=False) as pipe:
             for status in wanted:
                 pipe.zrevrange(self._key("status", status.value), 0, offset + limit - 1, True)
             ranked = [pair for chunk in await pipe.execute() for pair in chunk]
@@ -301,7 +249,7 @@ class RedisBackend(BaseResultBackend):
         start = 0
         key = self._key("name", task_name)
         while len(found) < offset + limit:
-            members: builtins.list[bytes] = await self.runner.execute(
+            members: builtins.list[bytes] = await self.redis.runner.execute(
                 "ZREVRANGE", key, start, start + chunk - 1
             )
             if not members:

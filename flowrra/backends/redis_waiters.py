@@ -28,10 +28,9 @@ from ..serialization import loads
 from ..task import FINAL_STATES, TaskResult
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.asyncio.connection import AbstractConnection
 
-    from ..redis_commands import CommandRunner
+    from ..redis_commands import RedisConnection
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +70,13 @@ class ResultWaiters:
     """The waiters of one process; ``check`` reads stored results (the backend's
     ``get_many``), ``keep`` is how long a registration may outlive its waiter."""
 
-    def __init__(
-        self, client: Redis, runner: CommandRunner, prefix: str, keep: int, check: Check
-    ) -> None:
-        self._client = client
-        self._runner = runner
+    def __init__(self, redis: RedisConnection, prefix: str, keep: int, check: Check) -> None:
+        self._redis = redis
         self._prefix = prefix
         self._keep = keep
         self._check = check
         self._token = secrets.token_hex(8)
-        self._register = client.register_script(_REGISTER)
+        self._register = redis.client.register_script(_REGISTER)
         self._futures: dict[str, list[asyncio.Future[TaskResult]]] = {}
         self._conn: AbstractConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -96,7 +92,7 @@ class ResultWaiters:
         try:
             async with asyncio.timeout(timeout):
                 if len(waiters) == 1:
-                    raw = await self._runner.script(
+                    raw = await self._redis.runner.script(
                         self._register, [self._prefix, task_id, self._token, self._keep]
                     )
                     if raw:
@@ -111,7 +107,7 @@ class ResultWaiters:
                 if future.cancelled() or not future.done():  # not woken: withdraw
                     with contextlib.suppress(*_NETWORK_ERRORS):
                         key = f"{self._prefix}:waiters:{task_id}"
-                        await self._runner.execute("SREM", key, self._token)
+                        await self._redis.runner.execute("SREM", key, self._token)
 
     def _resolve(self, result: TaskResult) -> None:
         if not result.is_complete:
@@ -151,7 +147,7 @@ class ResultWaiters:
                 self._resolve(TaskResult.from_dict(loads(reply[1])))
 
     async def _connect(self) -> AbstractConnection:
-        pool = self._client.connection_pool
+        pool = self._redis.client.connection_pool
         # its own connection: BLPOP outlasts the socket timeout, and this loop does retries
         conn = pool.connection_class(
             **{**pool.connection_kwargs, "socket_timeout": None, "retry": Retry(NoBackoff(), 0)}

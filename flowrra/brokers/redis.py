@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
-from ..redis_client import close_client, create_client, mask_redis_url, parse_redis_url
-from ..redis_commands import CommandRunner
+from ..redis_client import mask_redis_url, parse_redis_url
+from ..redis_commands import RedisComponent, RedisConnection
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -31,9 +31,6 @@ from . import redis_lua
 from .base import BaseBroker, Delivery
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
-
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
     from ..task import TaskResult
@@ -55,7 +52,7 @@ REVOKED_KEEP = 7 * 86_400
 _VISIBILITY_OPTION = "visibility_timeout."
 
 
-class RedisBroker(BaseBroker):
+class RedisBroker(RedisComponent, BaseBroker):
     """At-least-once broker on Redis (``redis://``, ``rediss://``, ``unix://``,
     ``redis+sentinel://``) with priorities 0-9, named queues, delays and revocation.
 
@@ -76,9 +73,6 @@ class RedisBroker(BaseBroker):
         #: Task ids revoked anywhere, as last read from Redis; a worker skips them.
         self.revoked_ids: set[str] = set()
         self._revoked_version: bytes | None = None
-        self._client: Redis | None = None
-        self._runner: CommandRunner | None = None
-        self._scripts: dict[str, AsyncScript] = {}
         self._sleeping = False
         self._woken = False
         self._lease = FIRST_LEASE
@@ -91,57 +85,21 @@ class RedisBroker(BaseBroker):
     # -- connection --------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        if self._client is not None:
-            return
-        assert self.config is not None
-        self._client = create_client(
-            self.target,
-            max_connections=self.config.max_connections,
-            socket_timeout=self.config.socket_timeout,
-            retry_on_timeout=self.config.retry_on_timeout,
-        )
-        self._runner = CommandRunner(
-            self._client,
-            max_connections=self.config.max_connections,
-            wait_timeout=self.config.socket_timeout,
-            retry_on_timeout=self.config.retry_on_timeout,
-        )
-        for name in redis_lua.SCRIPTS:
-            self._scripts[name] = self._client.register_script(getattr(redis_lua, name))
+        if self._redis is None:
+            assert self.config is not None
+            self._redis = RedisConnection(
+                self.target,
+                self.config,
+                {name: getattr(redis_lua, name) for name in redis_lua.SCRIPTS},
+            )
 
     async def close(self) -> None:
         for task in list(self._background):
             await asyncio.gather(task, return_exceptions=True)
-        if self._client is not None:
-            client, self._client = self._client, None
-            await self.runner.close()
-            await close_client(client)
-
-    @property
-    def client(self) -> Redis:
-        """The connection pool; ``connect()`` first."""
-        if self._client is None:
-            raise RuntimeError("RedisBroker is not connected: call 'await broker.connect()'")
-        return self._client
-
-    @property
-    def runner(self) -> CommandRunner:
-        """The lean path for the frequent commands (see :mod:`flowrra.redis_commands`)."""
-        if self._runner is None:
-            raise RuntimeError("RedisBroker is not connected: call 'await broker.connect()'")
-        return self._runner
+        await self._close_redis()
 
     async def _script(self, name: str, *args: Any) -> Any:
-        return await self.runner.script(self._scripts[name], [self.prefix, *args])
-
-    async def ping(self) -> bool:
-        return bool(await self.client.ping())
-
-    def describe(self) -> str:
-        return mask_redis_url(self.target.url)
-
-    def _key(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
+        return await self.redis.script(name, self.prefix, *args)
 
     # -- producing ---------------------------------------------------------------------------
 
@@ -160,7 +118,7 @@ class RedisBroker(BaseBroker):
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()
-        async with self.client.pipeline(transaction=True) as pipe:
+        async with self.redis.client.pipeline(transaction=True) as pipe:
             pipe.zadd(self._key("revoked"), {task_id: now})
             pipe.zremrangebyscore(self._key("revoked"), "-inf", now - REVOKED_KEEP)
             pipe.incr(self._key("revoked", "v"))
@@ -201,7 +159,7 @@ class RedisBroker(BaseBroker):
                 return []
             if reply[1]:
                 left = min(left, max(float(reply[1]) - time.time(), 0.001))
-            woke = await self.runner.execute("BLPOP", wake_key, self._block(left))
+            woke = await self.redis.runner.execute("BLPOP", wake_key, self._block(left))
             if woke is not None and woke[1] != b"1":
                 # a message handed over while we slept: "<tag>|<message>"
                 tag, _, payload = woke[1].partition(b"|")
@@ -254,19 +212,19 @@ class RedisBroker(BaseBroker):
             await self._script("DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, *rejected)
             outstanding.difference_update(rejected[::2])
         if skipped:
-            await self.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
+            await self.redis.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
             outstanding.difference_update(skipped)
         return deliveries
 
     async def _load_revoked(self, version: bytes) -> None:
-        ids: list[bytes] = await self.runner.execute("ZRANGE", self._key("revoked"), 0, -1)
+        ids: list[bytes] = await self.redis.runner.execute("ZRANGE", self._key("revoked"), 0, -1)
         self.revoked_ids.clear()
         self.revoked_ids.update(item.decode() for item in ids)
         self._revoked_version = version
 
     def wakeup(self) -> None:
         self._woken = True
-        if self._client is None:
+        if self._redis is None:
             return
         task = asyncio.get_running_loop().create_task(self._push_wake())
         self._background.add(task)
@@ -275,15 +233,15 @@ class RedisBroker(BaseBroker):
     async def _push_wake(self) -> None:
         key = self._key("wake", self.consumer_id)
         try:
-            await self.runner.execute("RPUSH", key, "1")
-            await self.runner.execute("EXPIRE", key, 30)
+            await self.redis.runner.execute("RPUSH", key, "1")
+            await self.redis.runner.execute("EXPIRE", key, 30)
         except Exception as exc:  # the fetch loop ends by its own timeout anyway
             logger.debug("Could not wake the fetch of %s: %s", self.consumer_id, exc)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
             tags = [d.receipt for d in deliveries]
-            await self.runner.execute("HDEL", self._key("held", self.consumer_id), *tags)
+            await self.redis.runner.execute("HDEL", self._key("held", self.consumer_id), *tags)
             self._outstanding.difference_update(tags)
 
     async def store_and_ack(
@@ -334,12 +292,14 @@ class RedisBroker(BaseBroker):
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def scheduled_count(self) -> int:
-        return int(await self.client.zcard(self._key("delayed")))
+        return int(await self.redis.client.zcard(self._key("delayed")))
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
         (Unix time) and the raw ``message`` text."""
-        raw: list[bytes] = await self.runner.execute("LRANGE", self._key("dead"), 0, limit - 1)
+        raw: list[bytes] = await self.redis.runner.execute(
+            "LRANGE", self._key("dead"), 0, limit - 1
+        )
         # a message may be bytes that are not text at all
         return [loads(item.decode("utf-8", "replace")) for item in raw]
 

@@ -32,7 +32,7 @@ _client: redis.asyncio.Redis | None = None
 async def _record(label: str) -> None:
     global _client
     if _client is None:
-        _client = create_client(parse_redis_url(REDIS_URL), max_connections=4, socket_timeout=5)
+        _client = create_client(parse_redis_url(REDIS_URL), max_connections=50, socket_timeout=5)
     await _client.rpush(executions_key(REDIS_URL), label)
 
 
