@@ -181,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run_worker(args))
     except KeyboardInterrupt:
         return 130
+    except Exception:  # e.g. Redis gone while giving messages back at shutdown
+        logger.exception(
+            "The worker stopped on an error; unacknowledged messages stay in the broker"
+        )
+        return 1
 
 
 async def _run_worker(args: argparse.Namespace) -> int:
