@@ -177,8 +177,10 @@ class RedisComponent:
     def redis(self) -> RedisConnection:
         """The connections and scripts; ``connect()`` first."""
         if self._redis is None:
-            name = type(self).__name__
-            raise RuntimeError(f"{name} is not connected: call 'await {name}.connect()' first")
+            raise RuntimeError(
+                f"{type(self).__name__} is not connected: await its connect() first "
+                "(app.start() does it)"
+            )
         return self._redis
 
     async def _close_redis(self) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
 from flowrra.backends.redis import RedisBackend
+from flowrra.brokers import redis as redis_broker
 from flowrra.brokers.redis import RedisBroker
 
 from .conftest import Space, with_prefix
@@ -254,3 +255,26 @@ async def test_results_are_stored_and_their_messages_acknowledged_in_one_step(
         assert await labels(other) == []
     finally:
         await backend.close()
+
+
+async def test_a_batch_whose_fetch_reply_was_lost_is_given_back(
+    brokers: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch that ran on the server while its reply was lost (the connection dropped) left
+    messages held for a worker that never saw them; its heartbeat gives them back."""
+    monkeypatch.setattr(redis_broker, "ORPHAN_AGE", 0.1)
+    broker, other = brokers(), brokers()
+    await broker.connect()
+    await other.connect()
+    await broker.enqueue([task("kept"), task("lost-1"), task("lost-2")])
+    [kept] = await broker.fetch(["default"], 1, 0)
+    # the same script the broker runs, but its reply is thrown away
+    args = (broker.consumer_id, 10, 0, 0, 60, 3600, 0, "default", 3600)
+    await broker.redis.script("FETCH", broker.prefix, *args)
+    assert await labels(other) == []
+
+    await asyncio.sleep(0.2)
+    await broker.heartbeat({"id": "w"}, ttl=0.1)
+
+    assert await labels(broker) == ["lost-1", "lost-2"]
+    assert kept.task.id == "kept"
