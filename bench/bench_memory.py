@@ -98,9 +98,13 @@ def main() -> None:
         out = os.path.join(tmp, "run.json")
         for rep in range(args.reps):
             for n in sizes:  # interleaved, so both see the same machine noise
-                ours[n].append(_run_child([sys.executable, __file__, "--child", str(n), "--out", out], out))
+                ours[n].append(
+                    _run_child([sys.executable, __file__, "--child", str(n), "--out", out], out)
+                )
                 original[n].append(
-                    _run_child([str(ORIGINAL_PY), "bench_flowrra.py", "--inmem-child", str(n), out], out)
+                    _run_child(
+                        [str(ORIGINAL_PY), "bench_flowrra.py", "--inmem-child", str(n), out], out
+                    )
                 )
                 print(
                     f"rep {rep + 1} n={n}: flowrra {n / ours[n][-1]['total_s']:,.0f}/s  "
@@ -108,7 +112,8 @@ def main() -> None:
                     file=sys.stderr,
                 )
     print(f"In-memory no-op tasks, end to end; medians of {args.reps} runs; {os.cpu_count()} cores")
-    print(f"{'N':>8} {'system':<16} {'submit/s':>10} {'e2e/s':>10} {'CPU us/task':>12} {'peak RSS MiB':>13} {'bad':>4}")
+    header = ("N", "system", "submit/s", "e2e/s", "CPU us/task", "peak RSS MiB", "bad")
+    print("{:>8} {:<16} {:>10} {:>10} {:>12} {:>13} {:>4}".format(*header))
     for n in sizes:
         mine, theirs = _summary(ours[n]), _summary(original[n])
         for name, row in (("flowrra (this)", mine), ("flowrra 0.1.8", theirs)):
@@ -116,7 +121,8 @@ def main() -> None:
                 f"{n:>8} {name:<16} {row['submit']:>10,.0f} {row['e2e']:>10,.0f} "
                 f"{row['cpu_us']:>12.1f} {row['rss']:>13.1f} {row['bad']:>4}"
             )
-        print(f"{n:>8} {'ratio':<16} {mine['submit'] / theirs['submit']:>9.2f}x {mine['e2e'] / theirs['e2e']:>9.2f}x")
+        submit_ratio, e2e_ratio = mine["submit"] / theirs["submit"], mine["e2e"] / theirs["e2e"]
+        print(f"{n:>8} {'ratio':<16} {submit_ratio:>9.2f}x {e2e_ratio:>9.2f}x")
     first, last = sizes[0], sizes[-1]
     per_task = [1e6 / _summary(ours[n])["e2e"] for n in (first, last)]
     print(f"per task at {first:,}: {per_task[0]:.1f} us; at {last:,}: {per_task[1]:.1f} us")
