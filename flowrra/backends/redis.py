@@ -52,29 +52,29 @@ local function prune()
 end
 """.replace("STATUSES", ", ".join(f"'{status}'" for status in _STATUSES))
 
-#: ARGV: prefix, ttl, n, then (id, status, score, name, json, final 0/1) for n results (at
-#: most ``STORE_BATCH``), then optionally a hash key and fields to delete once they are
-#: stored (a broker's acknowledgement). Index entries move in one ZREM/ZADD per status.
+#: ARGV: prefix, ttl, n, then (id, status, score, name, json) for n results (at most
+#: ``STORE_BATCH``; ``name`` only matters for PENDING), then optionally a hash key and fields
+#: to delete once they are stored (a broker's acknowledgement). Index entries move in one
+#: ZREM/ZADD per status for the batch.
 _STORE = (
     _PRUNE
+    + NOTIFY_WAITERS
     + """
-local last, scores, order, finals = {}, {}, {}, 0
-local after = 4 + 6 * tonumber(ARGV[3])
-for j = 4, after - 1, 6 do
-  local id, status, score, name, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4]
+local FINAL = {FINALS}
+local last, scores, order, done, done_ids = {}, {}, {}, {}, {}
+local after = 4 + 5 * tonumber(ARGV[3])
+for j = 4, after - 1, 5 do
+  local id, status, score, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 4]
   redis.call('SET', P .. ':result:' .. id, json, 'EX', ttl)
   if last[id] == nil then order[#order + 1] = id end
   last[id], scores[id] = status, score
-  if status == 'pending' and name ~= '' then
-    if redis.call('ZADD', P .. ':name:' .. name, score, id) == 1 then
-      redis.call('SADD', P .. ':names', name)
+  if status == 'pending' and ARGV[j + 3] ~= '' then
+    if redis.call('ZADD', P .. ':name:' .. ARGV[j + 3], score, id) == 1 then
+      redis.call('SADD', P .. ':names', ARGV[j + 3])
     end
-  end
-  if ARGV[j + 5] == '1' then
-    finals = finals + 1
-"""
-    + NOTIFY_WAITERS
-    + """
+  elseif FINAL[status] then
+    if done[id] == nil then done_ids[#done_ids + 1] = id end
+    done[id] = json
   end
 end
 local groups = {}
@@ -97,11 +97,12 @@ for status, ids in pairs(groups) do
   end
   redis.call('ZADD', P .. ':status:' .. status, unpack(scored))
 end
-if finals > 0 then prune() end
+notify(done, done_ids)
+if #done_ids > 0 then prune() end
 if ARGV[after] then redis.call('HDEL', ARGV[after], unpack(ARGV, after + 1)) end
 return 1
 """
-)
+).replace("FINALS", ", ".join(f"{status.value} = true" for status in FINAL_STATES))
 
 #: ARGV: prefix, ttl. Prunes, then returns the count per status in the order of ``statuses``.
 _COUNTS = (
@@ -173,7 +174,6 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         step once the results are stored (the Redis broker acknowledges this way)."""
         if not results and not then_delete[1]:
             return
-        final = FINAL_STATES
         for start in range(0, max(len(results), 1), STORE_BATCH):
             chunk = results[start : start + STORE_BATCH]
             args: list[Any] = [len(chunk)]
@@ -185,7 +185,6 @@ class RedisBackend(RedisComponent, BaseResultBackend):
                     submitted.timestamp() if submitted is not None else 0,
                     result.task_name or "",
                     dumps(result.to_dict),
-                    1 if result.status in final else 0,
                 )
             if start + STORE_BATCH >= len(results) and then_delete[1]:
                 args += (then_delete[0], *then_delete[1])

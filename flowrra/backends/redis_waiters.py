@@ -54,15 +54,25 @@ redis.call('EXPIRE', key, ARGV[4])
 return false
 """ % " or ".join(f"status == '{status.value}'" for status in FINAL_STATES)  # noqa: UP031
 
-#: Lua run by the store script for each final result (``id``, ``json`` in scope).
+#: Lua defining ``notify(done, ids)``, which the store script calls with the final results
+#: it wrote (``done``: task id -> result JSON): one EXISTS for the whole batch, and for the
+#: ids somebody waits for, the JSON pushed to each waiting process.
 NOTIFY_WAITERS = """
-  local wkey = P .. ':waiters:' .. id
-  for _, token in ipairs(redis.call('SMEMBERS', wkey)) do
-    local nkey = P .. ':notify:' .. token
-    redis.call('RPUSH', nkey, json)
-    redis.call('EXPIRE', nkey, 60)
+local function notify(done, ids)
+  if #ids == 0 then return end
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = P .. ':waiters:' .. id end
+  if redis.call('EXISTS', unpack(keys)) == 0 then return end
+  for i, id in ipairs(ids) do
+    local tokens = redis.call('SMEMBERS', keys[i])
+    for _, token in ipairs(tokens) do
+      local nkey = P .. ':notify:' .. token
+      redis.call('RPUSH', nkey, done[id])
+      redis.call('EXPIRE', nkey, 60)
+    end
+    if #tokens > 0 then redis.call('DEL', keys[i]) end
   end
-  redis.call('DEL', wkey)
+end
 """
 
 

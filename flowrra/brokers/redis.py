@@ -161,9 +161,9 @@ class RedisBroker(RedisComponent, BaseBroker):
                 left = min(left, max(float(reply[1]) - time.time(), 0.001))
             woke = await self.redis.runner.execute("BLPOP", wake_key, self._block(left))
             if woke is not None and woke[1] != b"1":
-                # a message handed over while we slept: "<tag>|<message>"
+                # a message handed over while we slept: "<tag>|<message>"; the next fetch
+                # still leaves the sleepers of the other queues (_sleeping stays set)
                 tag, _, payload = woke[1].partition(b"|")
-                self._sleeping = False
                 deliveries = await self._accept([int(tag), payload], 0)
                 if deliveries:
                     return deliveries

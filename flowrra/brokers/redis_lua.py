@@ -239,13 +239,20 @@ if #out == 2 and #got == 0 then
 end
 if #got == 0 then return out end
 local last_tag = redis.call('INCRBY', P .. ':seq', #got)
-local fields, earliest = {}, nil
+local fields, earliest, prefixes = {}, nil, {}
 for j = 1, #got do
-  local deadline = now + (vts[from[j]] or tonumber(ARGV[7]))
-  if earliest == nil or deadline < earliest then earliest = deadline end
+  -- messages of one queue and priority share the start of their held value
+  local source = from[j] .. '|' .. levels[j]
+  local prefix = prefixes[source]
+  if prefix == nil then
+    local deadline = now + (vts[from[j]] or tonumber(ARGV[7]))
+    if earliest == nil or deadline < earliest then earliest = deadline end
+    prefix = held_value(deadline, now, from[j], levels[j], '')
+    prefixes[source] = prefix
+  end
   local tag = last_tag - #got + j
   fields[#fields + 1] = tag
-  fields[#fields + 1] = held_value(deadline, now, from[j], levels[j], got[j])
+  fields[#fields + 1] = prefix .. got[j]
   out[#out + 1] = tag
   out[#out + 1] = got[j]
 end
