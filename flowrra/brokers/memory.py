@@ -39,7 +39,8 @@ class _Queue:
 
 class MemoryBroker(BaseBroker):
     """Highest priority first, FIFO within a priority; ``max_size`` bounds waiting messages
-    (0 = unbounded) and makes :meth:`wait_for_capacity` block producers."""
+    (0 = unbounded): a producer that finds the broker full waits in :meth:`wait_for_capacity`
+    until it is half empty, so producer and worker take turns in large batches."""
 
     durable = False
 
@@ -124,7 +125,7 @@ class MemoryBroker(BaseBroker):
                     break
                 _drain_levels(best, len(taken) + 1, taken, revoked)
         self._size = sum(q.size for q in self._queues.values()) + len(self._delayed)
-        if taken and self.max_size:
+        if taken and self.max_size and self._size <= self.max_size // 2:
             self._drained.set()
         return taken
 
