@@ -100,14 +100,15 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
         return TaskResultRow.objects.using(self.alias)
 
     async def store(self, results: Sequence[TaskResult]) -> None:
-        # later results of a task replace earlier ones: one row per task in the upsert
-        latest = {result.task_id: result for result in results}
-        await database_thread.run(self._store, list(latest.values()))
+        await database_thread.run(self.write, results)
 
-    def _store(self, results: list[TaskResult]) -> None:
+    def write(self, results: Sequence[TaskResult]) -> None:
+        """Store ``results`` (in the database thread); a later result of a task replaces an
+        earlier one, in one batch as across batches."""
+        latest = {result.task_id: result for result in results}
         connection = connections[self.alias]
         when = sql.datetime_adapter(connection)
-        rows = [_row_values(result, when) for result in results]
+        rows = [_row_values(result, when) for result in latest.values()]
         sql.insert(connection, TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id")
 
     async def get(self, task_id: str) -> TaskResult | None:

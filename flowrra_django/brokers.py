@@ -44,9 +44,10 @@ from django.db.models import Count, Q
 from flowrra import serialization
 from flowrra.brokers.base import BaseBroker, Delivery
 from flowrra.serialization import dumps
-from flowrra.task import Task, utcnow
+from flowrra.task import Task, TaskResult, utcnow
 
 from . import sql
+from .backends import DatabaseBackend
 from .conf import flowrra_settings
 from .db import UsesDatabase, database_thread
 from .models import QueuedMessage, WorkerHeartbeat
@@ -54,6 +55,7 @@ from .models import QueuedMessage, WorkerHeartbeat
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
+    from flowrra.backends.base import BaseResultBackend
     from flowrra.config import BrokerConfig
 
 logger = logging.getLogger(__name__)
@@ -192,6 +194,29 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         if dropped:
             sql.delete_ids(connections[self.alias], QueuedMessage, dropped)
         return deliveries, self._held_revoked()
+
+    async def store_and_ack(
+        self,
+        backend: BaseResultBackend,
+        results: Sequence[TaskResult],
+        deliveries: Sequence[Delivery],
+    ) -> None:
+        """With results in the same database, store them and delete their messages in one
+        transaction: one commit per flush, and no result stored whose message stays."""
+        if not (isinstance(backend, DatabaseBackend) and backend.alias == self.alias):
+            await super().store_and_ack(backend, results, deliveries)
+            return
+        ids = [delivery.receipt for delivery in deliveries]
+        await database_thread.run(self._store_and_delete, backend, results, ids)
+
+    def _store_and_delete(
+        self, backend: DatabaseBackend, results: Sequence[TaskResult], ids: list[int]
+    ) -> None:
+        with transaction.atomic(using=self.alias):
+            if results:
+                backend.write(results)
+            if ids:
+                self._delete_ids(ids)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         ids = [delivery.receipt for delivery in deliveries]

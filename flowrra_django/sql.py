@@ -99,7 +99,8 @@ def _copy(
     """PostgreSQL: ``COPY`` the rows (encoded in C, no statement to parse per row); for an
     upsert into a temporary table first, then one ``INSERT ... SELECT ... ON CONFLICT``."""
     table = target = _table(connection, model)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+    # savepoint=False: inside the caller's transaction (store_and_ack) this adds nothing
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         if on_conflict:
             target = connection.ops.quote_name(f"flowrra_stage_{model._meta.db_table}")
             _once(

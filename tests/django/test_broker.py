@@ -187,3 +187,30 @@ async def test_a_revoked_message_of_a_dead_worker_is_dropped(
     await asyncio.sleep(0.2)  # the dead worker's claim runs out
     assert await other.fetch(["default"], 1, 0) == []
     assert not await QueuedMessage.objects.aexists()
+
+
+async def test_results_in_the_same_database_are_stored_and_acknowledged_together(
+    broker: DatabaseBroker,
+) -> None:
+    from flowrra import BackendConfig, TaskResult, TaskStatus
+    from flowrra.backends.memory import MemoryBackend
+    from flowrra_django.backends import DatabaseBackend
+
+    done, other = task(), task()
+    await broker.enqueue([done, other])
+    first, second = await broker.fetch(["default"], 2, 0)
+    backend = DatabaseBackend(BackendConfig("django://"))
+    await backend.connect()
+    try:
+        await broker.store_and_ack(
+            backend, [TaskResult(first.task.id, TaskStatus.SUCCESS, "add", result=2)], [first]
+        )
+        assert (await backend.get(first.task.id)).result == 2  # type: ignore[union-attr]
+    finally:
+        await backend.close()
+    elsewhere = MemoryBackend()
+    await broker.store_and_ack(
+        elsewhere, [TaskResult(second.task.id, TaskStatus.SUCCESS, "add", result=3)], [second]
+    )
+    assert (await elsewhere.get(second.task.id)).result == 3  # type: ignore[union-attr]
+    assert not await QueuedMessage.objects.aexists()
