@@ -2,7 +2,8 @@
 
 * E001 unknown key, E002 unsupported URL scheme, E003 bad value (see :mod:`.conf`);
 * E004 a ``django://`` URL naming a database that is not in ``DATABASES``;
-* E005 the ``django://`` broker on a database other than SQLite or PostgreSQL;
+* E005 a ``django://`` broker or result backend on a database other than SQLite or
+  PostgreSQL;
 * E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes).
 """
 
@@ -18,7 +19,7 @@ from django.db import connections
 from .conf import find_problems, flowrra_settings, user_settings
 from .db import database_alias
 
-BROKER_VENDORS = ("sqlite", "postgresql")
+VENDORS = ("sqlite", "postgresql")
 
 
 @register("flowrra")
@@ -56,13 +57,13 @@ def _check_databases() -> list[CheckMessage]:
                     id="flowrra.E004",
                 )
             )
-        elif key == "BROKER_URL" and connections[alias].vendor not in BROKER_VENDORS:
+        elif connections[alias].vendor not in VENDORS:
             messages.append(
                 Error(
-                    f"The django:// broker supports SQLite and PostgreSQL; database "
+                    f"FLOWRRA[{key!r}]: django:// supports SQLite and PostgreSQL; database "
                     f"{alias!r} is {connections[alias].vendor}.",
-                    hint="Use Redis as the broker (FLOWRRA['BROKER_URL'] = "
-                    "'redis://host:6379/0'); results can stay in this database.",
+                    hint=f"Use Redis (FLOWRRA[{key!r}] = 'redis://host:6379/0'), or point "
+                    "django://<alias> at a SQLite or PostgreSQL database.",
                     id="flowrra.E005",
                 )
             )
