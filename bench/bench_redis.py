@@ -1,0 +1,258 @@
+"""Redis broker + backend figures: enqueue rate, drain rate (1 and 4 worker processes) and
+submit -> result round trips against an idle worker, medians of a few reps.
+
+    .venv/bin/python bench/bench_redis.py [--n 20000] [--reps 3] [--peers /tmp/peers.jsonl]
+
+Uses its own Redis db (FLOWRRA_BENCH_REDIS_URL, default redis://127.0.0.1:6379/12), flushed
+before each run and at the end. Workers are ``python -m flowrra worker --app
+bench.bench_redis:app`` subprocesses, stopped by PID. The drain rate is measured like the
+peer harness in ../shared/bench: with N no-op tasks queued, start the worker(s) and poll the
+count of stored successes every 5 ms; rate = tasks finished after the first one was seen,
+divided by the time until the last one. ``--peers`` reads that harness's results file and
+prints the peers measured in the same session beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskTimeoutError
+
+URL = os.environ.get("FLOWRRA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+ROOT = Path(__file__).resolve().parent.parent
+
+app = Flowrra(Config(broker=BrokerConfig(url=URL), backend=BackendConfig(url=URL)))
+
+
+@app.task()
+async def noop(x: int) -> int:
+    return x
+
+
+def start_workers(count: int, extra: list[str]) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "flowrra", "worker", "--app", "bench.bench_redis:app"]
+    command += ["--loglevel", "WARNING", *extra]
+    return [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(count)
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def enqueue(n: int) -> float:
+    """Submit ``n`` tasks one by one; the rate."""
+    async with _producer():
+        started = time.perf_counter()
+        for i in range(n):
+            await app.submit(noop, i)
+        return n / (time.perf_counter() - started)
+
+
+async def enqueue_many(n: int, chunk: int = 1000) -> float:
+    """Submit ``n`` tasks with ``submit_many``, ``chunk`` at a time; the rate."""
+    async with _producer():
+        started = time.perf_counter()
+        for first in range(0, n, chunk):
+            await app.submit_many([(noop, (i,), {}, None) for i in range(first, first + chunk)])
+        return n / (time.perf_counter() - started)
+
+
+class _producer:
+    async def __aenter__(self) -> None:
+        await app.start(worker=False)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await app.stop()
+
+
+def drain(r: redis.Redis, n: int, workers: int, extra: list[str]) -> dict[str, float]:
+    """Start ``workers`` processes on ``n`` queued tasks; the rate once the first result shows."""
+    key = "flowrra:status:success"
+    commands_before = r.info("stats")["total_commands_processed"]
+    procs = start_workers(workers, extra)
+    try:
+        spawned = time.perf_counter()
+        first_seen = first_count = None
+        cpu_at_first = 0.0
+        while True:
+            done = r.zcard(key)
+            now = time.perf_counter()
+            if done and first_seen is None:
+                first_seen, first_count = now, done
+                cpu_at_first = sum(cpu_seconds(p.pid) for p in procs)
+            if done >= n:
+                break
+            if now - spawned > 300:
+                raise RuntimeError(f"only {done} of {n} tasks finished in 300 s")
+            time.sleep(0.005)
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_at_first
+        polls = (now - spawned) / 0.005
+        commands = r.info("stats")["total_commands_processed"] - commands_before - polls
+        assert first_seen is not None and first_count is not None
+        finished = n - first_count
+        return {
+            "rate": finished / (now - first_seen) if now > first_seen else float("nan"),
+            "incl_startup": n / (now - spawned),
+            "worker_cpu_ms_per_task": 1000 * cpu / max(finished, 1),
+            "redis_cmds_per_task": commands / n,
+            "left_unacked": _leftovers(r),
+        }
+    finally:
+        stop_workers(procs)
+
+
+def _leftovers(r: redis.Redis) -> int:
+    """Messages still queued or held by a worker (must be 0: every message acknowledged)."""
+    held = sum(int(r.hlen(key)) for key in r.scan_iter("flowrra:held:*"))
+    queued = sum(int(r.llen(key)) for key in r.scan_iter("flowrra:q:*"))
+    return held + queued
+
+
+async def round_trips(count: int, warmup: int = 20) -> tuple[list[float], int]:
+    samples: list[float] = []
+    missed = 0
+    async with _producer():
+        for i in range(warmup + count):
+            started = time.perf_counter()
+            task_id = await app.submit(noop, i)
+            try:
+                result = await app.wait_for_result(task_id, timeout=5)
+            except TaskTimeoutError:
+                missed += 1
+                continue
+            assert result.result == i
+            if i >= warmup:
+                samples.append(time.perf_counter() - started)
+    return samples, missed
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def wait_idle(r: redis.Redis, workers: int) -> None:
+    deadline = time.monotonic() + 30
+    while r.zcard("flowrra:workers") < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start")
+        time.sleep(0.05)
+
+
+def _join(values: list[float]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def med(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20_000, help="tasks drained per run")
+    parser.add_argument("--enqueue-n", type=int, default=10_000, help="tasks submitted one by one")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--latency-n", type=int, default=500)
+    parser.add_argument("--peers", type=Path, help="results.jsonl of ../shared/bench/run.sh")
+    parser.add_argument("--worker-args", default="", help="worker options, e.g. '--prefetch 64'")
+    args = parser.parse_args()
+    extra = args.worker_args.split()
+    r = redis.Redis.from_url(URL)
+    figures: dict[str, list[float]] = collections.defaultdict(list)
+    stats: list[dict[str, float]] = []
+    missed_all = 0
+    try:
+        for _ in range(args.reps):
+            r.flushdb()
+            figures["enqueue"].append(asyncio.run(enqueue(args.enqueue_n)))
+            for workers in (1, 4):
+                r.flushdb()
+                figures["enqueue_many"].append(asyncio.run(enqueue_many(args.n)))
+                result = drain(r, args.n, workers, extra)
+                assert result["left_unacked"] == 0, result
+                figures[f"drain{workers}"].append(result["rate"])
+                figures[f"incl{workers}"].append(result["incl_startup"])
+                if workers == 1:
+                    stats.append(result)
+            r.flushdb()
+            procs = start_workers(1, extra)
+            try:
+                wait_idle(r, 1)
+                samples, missed = asyncio.run(round_trips(args.latency_n))
+            finally:
+                stop_workers(procs)
+            figures["p50"].append(1000 * percentile(samples, 50))
+            figures["p99"].append(1000 * percentile(samples, 99))
+            missed_all += missed
+    finally:
+        r.flushdb()
+    ours = {name: statistics.median(values) for name, values in figures.items()}
+    settings = " ".join(extra) or "defaults"
+    print(f"flowrra (this checkout), Redis broker + backend, worker {settings}, reps={args.reps}")
+    print(f"  enqueue/s, 1 client, submit one by one:  {med(figures['enqueue'])}")
+    print(f"  enqueue/s, 1 client, submit_many x1000:  {med(figures['enqueue_many'])}")
+    print(f"  drain/s, {args.n:,} queued, 1 worker:     {med(figures['drain1'])}")
+    print(f"  drain/s, {args.n:,} queued, 4 workers:    {med(figures['drain4'])}")
+    print(f"  4 workers / 1 worker:                    {ours['drain4'] / ours['drain1']:.2f}x")
+    print(f"  drain incl. start-up, 1 / 4 workers:     {med(figures['incl1'])} / "
+          f"{med(figures['incl4'])}")  # fmt: skip
+    print(f"  round trip ms ({args.latency_n} x {args.reps}), median of p50 / p99: "
+          f"{ours['p50']:.2f} / {ours['p99']:.2f}  (p50 {_join(figures['p50'])}; "
+          f"p99 {_join(figures['p99'])})")  # fmt: skip
+    print(f"  lost wake-ups (5 s timeouts):            {missed_all}")
+    for name in ("worker_cpu_ms_per_task", "redis_cmds_per_task"):
+        print(f"  1 worker {name}: {statistics.median(s[name] for s in stats):.3f}")
+    if args.peers:
+        _compare(args.peers, ours)
+
+
+def _compare(path: Path, ours: dict[str, float]) -> None:
+    print(f"\npeers from {path} (same session):")
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        drain = (record.get("drain_per_s") or {}).get("median")
+        if not drain:
+            continue
+        latency = record.get("latency_ms") or {}
+        enqueue = record["enqueue_per_s"]["median"]
+        label = f"{record['system']} {record['versions'].get(record['system'], '')} "
+        label += f"[{record['variant']}]"
+        print(
+            f"  {label:40} enqueue/s {enqueue:>7,.0f}  drain/s "
+            f"{drain:>7,.0f}  p50 {latency.get('p50', float('nan')):6.2f} ms  p99 "
+            f"{latency.get('p99', float('nan')):8.2f} ms  -> ours: drain "
+            f"{ours['drain1'] / drain:.1f}x, enqueue {ours['enqueue'] / enqueue:.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
