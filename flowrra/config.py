@@ -96,11 +96,11 @@ class BackendConfig:
 class ExecutorConfig:
     """How tasks run: concurrency, the in-memory queue bound and default retry policy.
 
-    ``prefetch`` is how many messages a worker holds beyond those running (default: twice
-    the concurrency); ``queues`` are the queues an in-process worker consumes (default:
-    ``default`` and every queue a registered task names); ``cpu_initializer`` is a dotted
-    path called once in each CPU worker process (``flowrra_django`` uses it for
-    ``django.setup()``).
+    ``prefetch`` is how many messages a worker holds beyond those running (default: 64,
+    or four per concurrent task if that is more); ``queues`` are the queues an in-process
+    worker consumes (default: ``default`` and every queue a registered task names);
+    ``cpu_initializer`` is a dotted path called once in each CPU worker process
+    (``flowrra_django`` uses it for ``django.setup()``).
     """
 
     io_workers: int = 4

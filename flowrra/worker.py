@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Messages a worker holds beyond those running, unless configured: batches amortise the
+#: broker's round trips; set ``prefetch=1`` for long tasks spread over many workers.
+DEFAULT_PREFETCH = 64
+
 #: The task the current coroutine runs on behalf of, inside a worker; None elsewhere.
 current_task: ContextVar[Task | None] = ContextVar("flowrra_current_task", default=None)
 
@@ -74,7 +78,9 @@ class Worker:
         self.io_workers = executor_config.io_workers
         self.cpu_workers = executor_config.cpu_workers
         concurrency = self.io_workers + self.cpu_workers
-        self.prefetch = prefetch or executor_config.prefetch or max(2 * concurrency, 16)
+        self.prefetch = (
+            prefetch or executor_config.prefetch or max(4 * concurrency, DEFAULT_PREFETCH)
+        )
         self.burst = burst
         self.max_tasks = max_tasks
         self.heartbeat_interval = heartbeat_interval
