@@ -1,8 +1,8 @@
 """Worker: fetch -> execute -> store -> ack -> emit, with heartbeats and graceful shutdown.
 
 A worker keeps up to ``prefetch`` messages in a local buffer, runs ``io_workers`` async tasks
-and ``cpu_workers`` process-pool tasks at once, and writes results, acknowledgements and
-events in batches from one flusher, so a fast task costs no round trip of its own. A message
+and ``cpu_workers`` process-pool tasks at once, and hands results, acknowledgements and
+events to its :class:`~flowrra.writer.ResultWriter`, which writes them in batches. A message
 is acknowledged only after its result is stored.
 """
 
@@ -22,12 +22,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .brokers.base import Delivery
-from .events import task_update
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
+from .writer import ResultWriter
 
 if TYPE_CHECKING:
     from .app import Flowrra
@@ -101,11 +101,7 @@ class Worker:
         self._cpu_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
-        self._started: list[Task] = []
-        self._writes: list[TaskResult] = []
-        self._acks: list[Delivery] = []
-        self._retries: list[tuple[Delivery, Any]] = []
-        self._flush_wanted = asyncio.Event()
+        self.writer = ResultWriter(app, self.id, self._active)
         self._finished = asyncio.Event()
         self._stopping = False
         self._fetcher: asyncio.Task[None] | None = None
@@ -122,15 +118,7 @@ class Worker:
     @property
     def idle(self) -> bool:
         """Nothing buffered, running or waiting to be written."""
-        return not (
-            self._io_buffer
-            or self._cpu_buffer
-            or self._active
-            or self._started
-            or self._writes
-            or self._acks
-            or self._retries
-        )
+        return not (self._io_buffer or self._cpu_buffer or self._active or not self.writer.empty)
 
     async def start(self) -> None:
         """Start fetching and running tasks in the background."""
@@ -140,7 +128,9 @@ class Worker:
         self._revoked_elsewhere = self.app.broker_required.revoked_ids
         self._stopping = False
         self._finished.clear()
-        self._flusher = asyncio.create_task(self._flush_loop(), name="flowrra-flusher")
+        self._flusher = asyncio.create_task(
+            self.writer.run(self._drained_and_stopped), name="flowrra-flusher"
+        )
         self._runners = [
             asyncio.create_task(self._run_loop(self._io_buffer, self._io_ready, self.io_executor))
             for _ in range(self.io_workers)
@@ -198,7 +188,7 @@ class Worker:
         if leftover:
             await self.app.broker_required.release(leftover)
         await _finish(*self._runners, timeout=timeout if wait else 0)
-        self._flush_wanted.set()
+        self.writer.wake()
         await _finish(self._flusher, timeout=timeout)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
@@ -271,7 +261,7 @@ class Worker:
     async def _reject_unknown(self, delivery: Delivery, reason: str) -> None:
         task = delivery.task
         logger.error("Worker %s: dead-lettering task %s: %s", self.id, task.id, reason)
-        failed = self._result(task, utcnow(), TaskStatus.FAILED)
+        failed = self.writer.result(task, utcnow(), TaskStatus.FAILED)
         failed.error, failed.error_type = reason, "flowrra.TaskNotFoundError"
         await self.app.backend_required.store([failed])
         await self.app.broker_required.dead_letter(delivery, reason)
@@ -301,14 +291,12 @@ class Worker:
         task = delivery.task
         if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
             self.revoked.discard(task.id)
-            self._acks.append(delivery)
-            self._flush_wanted.set()
+            self.writer.acknowledge(delivery)
             return
         started = utcnow()
         current_task.set(task)
         self._active[task.id] = started
-        self._started.append(task)
-        self._flush_wanted.set()
+        self.writer.started(task)
         try:
             value = await executor.execute(task)
             check_result(value)
@@ -325,37 +313,29 @@ class Worker:
         except Exception as exc:
             self._record_failure(delivery, started, exc)
         else:
-            self._writes.append(self._result(task, started, TaskStatus.SUCCESS, value))
-            self._acks.append(delivery)
+            self.writer.finished(
+                self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
+            )
             self.succeeded += 1
         del self._active[task.id]
         self.processed += 1
-        self._flush_wanted.set()
         if self.max_tasks is not None and self.processed >= self.max_tasks:
             self._finished.set()
-
-    def _result(
-        self, task: Task, started: dt.datetime, status: TaskStatus, value: Any = None
-    ) -> TaskResult:
-        result = TaskResult.for_task(task, status, started_at=started, worker=self.id)
-        if status is not TaskStatus.RUNNING:
-            result.finished_at = utcnow()
-            result.result = value
-        return result
 
     def _record_failure(self, delivery: Delivery, started: dt.datetime, exc: Exception) -> None:
         task = delivery.task
         error_type, message, formatted = describe_exception(exc)
         retrying = task.current_retry < task.max_retries
-        result = self._result(task, started, TaskStatus.RETRYING if retrying else TaskStatus.FAILED)
+        status = TaskStatus.RETRYING if retrying else TaskStatus.FAILED
+        result = self.writer.result(task, started, status)
         result.error, result.error_type, result.traceback = message, error_type, formatted
-        self._writes.append(result)
         if retrying:
             attempt = task.current_retry + 1
             countdown = retry_backoff(task.retry_delay, attempt)
             result.retries = attempt
             next_try = dataclasses.replace(task, current_retry=attempt, eta=time.time() + countdown)
-            self._retries.append((delivery, next_try))
+            self.writer.finished(result, None)
+            self.writer.retry(delivery, next_try)
             self.retried += 1
             logger.info(
                 "Task %s[%s] failed (%s: %s); retry %d/%d in %.2f s",
@@ -368,78 +348,14 @@ class Worker:
                 countdown,
             )
             return
-        self._acks.append(delivery)
+        self.writer.finished(result, delivery)
         self.failed += 1
         self.failures.append(result)
         logger.warning("Task %s[%s] failed: %s: %s", task.name, task.id, error_type, message)
 
-    # -- writing -----------------------------------------------------------------------------
-
-    async def _flush_loop(self) -> None:
-        while True:
-            await self._flush_wanted.wait()
-            self._flush_wanted.clear()
-            await self._flush()
-            if self._stopping and not self._runners_alive() and self.idle:
-                return
-
-    def _runners_alive(self) -> bool:
-        return any(not runner.done() for runner in self._runners)
-
-    async def _flush(self) -> None:
-        """Store what changed since the last flush, then acknowledge, then emit events.
-
-        A task that started and finished since the last flush is stored once, in its final
-        state; its RUNNING event is still emitted, before the final one.
-        """
-        started, self._started = self._started, []
-        writes, self._writes = self._writes, []
-        acks, self._acks = self._acks, []
-        retries, self._retries = self._retries, []
-        active = self._active
-        running = [
-            self._result(task, active[task.id], TaskStatus.RUNNING)
-            for task in started
-            if task.id in active
-        ]
-        if not (running or writes or acks or retries):
-            return
-        delay = 0.1
-        while True:
-            try:
-                if running or writes or acks:
-                    await self.app.broker_required.store_and_ack(
-                        self.app.backend_required, running + writes if running else writes, acks
-                    )
-                for delivery, next_try in retries:
-                    await self.app.broker_required.retry(delivery, next_try)
-                break
-            except Exception:
-                logger.exception(
-                    "Worker %s: storing results failed; retrying in %.1f s", self.id, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        events = self.app.events
-        if events.has_subscribers:
-            await self._emit_updates(started, running, writes)
-
-    async def _emit_updates(
-        self, started: list[Task], running: list[TaskResult], writes: list[TaskResult]
-    ) -> None:
-        events = self.app.events
-        by_id = {result.task_id: result for result in running}
-        finals = {result.task_id: result for result in writes}
-        for task in started:
-            shown = by_id.get(task.id)
-            if shown is None:
-                final = finals.get(task.id)
-                if final is None:
-                    continue
-                shown = final.evolve(TaskStatus.RUNNING, finished_at=None, result=None)
-            await events.emit(task_update(shown))
-        for result in writes:
-            await events.emit(task_update(result))
+    def _drained_and_stopped(self) -> bool:
+        """The flusher's end: stopping, every runner done, nothing left to write."""
+        return self._stopping and self.idle and all(runner.done() for runner in self._runners)
 
     # -- heartbeats --------------------------------------------------------------------------
 
