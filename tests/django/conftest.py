@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -59,16 +58,6 @@ def _stop_producer() -> Iterator[None]:
     its database connection never outlives the test's data."""
     yield
     runtime.shutdown()
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
-    """Poll ``condition`` until it is true; fail after ``timeout`` seconds (a bound on a
-    hang, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
-        time.sleep(0.05)
 
 
 class WorkerProcess:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import pytest
 
 from flowrra_django.models import ScheduledTask, TaskResult
-from tests.django.conftest import WorkerProcess, wait_until
+from tests.django.conftest import WorkerProcess
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,8 +13,9 @@ import pytest
 
 import flowrra_django
 from flowrra_django.models import QueuedMessage, TaskResult, WorkerHeartbeat
-from tests.django.conftest import ROOT, WorkerProcess, wait_until
+from tests.django.conftest import ROOT, WorkerProcess
 from tests.django.testapp import tasks
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

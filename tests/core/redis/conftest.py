@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import redis
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra
+from tests.waiting import wait_until
 
 from .tasks_app import REDIS_URL, executions_key
 
@@ -118,16 +118,6 @@ async def producer(r: Space) -> AsyncIterator[Flowrra]:
     await app.start(worker=False)
     yield app
     await app.stop()
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
-    """Poll ``condition``; fail after ``timeout`` seconds (a bound on a hang, not a timing
-    assertion)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 class WorkerProcess:

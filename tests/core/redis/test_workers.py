@@ -11,8 +11,9 @@ from collections.abc import Callable
 import redis
 
 from flowrra import Flowrra, TaskStatus
+from tests.waiting import wait_until
 
-from .conftest import RedisServer, Space, WorkerProcess, make_app, wait_until, with_prefix
+from .conftest import RedisServer, Space, WorkerProcess, make_app, with_prefix
 from .tasks_app import flaky, nap, record, slow
 
 Workers = Callable[..., WorkerProcess]
