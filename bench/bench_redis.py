@@ -63,7 +63,11 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU time of a process on this host (NaN for a Redis elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -97,23 +101,26 @@ def drain(r: redis.Redis, n: int, workers: int, extra: list[str]) -> dict[str, f
     """Start ``workers`` processes on ``n`` queued tasks; the rate once the first result shows."""
     key = "flowrra:status:success"
     commands_before = r.info("stats")["total_commands_processed"]
+    redis_pid = int(r.info("server")["process_id"])
     procs = start_workers(workers, extra)
     try:
         spawned = time.perf_counter()
         first_seen = first_count = None
-        cpu_at_first = 0.0
+        cpu_at_first = redis_cpu_at_first = 0.0
         while True:
             done = r.zcard(key)
             now = time.perf_counter()
             if done and first_seen is None:
                 first_seen, first_count = now, done
                 cpu_at_first = sum(cpu_seconds(p.pid) for p in procs)
+                redis_cpu_at_first = cpu_seconds(redis_pid)
             if done >= n:
                 break
             if now - spawned > 300:
                 raise RuntimeError(f"only {done} of {n} tasks finished in 300 s")
             time.sleep(0.005)
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_at_first
+        redis_cpu = cpu_seconds(redis_pid) - redis_cpu_at_first
         polls = (now - spawned) / 0.005
         commands = r.info("stats")["total_commands_processed"] - commands_before - polls
         assert first_seen is not None and first_count is not None
@@ -121,7 +128,8 @@ def drain(r: redis.Redis, n: int, workers: int, extra: list[str]) -> dict[str, f
         return {
             "rate": finished / (now - first_seen) if now > first_seen else float("nan"),
             "incl_startup": n / (now - spawned),
-            "worker_cpu_ms_per_task": 1000 * cpu / max(finished, 1),
+            "worker_cpu_us_per_task": 1e6 * cpu / max(finished, 1),
+            "redis_cpu_us_per_task": 1e6 * redis_cpu / max(finished, 1),
             "redis_cmds_per_task": commands / n,
             "left_unacked": _leftovers(r),
         }
@@ -188,7 +196,7 @@ def main() -> None:
     extra = args.worker_args.split()
     r = redis.Redis.from_url(URL)
     figures: dict[str, list[float]] = collections.defaultdict(list)
-    stats: list[dict[str, float]] = []
+    stats: dict[int, list[dict[str, float]]] = collections.defaultdict(list)
     missed_all = 0
     try:
         for _ in range(args.reps):
@@ -201,8 +209,7 @@ def main() -> None:
                 assert result["left_unacked"] == 0, result
                 figures[f"drain{workers}"].append(result["rate"])
                 figures[f"incl{workers}"].append(result["incl_startup"])
-                if workers == 1:
-                    stats.append(result)
+                stats[workers].append(result)
             r.flushdb()
             procs = start_workers(1, extra)
             try:
@@ -229,8 +236,11 @@ def main() -> None:
           f"{ours['p50']:.2f} / {ours['p99']:.2f}  (p50 {_join(figures['p50'])}; "
           f"p99 {_join(figures['p99'])})")  # fmt: skip
     print(f"  lost wake-ups (5 s timeouts):            {missed_all}")
-    for name in ("worker_cpu_ms_per_task", "redis_cmds_per_task"):
-        print(f"  1 worker {name}: {statistics.median(s[name] for s in stats):.3f}")
+    for name in ("worker_cpu_us_per_task", "redis_cpu_us_per_task", "redis_cmds_per_task"):
+        by_count = " / ".join(
+            f"{statistics.median(s[name] for s in stats[workers]):.2f}" for workers in (1, 4)
+        )
+        print(f"  drain {name}, 1 / 4 workers: {by_count}")
     if args.peers:
         _compare(args.peers, ours)
 

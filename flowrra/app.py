@@ -210,31 +210,42 @@ class Flowrra:
         )
 
     async def _send(self, tasks: Sequence[Task]) -> None:
-        """Record ``tasks`` as PENDING, then enqueue them; FAILED if the broker refuses."""
+        """Record ``tasks`` as PENDING and enqueue them, in one step where the broker can;
+        if that fails, record them FAILED and raise ``BrokerError``."""
         pending = [TaskResult.for_task(task, TaskStatus.PENDING) for task in tasks]
         backend = self.backend
         broker = self.broker
         assert backend is not None and broker is not None
-        await backend.store(pending)
-        if self.events.has_subscribers:
+        if self.events.has_subscribers:  # before the enqueue, so before any worker's events
             for result in pending:
                 await self.events.emit(task_update(result))
         try:
             if current_task.get() is None:  # inside a task, waiting could deadlock the worker
                 await broker.wait_for_capacity()
-            await broker.enqueue(tasks)
+            await broker.store_and_enqueue(backend, pending, tasks)
         except Exception as exc:
-            failed = []
-            for result in pending:
-                failure = result.evolve(TaskStatus.FAILED, finished_at=utcnow())
-                failure.error = f"could not enqueue: {exc}"
-                failure.error_type = "flowrra.BrokerError"
-                failed.append(failure)
-            await backend.store(failed)
+            await self._record_unsent(pending, f"could not enqueue: {exc}")
             if isinstance(exc, BrokerError):
                 raise
             what = repr(tasks[0].name) if len(tasks) == 1 else f"{len(tasks)} tasks"
             raise BrokerError(f"could not enqueue task {what}: {exc}") from exc
+
+    async def _record_unsent(self, pending: Sequence[TaskResult], error: str) -> None:
+        """Store and announce ``pending`` as FAILED with ``error``, as far as the backend
+        lets us (it may be what failed)."""
+        failed = []
+        for result in pending:
+            failure = result.evolve(TaskStatus.FAILED, finished_at=utcnow())
+            failure.error = error
+            failure.error_type = "flowrra.BrokerError"
+            failed.append(failure)
+        try:
+            await self.backend_required.store(failed)
+        except Exception as exc:
+            logger.error("Could not record %d unsent task(s) as failed: %s", len(failed), exc)
+        if self.events.has_subscribers:
+            for result in failed:
+                await self.events.emit(task_update(result))
 
     # -- results -----------------------------------------------------------------------------
 

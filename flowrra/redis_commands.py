@@ -54,17 +54,54 @@ class CommandRunner:
 
     async def execute(self, *args: Any, timeout: float | None = None) -> Any:
         """Send one command; ``timeout`` overrides the socket timeout for its reply."""
+        return (await self._exchange([args], timeout))[0]
+
+    async def script(self, script: AsyncScript, args: list[Any]) -> Any:
+        """Run a registered script by its SHA, loading it first if the server lost it."""
+        try:
+            return await self.execute("EVALSHA", script.sha, 0, *args)
+        except NoScriptError:
+            await self.execute("SCRIPT", "LOAD", script.script)
+            return await self.execute("EVALSHA", script.sha, 0, *args)
+
+    async def scripts_in_transaction(self, calls: list[tuple[AsyncScript, list[Any]]]) -> list[Any]:
+        """Run scripts in order in one MULTI/EXEC: one round trip, and a connection lost on
+        the way runs none of them. A script the server had lost is loaded and run again on
+        its own (the others in the transaction have run)."""
+        commands = [("EVALSHA", script.sha, 0, *args) for script, args in calls]
+        replies = (await self._exchange([("MULTI",), *commands, ("EXEC",)]))[-1]
+        for i, (script, args) in enumerate(calls):
+            if isinstance(replies[i], NoScriptError):
+                replies[i] = await self.script(script, args)
+            elif isinstance(replies[i], ResponseError):
+                raise replies[i]
+        return replies
+
+    async def _exchange(
+        self, commands: list[tuple[Any, ...]], timeout: float | None = None
+    ) -> list[Any]:
+        """Send ``commands`` in one write and read their replies; an error reply raises once
+        every reply is read (the connection stays in step)."""
         failures = 0
         while True:
             conn = await self._acquire()
             try:
                 if not conn.is_connected:
                     await conn.connect()  # not left to the send: Sentinel needs connect() itself
-                await conn.send_packed_command(conn.pack_command(*args), check_health=False)
-                reply = await conn.read_response(timeout=timeout)
-            except ResponseError:
-                self._release(conn)  # an error reply: the connection itself is fine
-                raise
+                packed = (
+                    conn.pack_command(*commands[0])
+                    if len(commands) == 1
+                    else conn.pack_commands(commands)
+                )
+                await conn.send_packed_command(packed, check_health=False)
+                replies: list[Any] = []
+                error: ResponseError | None = None
+                for _ in commands:
+                    try:
+                        replies.append(await conn.read_response(timeout=timeout))
+                    except ResponseError as exc:  # an error reply: the connection itself is fine
+                        error = error or exc
+                        replies.append(exc)
             except self._retryable:
                 await self._discard(conn)
                 failures += 1
@@ -76,15 +113,9 @@ class CommandRunner:
                 await self._discard(conn)  # cancelled mid-reply: the stream is out of step
                 raise
             self._release(conn)
-            return reply
-
-    async def script(self, script: AsyncScript, args: list[Any]) -> Any:
-        """Run a registered script by its SHA, loading it first if the server lost it."""
-        try:
-            return await self.execute("EVALSHA", script.sha, 0, *args)
-        except NoScriptError:
-            await self.execute("SCRIPT", "LOAD", script.script)
-            return await self.execute("EVALSHA", script.sha, 0, *args)
+            if error is not None:
+                raise error
+            return replies
 
     async def _acquire(self) -> AbstractConnection:
         deadline: float | None = None

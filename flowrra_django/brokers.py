@@ -92,8 +92,32 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     # -- producing -------------------------------------------------------------------------
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
+        await database_thread.run(self._insert, self._rows(tasks))
+        self._arrived.set()
+
+    async def store_and_enqueue(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> None:
+        """With results in the same database, the PENDING results and the messages are
+        written in one transaction: one commit per submit, and never one without the other."""
+        if not self._stores_with(backend):
+            await super().store_and_enqueue(backend, pending, tasks)
+            return
+        assert isinstance(backend, DatabaseBackend)
+        await database_thread.run(self._write_and_insert, backend, pending, self._rows(tasks))
+        self._arrived.set()
+
+    def _write_and_insert(
+        self, backend: DatabaseBackend, pending: Sequence[TaskResult], rows: list[tuple[Any, ...]]
+    ) -> None:
+        with transaction.atomic(using=self.alias):
+            backend.write(pending)
+            self._insert(rows)
+
+    @staticmethod
+    def _rows(tasks: Sequence[Task]) -> list[tuple[Any, ...]]:
         now = time.time()
-        rows = [
+        return [
             (
                 task.id,
                 task.queue,
@@ -108,14 +132,17 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             for task in tasks
             for created in (task.submitted_at or utcnow(),)
         ]
-        await database_thread.run(self._insert, rows)
-        self._arrived.set()
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         connection = connections[self.alias]
         when = sql.datetime_adapter(connection)
         rows = [(*row[:-1], when(row[-1])) for row in rows]
         sql.insert(connection, QueuedMessage, _INSERT_FIELDS, rows)
+
+    def _stores_with(self, backend: BaseResultBackend) -> bool:
+        """True when ``backend`` keeps results in this broker's database, so one
+        transaction can write results and messages together."""
+        return isinstance(backend, DatabaseBackend) and backend.alias == self.alias
 
     async def revoke(self, task_id: str) -> None:
         await database_thread.run(self._revoke, task_id)
@@ -203,7 +230,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     ) -> None:
         """With results in the same database, store them and delete their messages in one
         transaction: one commit per flush, and no result stored whose message stays."""
-        if not (isinstance(backend, DatabaseBackend) and backend.alias == self.alias):
+        if not self._stores_with(backend):
             await super().store_and_ack(backend, results, deliveries)
             return
         ids = [delivery.receipt for delivery in deliveries]

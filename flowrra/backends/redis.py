@@ -176,19 +176,29 @@ class RedisBackend(RedisComponent, BaseResultBackend):
             return
         for start in range(0, max(len(results), 1), STORE_BATCH):
             chunk = results[start : start + STORE_BATCH]
-            args: list[Any] = [len(chunk)]
-            for result in chunk:
-                submitted = result.submitted_at
-                args += (
-                    result.task_id,
-                    result.status.value,
-                    submitted.timestamp() if submitted is not None else 0,
-                    result.task_name or "",
-                    dumps(result.to_dict),
-                )
-            if start + STORE_BATCH >= len(results) and then_delete[1]:
-                args += (then_delete[0], *then_delete[1])
-            await self._script("store", *args)
+            last = start + STORE_BATCH >= len(results)
+            await self.redis.script(
+                "store", *self.store_arguments(chunk, then_delete if last else None)
+            )
+
+    def store_arguments(
+        self, results: Sequence[TaskResult], then_delete: tuple[str, Sequence[Any]] | None = None
+    ) -> list[Any]:
+        """The ARGV of the store script for at most ``STORE_BATCH`` results (the Redis broker
+        runs it in its own transactions too)."""
+        args: list[Any] = [self.prefix, self.ttl, len(results)]
+        for result in results:
+            submitted = result.submitted_at
+            args += (
+                result.task_id,
+                result.status.value,
+                submitted.timestamp() if submitted is not None else 0,
+                result.task_name or "",
+                dumps(result.to_dict),
+            )
+        if then_delete is not None and then_delete[1]:
+            args += (then_delete[0], *then_delete[1])
+        return args
 
     def shares_server_with(self, target: RedisTarget) -> bool:
         """True when ``target`` (a broker's URL) reaches the same server and db."""

@@ -57,6 +57,15 @@ class BaseBroker(ABC):
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         """Store ``tasks``; each goes to ``task.queue`` and becomes due at ``task.eta``."""
 
+    async def store_and_enqueue(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> None:
+        """Store the PENDING results of ``tasks`` in ``backend``, then enqueue ``tasks`` (a
+        submit). A broker that can do both in one step on the backend's server overrides
+        this, as :meth:`store_and_ack` for the worker's side."""
+        await backend.store(pending)
+        await self.enqueue(tasks)
+
     async def wait_for_capacity(self) -> None:
         """Wait while a bounded broker is full (back-pressure for producers)."""
 

@@ -105,16 +105,45 @@ class RedisBroker(RedisComponent, BaseBroker):
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         for start in range(0, len(tasks), MAX_BATCH):
-            chunk = tasks[start : start + MAX_BATCH]
-            args: list[Any] = [len(chunk)]
-            for task in chunk:
-                args += (
-                    task.queue,
-                    task.priority,
-                    "" if task.eta is None else repr(task.eta),
-                    dumps(task.to_message()),
-                )
-            await self._script("ENQUEUE", *args)
+            await self.redis.script(
+                "ENQUEUE", *self._enqueue_arguments(tasks[start : start + MAX_BATCH])
+            )
+
+    async def store_and_enqueue(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> None:
+        """One round trip when the backend is on the same Redis: the store script and the
+        enqueue script run in one transaction, so a lost connection leaves neither done."""
+        if not self._stores_with(backend):
+            await super().store_and_enqueue(backend, pending, tasks)
+            return
+        assert isinstance(backend, RedisBackend)
+        store = backend.redis.scripts["store"]
+        enqueue = self.redis.scripts["ENQUEUE"]
+        for start in range(0, len(tasks), MAX_BATCH):
+            end = start + MAX_BATCH
+            await self.redis.runner.scripts_in_transaction(
+                [
+                    (store, backend.store_arguments(pending[start:end])),
+                    (enqueue, self._enqueue_arguments(tasks[start:end])),
+                ]
+            )
+
+    def _enqueue_arguments(self, tasks: Sequence[Task]) -> list[Any]:
+        args: list[Any] = [self.prefix, len(tasks)]
+        for task in tasks:
+            args += (
+                task.queue,
+                task.priority,
+                "" if task.eta is None else repr(task.eta),
+                dumps(task.to_message()),
+            )
+        return args
+
+    def _stores_with(self, backend: BaseResultBackend) -> bool:
+        """True when ``backend`` keeps results on this broker's Redis server and db, so one
+        script or transaction can write results and messages together."""
+        return isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()
@@ -252,8 +281,7 @@ class RedisBroker(RedisComponent, BaseBroker):
     ) -> None:
         """One round trip when the backend is on the same Redis: the store script deletes the
         acknowledged deliveries from this consumer's held hash after writing the results."""
-        together = isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)
-        if not (together and results and deliveries):
+        if not (self._stores_with(backend) and results and deliveries):
             await super().store_and_ack(backend, results, deliveries)
             return
         assert isinstance(backend, RedisBackend)

@@ -239,3 +239,26 @@ async def test_a_broker_that_refuses_the_message_fails_the_submit_visibly() -> N
         and failed.error == "could not enqueue: broker is read-only"
     )
     assert issubclass(BrokerError, FlowrraError)
+
+
+async def test_a_backend_that_cannot_store_the_pending_result_fails_the_submit_before_enqueueing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flowrra import BrokerError
+    from flowrra.backends.memory import MemoryBackend
+
+    class FullBackend(MemoryBackend):
+        async def store(self, results):  # type: ignore[no-untyped-def]
+            raise ConnectionError("backend is down")
+
+    app = Flowrra()
+
+    @app.task()
+    async def noop() -> None: ...
+
+    app.backend = FullBackend()
+    async with app:
+        with pytest.raises(BrokerError, match="could not enqueue task 'noop': backend is down"):
+            await app.submit(noop)
+        assert await app.broker_required.queue_sizes() in ({}, {"default": 0})
+    assert "Could not record 1 unsent task(s) as failed: backend is down" in caplog.text

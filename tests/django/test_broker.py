@@ -214,3 +214,33 @@ async def test_results_in_the_same_database_are_stored_and_acknowledged_together
     )
     assert (await elsewhere.get(second.task.id)).result == 3  # type: ignore[union-attr]
     assert not await QueuedMessage.objects.aexists()
+
+
+async def test_a_submit_writes_the_pending_result_and_the_message_in_one_transaction(
+    broker: DatabaseBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowrra import BackendConfig, TaskResult, TaskStatus
+    from flowrra_django.backends import DatabaseBackend
+
+    backend = DatabaseBackend(BackendConfig("django://"))
+    await backend.connect()
+    try:
+        sent = task()
+        await broker.store_and_enqueue(
+            backend, [TaskResult.for_task(sent, TaskStatus.PENDING)], [sent]
+        )
+        assert (await backend.get(sent.id)).status is TaskStatus.PENDING  # type: ignore[union-attr]
+        assert [d.task.id for d in await broker.fetch(["default"], 10, 0)] == [sent.id]
+
+        def refuse(rows: object) -> None:
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(broker, "_insert", refuse)
+        lost = task()
+        with pytest.raises(RuntimeError, match="disk full"):
+            await broker.store_and_enqueue(
+                backend, [TaskResult.for_task(lost, TaskStatus.PENDING)], [lost]
+            )
+        assert await backend.get(lost.id) is None  # rolled back with the message
+    finally:
+        await backend.close()

@@ -257,6 +257,35 @@ async def test_results_are_stored_and_their_messages_acknowledged_in_one_step(
         await backend.close()
 
 
+@pytest.mark.parametrize("still_loaded", ["none", "store", "ENQUEUE"])
+async def test_a_submit_stores_pending_and_enqueues_once_even_after_the_server_lost_its_scripts(
+    brokers: Factory, r: Space, still_loaded: str
+) -> None:
+    """Submits run the store and enqueue scripts in one transaction; after a Redis restart
+    (here SCRIPT FLUSH) whichever script the server lost is loaded and run once more alone."""
+    broker = brokers()
+    backend = RedisBackend(BackendConfig(url=r.url))
+    await broker.connect()
+    await backend.connect()
+    try:
+        r.client.script_flush()
+        if still_loaded == "store":
+            await backend.store([TaskResult("warm-up", TaskStatus.SUCCESS, "record")])
+        elif still_loaded == "ENQUEUE":
+            await broker.enqueue([task("warm-up", queue="elsewhere")])
+        tasks = [task("low"), task("high", priority=7)]
+        pending = [TaskResult.for_task(t, TaskStatus.PENDING) for t in tasks]
+
+        await broker.store_and_enqueue(backend, pending, tasks)
+
+        stored = await backend.get_many(["low", "high"])
+        assert [x.status if x else None for x in stored] == [TaskStatus.PENDING] * 2
+        assert await labels(broker) == ["high", "low"]
+        assert await labels(broker) == []
+    finally:
+        await backend.close()
+
+
 async def test_a_batch_whose_fetch_reply_was_lost_is_given_back(
     brokers: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
