@@ -7,7 +7,9 @@ Keys under the prefix ``P`` (``flowrra`` by default, ``?key_prefix=`` in the URL
 ``P:status:<status>`` zset of task ids in that status, scored by submission time
 ``P:name:<name>``     zset of task ids of one task name, scored by submission time; the
                       names are in ``P:names``. Entries older than the TTL are pruned when
-                      final results are stored and before counting or listing.
+                      final results are stored (at most once a second) and before counting
+                      or listing.
+``P:pruned``          set for a second after a store pruned the indexes
 ``P:waiters:<id>``    tokens of processes waiting for the result; ``P:notify:<token>``
                       receives the final result for them (see :mod:`.redis_waiters`)
 """
@@ -98,7 +100,7 @@ for status, ids in pairs(groups) do
   redis.call('ZADD', P .. ':status:' .. status, unpack(scored))
 end
 notify(done, done_ids)
-if #done_ids > 0 then prune() end
+if #done_ids > 0 and redis.call('SET', P .. ':pruned', 1, 'PX', 1000, 'NX') then prune() end
 if ARGV[after] then redis.call('HDEL', ARGV[after], unpack(ARGV, after + 1)) end
 return 1
 """
