@@ -1,5 +1,6 @@
-"""Redis broker + backend figures: enqueue rate, drain rate (1 and 4 worker processes) and
-submit -> result round trips against an idle worker, medians of a few reps.
+"""Redis broker + backend figures: enqueue rate, drain rate (1 and 4 worker processes, or
+``--workers 1,2,4``) and submit -> result round trips against an idle worker, medians of a
+few reps; also worker and Redis CPU per task while draining.
 
     .venv/bin/python bench/bench_redis.py [--n 20000] [--reps 3] [--peers /tmp/peers.jsonl]
 
@@ -192,8 +193,14 @@ def main() -> None:
     parser.add_argument("--latency-n", type=int, default=500)
     parser.add_argument("--peers", type=Path, help="results.jsonl of ../shared/bench/run.sh")
     parser.add_argument("--worker-args", default="", help="worker options, e.g. '--prefetch 64'")
+    parser.add_argument(
+        "--workers",
+        default="1,4",
+        help="worker process counts to drain with; the first is the base",
+    )
     args = parser.parse_args()
     extra = args.worker_args.split()
+    counts = [int(count) for count in args.workers.split(",")]
     r = redis.Redis.from_url(URL)
     figures: dict[str, list[float]] = collections.defaultdict(list)
     stats: dict[int, list[dict[str, float]]] = collections.defaultdict(list)
@@ -202,7 +209,7 @@ def main() -> None:
         for _ in range(args.reps):
             r.flushdb()
             figures["enqueue"].append(asyncio.run(enqueue(args.enqueue_n)))
-            for workers in (1, 4):
+            for workers in counts:
                 r.flushdb()
                 figures["enqueue_many"].append(asyncio.run(enqueue_many(args.n)))
                 result = drain(r, args.n, workers, extra)
@@ -227,20 +234,21 @@ def main() -> None:
     print(f"flowrra (this checkout), Redis broker + backend, worker {settings}, reps={args.reps}")
     print(f"  enqueue/s, 1 client, submit one by one:  {med(figures['enqueue'])}")
     print(f"  enqueue/s, 1 client, submit_many x1000:  {med(figures['enqueue_many'])}")
-    print(f"  drain/s, {args.n:,} queued, 1 worker:     {med(figures['drain1'])}")
-    print(f"  drain/s, {args.n:,} queued, 4 workers:    {med(figures['drain4'])}")
-    print(f"  4 workers / 1 worker:                    {ours['drain4'] / ours['drain1']:.2f}x")
-    print(f"  drain incl. start-up, 1 / 4 workers:     {med(figures['incl1'])} / "
-          f"{med(figures['incl4'])}")  # fmt: skip
+    base = counts[0]
+    ours["drain"] = ours[f"drain{base}"]
+    for workers in counts:
+        rate, ratio = med(figures[f"drain{workers}"]), ours[f"drain{workers}"] / ours["drain"]
+        print(f"  drain/s, {args.n:,} queued, {workers} worker(s): {rate}  ({ratio:.2f}x "
+              f"{base}); incl. start-up {med(figures[f'incl{workers}'])}")  # fmt: skip
     print(f"  round trip ms ({args.latency_n} x {args.reps}), median of p50 / p99: "
           f"{ours['p50']:.2f} / {ours['p99']:.2f}  (p50 {_join(figures['p50'])}; "
           f"p99 {_join(figures['p99'])})")  # fmt: skip
     print(f"  lost wake-ups (5 s timeouts):            {missed_all}")
     for name in ("worker_cpu_us_per_task", "redis_cpu_us_per_task", "redis_cmds_per_task"):
         by_count = " / ".join(
-            f"{statistics.median(s[name] for s in stats[workers]):.2f}" for workers in (1, 4)
+            f"{statistics.median(s[name] for s in stats[workers]):.2f}" for workers in counts
         )
-        print(f"  drain {name}, 1 / 4 workers: {by_count}")
+        print(f"  drain {name}, {' / '.join(map(str, counts))} workers: {by_count}")
     if args.peers:
         _compare(args.peers, ours)
 
@@ -260,7 +268,7 @@ def _compare(path: Path, ours: dict[str, float]) -> None:
             f"  {label:40} enqueue/s {enqueue:>7,.0f}  drain/s "
             f"{drain:>7,.0f}  p50 {latency.get('p50', float('nan')):6.2f} ms  p99 "
             f"{latency.get('p99', float('nan')):8.2f} ms  -> ours: drain "
-            f"{ours['drain1'] / drain:.1f}x, enqueue {ours['enqueue'] / enqueue:.1f}x"
+            f"{ours['drain'] / drain:.1f}x, enqueue {ours['enqueue'] / enqueue:.1f}x"
         )
 
 

@@ -4,8 +4,9 @@
 on the project machine, more than the rest of a no-op task; these build one plain
 statement per batch instead. Both databases accept the same SQL (``RETURNING``,
 ``ON CONFLICT ... DO UPDATE``); only the claim's row locking differs, and PostgreSQL
-receives inserts by ``COPY``, as psycopg spends more time parsing a statement with
-thousands of placeholders than the server spends running it.
+receives large inserts by ``COPY``, as psycopg spends more time parsing a statement with
+thousands of placeholders than the server spends running it (a few rows, such as a submit,
+go faster as one ``INSERT``: ``COPY`` costs extra round trips).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from django.db.models import Model
 
 #: Rows per statement (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 CHUNK = 500
+#: PostgreSQL receives inserts of at least this many rows by ``COPY``.
+COPY_ROWS = 10
 
 
 def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
@@ -63,7 +66,7 @@ def insert(
         key = _column(connection, model, replace_on)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         on_conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= COPY_ROWS:
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
         return
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
