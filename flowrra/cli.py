@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--prefetch",
         type=positive_int,
         metavar="N",
-        help="messages held beyond those running (default: 2 x concurrency, at least 16)",
+        help="messages held beyond those running (default: 4 x concurrency, at least 64)",
     )
     add("--burst", action="store_true", help="exit once nothing is queued and nothing runs")
     add("--max-tasks", type=positive_int, metavar="N", help="exit after running N tasks")

@@ -65,9 +65,9 @@ class CommandRunner:
             return await self.execute("EVALSHA", script.sha, 0, *args)
 
     async def scripts_in_transaction(self, calls: list[tuple[AsyncScript, list[Any]]]) -> list[Any]:
-        """Run scripts in order in one MULTI/EXEC: one round trip, and a connection lost on
-        the way runs none of them. A script the server had lost is loaded and run again on
-        its own (the others in the transaction have run)."""
+        """Run scripts in order in one MULTI/EXEC: one round trip, and the server runs all of
+        them or, when the connection is lost before EXEC arrives, none. A script the server
+        had lost (a restart) is loaded and run again on its own, after the others ran."""
         commands = [("EVALSHA", script.sha, 0, *args) for script, args in calls]
         replies = (await self._exchange([("MULTI",), *commands, ("EXEC",)]))[-1]
         for i, (script, args) in enumerate(calls):
