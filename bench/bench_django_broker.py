@@ -1,18 +1,22 @@
-"""The django:// broker's drain rate beside django-tasks-db, measured in the same run.
+"""The django:// broker's drain rate and idle round trip beside django-tasks-db, same run.
 
 One ``manage.py flowrra_worker --burst`` process, Flowrra's and Django's default settings, a
 no-op async task, N tasks queued one by one with ``flowrra_django.submit`` (autocommit)
 before the worker starts; drain rate = N / (last finished_at - first started_at) read back
 from the result table (worker start-up excluded, as the peer harness does), and every one
-of the N results must be SUCCESS. Per database the peer (``../shared/bench/bench_djtasks.py``:
+of the N results must be SUCCESS. Then, with a worker running and idle, BENCH_LAT_N round
+trips (submit, then wait for the result), each after BENCH_LAT_PAUSE seconds of quiet so
+that the worker is idle as it is between a site's occasional tasks: p50 and p99.
+Per database the peer (``../shared/bench/bench_djtasks.py``:
 django-tasks-db's ``db_worker``, same N) runs first, then ours, so both see the same machine.
 
     .venv/bin/python bench/bench_django_broker.py                 # SQLite and PostgreSQL
     .venv/bin/python bench/bench_django_broker.py sqlite --no-peer
 
-Knobs (environment): BENCH_N (5000), BENCH_REPS (3), RESULTS_FILE
-(/tmp/flowrra-bench/django_broker.jsonl), PEERS_DIR (../shared/bench), PEERS_VENV
-(/tmp/peers-venv; the peer's virtualenv is created there by its setup_venvs.sh if missing),
+Knobs (environment): BENCH_N (5000), BENCH_REPS (3), BENCH_LAT_N (30), BENCH_LAT_PAUSE
+(1.0), RESULTS_FILE (/tmp/flowrra-bench/django_broker.jsonl), PEERS_DIR (../shared/bench),
+PEERS_VENV (/tmp/peers-venv; the peer's virtualenv is created there by its setup_venvs.sh if
+missing),
 BENCH_DATABASE_URL (PostgreSQL server). PostgreSQL uses a database of its own,
 ``flowrra_bench_broker``, dropped at the end; SQLite a file in /tmp.
 """
@@ -24,16 +28,20 @@ import json
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 N = int(os.environ.get("BENCH_N", "5000"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
+LAT_N = int(os.environ.get("BENCH_LAT_N", "30"))
+LAT_PAUSE = float(os.environ.get("BENCH_LAT_PAUSE", "1.0"))
 RESULTS_FILE = Path(os.environ.get("RESULTS_FILE", "/tmp/flowrra-bench/django_broker.jsonl"))
 PEERS_DIR = Path(os.environ.get("PEERS_DIR", ROOT.parent / "shared" / "bench"))
 PEERS_VENV = Path(os.environ.get("PEERS_VENV", "/tmp/peers-venv"))
@@ -102,7 +110,9 @@ def measure(kind: str) -> None:
         import django
 
         django.setup()
-        emit(run_reps(kind))
+        rec = run_reps(kind)
+        rec["latency_ms"] = round_trips(kind)
+        emit(rec)
     finally:
         from django.db import connections
 
@@ -158,6 +168,50 @@ def run_reps(kind: str) -> dict[str, object]:
     return record(kind, enqueue, drain, drain_incl, cpu)
 
 
+def round_trips(kind: str) -> dict[str, float]:
+    """Submit -> result round trips against an idle worker process; p50 and p99 in ms."""
+    import flowrra_django
+    from flowrra_django import runtime
+    from flowrra_django.models import WorkerHeartbeat
+    from tests.django.testapp.tasks import noop
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "django", "flowrra_worker", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=environment(kind),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not WorkerHeartbeat.objects.exists():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise RuntimeError("the worker did not start")
+            time.sleep(0.05)
+        app = runtime.get_app()
+        samples = []
+        for i in range(LAT_N):
+            time.sleep(LAT_PAUSE)
+            started = time.perf_counter()
+            task_id = flowrra_django.submit(noop, i)
+            result = runtime.run_sync(lambda: app.wait_for_result(task_id, timeout=30))  # noqa: B023
+            samples.append(1000 * (time.perf_counter() - started))
+            assert result.result == i
+    finally:
+        os.kill(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        runtime.shutdown()
+    ordered = sorted(samples)
+    latency = {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))],
+    }
+    log(
+        f"flowrra [{kind}] idle round trip p50 {latency['p50']:.1f} ms  p99 {latency['p99']:.1f} ms"
+    )
+    return latency
+
+
 def record(
     kind: str, enqueue: list[float], drain: list[float], incl: list[float], cpu: list[float]
 ) -> dict[str, object]:
@@ -208,7 +262,7 @@ def run_peer(kinds: list[str]) -> None:
         "RESULTS_FILE": str(RESULTS_FILE),
         "PEERS_DJ_N": str(N),
         "PEERS_REPS": str(REPS),
-        "PEERS_DJ_LAT_N": "0",
+        "PEERS_DJ_LAT_N": str(LAT_N),
     }
     for kind in kinds:
         log(f"django-tasks-db [{kind}]")
@@ -227,8 +281,9 @@ def table() -> str:
     lines = [
         f"One worker process, no-op task, N={N}, median (min-max) of {REPS} runs",
         "",
-        "| system | variant | enqueue/s | drain/s | drain incl. start-up/s | vs peer |",
-        "|---|---|---|---|---|---|",
+        "| system | variant | enqueue/s | drain/s | drain incl. start-up/s | vs peer | "
+        "idle round trip p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for rec in records:
         drain = rec["drain_per_s"]
@@ -242,9 +297,14 @@ def table() -> str:
         lines.append(
             f"| {rec['system']} | {rec['variant']} | {rec['enqueue_per_s']['median']:,.0f} | "
             f"{drain['median']:,.0f} ({drain['min']:,.0f}-{drain['max']:,.0f}) | "
-            f"{rec['drain_incl_startup_per_s']['median']:,.0f} | {ratio} |"
+            f"{rec['drain_incl_startup_per_s']['median']:,.0f} | {ratio} | {_latency(rec)} |"
         )
     return "\n".join(lines)
+
+
+def _latency(rec: dict[str, Any]) -> str:
+    latency = rec.get("latency_ms")
+    return f"{latency['p50']:.1f} / {latency['p99']:.1f}" if latency else "-"
 
 
 def main(argv: list[str]) -> None:

@@ -21,22 +21,27 @@ worker gives the messages of workers whose heartbeat expired (three heartbeat in
 that dies before its first heartbeat.
 
 An idle worker looks at the queue every ``POLL_INTERVAL`` seconds at most, sooner when it
-enqueues something itself. Revoking deletes a waiting message and marks one a worker
-holds; that worker learns it at its next claim or heartbeat (``revoked_ids``) and skips
-the task if it has not started it.
+enqueues something itself. On PostgreSQL (with psycopg 3) it also listens on one channel
+on a connection of its own (``LISTEN``), and every enqueue sends a ``NOTIFY`` that is
+delivered when its transaction commits, so an idle worker starts a new task within
+milliseconds; polling stays the backstop, and is all there is while that connection is down.
+
+Revoking deletes a waiting message and marks one a worker holds; that worker learns it at
+its next claim or heartbeat (``revoked_ids``) and skips the task if it has not started it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, transaction
 from django.db.models import Count, Q
@@ -59,8 +64,13 @@ if TYPE_CHECKING:
     from flowrra.config import BrokerConfig
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _FIRST_POLL = 0.01
+#: The PostgreSQL channel on which enqueues announce new messages.
+CHANNEL = "flowrra_queue"
+#: Longest wait before listening again after the listening connection failed, in seconds.
+_LISTEN_RETRY_MAX = 30.0
 _INSERT_FIELDS = [
     "task_id",
     "queue",
@@ -85,6 +95,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self._arrived = asyncio.Event()
         self._idle_wait = _FIRST_POLL
         self.revoked_ids: set[str] = set()
+        self._listens = False
+        self._listener: asyncio.Task[None] | None = None
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
@@ -138,6 +150,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         when = sql.datetime_adapter(connection)
         rows = [(*row[:-1], when(row[-1])) for row in rows]
         sql.insert(connection, QueuedMessage, _INSERT_FIELDS, rows)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # delivered to listeners on commit
+                cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
 
     def _stores_with(self, backend: BaseResultBackend) -> bool:
         """True when ``backend`` keeps results in this broker's database, so one
@@ -159,6 +174,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     # -- consuming -------------------------------------------------------------------------
 
     async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
+        if self._listens and self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(
+                self._listen(), name="flowrra-listen"
+            )
         deadline = time.monotonic() + timeout
         while True:
             self._arrived.clear()
@@ -178,6 +197,46 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     def wakeup(self) -> None:
         self._arrived.set()
+
+    async def _listen(self) -> None:
+        """Wake the idle fetch whenever any process enqueues (PostgreSQL ``LISTEN``), on a
+        connection of its own; reconnect with back-off while polling carries on."""
+        try:
+            import psycopg
+        except ImportError:  # psycopg2: polling only
+            return
+        params = await database_thread.run(_listen_params, self.alias)
+        delay = 1.0
+        while True:
+            try:
+                listening = await _connect_whole(psycopg.AsyncConnection.connect(**params))
+                async with listening:
+                    await listening.execute(f"LISTEN {CHANNEL}")
+                    delay = 1.0
+                    self._arrived.set()  # whatever came while nobody listened
+                    async for _ in listening.notifies():
+                        self._arrived.set()
+            except (psycopg.Error, OSError) as exc:
+                logger.warning(
+                    "Listening for new messages on PostgreSQL failed (%s); polling every %g s "
+                    "until it works again, in %g s",
+                    exc,
+                    self.poll_interval,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _LISTEN_RETRY_MAX)
+
+    async def connect(self) -> None:
+        await super().connect()
+        self._listens = connections[self.alias].vendor == "postgresql"
+
+    async def close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        await super().close()
 
     def _learn_revoked(self, held: list[str]) -> None:
         self.revoked_ids.clear()
@@ -338,6 +397,27 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
+
+
+async def _connect_whole(connect: Awaitable[T]) -> T:
+    """Await ``connect``; when cancelled meanwhile, let the connection finish and close it
+    (psycopg leaves a connection cancelled half-way open until it is garbage-collected)."""
+    connecting = asyncio.ensure_future(connect)
+    try:
+        return await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await (await connecting).close()  # type: ignore[attr-defined]
+        raise
+
+
+def _listen_params(alias: str) -> dict[str, Any]:
+    """Keyword arguments for ``psycopg.AsyncConnection.connect`` to the database ``alias``,
+    as Django connects to it (minus its sync cursor class and adapters)."""
+    params = connections[alias].get_connection_params()
+    for django_only in ("cursor_factory", "context"):
+        params.pop(django_only, None)
+    return {**params, "autocommit": True}
 
 
 def _decode(payload: Any) -> dict[str, Any]:

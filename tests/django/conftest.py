@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from flowrra_django import runtime
 
@@ -58,6 +60,14 @@ def _stop_producer() -> Iterator[None]:
     its database connection never outlives the test's data."""
     yield
     runtime.shutdown()
+
+
+@pytest.fixture(autouse=True)
+async def _close_async_orm_connections() -> AsyncIterator[None]:
+    """A test's async ORM calls run in asgiref's thread; close that thread's connections
+    after the test, as Django does after a request, so none outlives the test database."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 class WorkerProcess:
