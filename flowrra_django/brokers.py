@@ -149,10 +149,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         connection = connections[self.alias]
         when = sql.datetime_adapter(connection)
         rows = [(*row[:-1], when(row[-1])) for row in rows]
-        sql.insert(connection, QueuedMessage, _INSERT_FIELDS, rows)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # delivered to listeners on commit
-                cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+        sql.insert(connection, QueuedMessage, _INSERT_FIELDS, rows, notify=CHANNEL)
 
     def _stores_with(self, backend: BaseResultBackend) -> bool:
         """True when ``backend`` keeps results in this broker's database, so one

@@ -56,9 +56,12 @@ def insert(
     rows: Sequence[Sequence[Any]],
     *,
     replace_on: str | None = None,
+    notify: str | None = None,
 ) -> None:
     """Insert ``rows`` (values for ``fields``). With ``replace_on`` (a unique field among
-    ``fields``), a row whose value exists replaces that row's other ``fields``."""
+    ``fields``), a row whose value exists replaces that row's other ``fields``. With
+    ``notify``, PostgreSQL also sends a ``NOTIFY`` on that channel (delivered on commit), in
+    the same statement as a small insert."""
     table = _table(connection, model)
     columns = [_column(connection, model, field) for field in fields]
     on_conflict = ""
@@ -66,18 +69,27 @@ def insert(
         key = _column(connection, model, replace_on)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         on_conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql" and len(rows) >= COPY_ROWS:
+    if connection.vendor != "postgresql":
+        notify = None
+    elif len(rows) >= COPY_ROWS:
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
+        if notify is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [notify])
         return
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            cursor.execute(
+            statement = (
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                f"{', '.join([one_row] * len(chunk))}{on_conflict}",
-                [value for row in chunk for value in row],
+                f"{', '.join([one_row] * len(chunk))}{on_conflict}"
             )
+            params = [value for row in chunk for value in row]
+            if notify is not None:
+                statement = f"WITH inserted AS ({statement} RETURNING 1) SELECT pg_notify(%s, '')"
+                params.append(notify)
+            cursor.execute(statement, params)
 
 
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).
