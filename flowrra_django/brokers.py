@@ -33,15 +33,14 @@ its next claim or heartbeat (``revoked_ids``) and skips the task if it has not s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections, transaction
 from django.db.models import Count, Q
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
     from flowrra.config import BrokerConfig
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _FIRST_POLL = 0.01
 #: The PostgreSQL channel on which enqueues announce new messages.
@@ -206,8 +204,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         delay = 1.0
         while True:
             try:
-                listening = await _connect_whole(psycopg.AsyncConnection.connect(**params))
-                async with listening:
+                async with await psycopg.AsyncConnection.connect(**params) as listening:
                     await listening.execute(f"LISTEN {CHANNEL}")
                     delay = 1.0
                     self._arrived.set()  # whatever came while nobody listened
@@ -394,18 +391,6 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
-
-
-async def _connect_whole(connect: Awaitable[T]) -> T:
-    """Await ``connect``; when cancelled meanwhile, let the connection finish and close it
-    (psycopg leaves a connection cancelled half-way open until it is garbage-collected)."""
-    connecting = asyncio.ensure_future(connect)
-    try:
-        return await asyncio.shield(connecting)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await (await connecting).close()  # type: ignore[attr-defined]
-        raise
 
 
 def _listen_params(alias: str) -> dict[str, Any]:
