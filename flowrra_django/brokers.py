@@ -25,6 +25,8 @@ enqueues something itself. On PostgreSQL (with psycopg 3) it also listens on one
 on a connection of its own (``LISTEN``), and every enqueue sends a ``NOTIFY`` that is
 delivered when its transaction commits, so an idle worker starts a new task within
 milliseconds; polling stays the backstop, and is all there is while that connection is down.
+On SQLite, whose writers all share one host, an idle worker watches the database file (and
+its write-ahead log) and looks at the queue as soon as another process commits.
 
 Revoking deletes a waiting message and marks one a worker holds; that worker learns it at
 its next claim or heartbeat (``revoked_ids``) and skips the task if it has not started it.
@@ -69,6 +71,8 @@ _FIRST_POLL = 0.01
 CHANNEL = "flowrra_queue"
 #: Longest wait before listening again after the listening connection failed, in seconds.
 _LISTEN_RETRY_MAX = 30.0
+#: How often an idle worker on SQLite looks whether the database file changed, in seconds.
+_FILE_CHECK = 0.05
 _INSERT_FIELDS = [
     "task_id",
     "queue",
@@ -95,6 +99,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self.revoked_ids: set[str] = set()
         self._listens = False
         self._listener: asyncio.Task[None] | None = None
+        #: SQLite: the database file and its write-ahead log, watched while idle.
+        self._files: tuple[str, ...] = ()
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
@@ -176,6 +182,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         deadline = time.monotonic() + timeout
         while True:
             self._arrived.clear()
+            files_before = _signature(self._files)
             deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
             self._learn_revoked(revoked)
             if deliveries:
@@ -186,9 +193,24 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 return []
             try:
                 async with asyncio.timeout(min(self._idle_wait, left)):
-                    await self._arrived.wait()
+                    await self._until_arrived(files_before)
             except TimeoutError:
                 self._idle_wait = min(self._idle_wait * 2, self.poll_interval)
+
+    async def _until_arrived(self, files_before: tuple[tuple[int, int], ...]) -> None:
+        """Return when this process enqueued or was woken, or (SQLite) another process
+        committed to the database since ``files_before`` was taken."""
+        if not self._files:
+            await self._arrived.wait()
+            return
+        arrived = asyncio.ensure_future(self._arrived.wait())
+        try:
+            while _signature(self._files) == files_before:
+                done, _ = await asyncio.wait({arrived}, timeout=_FILE_CHECK)
+                if done:
+                    return
+        finally:
+            arrived.cancel()
 
     def wakeup(self) -> None:
         self._arrived.set()
@@ -223,7 +245,11 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     async def connect(self) -> None:
         await super().connect()
-        self._listens = connections[self.alias].vendor == "postgresql"
+        connection = connections[self.alias]
+        self._listens = connection.vendor == "postgresql"
+        if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+            name = str(connection.settings_dict["NAME"])
+            self._files = (name, f"{name}-wal")
 
     async def close(self) -> None:
         listener, self._listener = self._listener, None
@@ -391,6 +417,20 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
+
+
+def _signature(files: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Modification time and size of each of ``files`` (0, 0 for a missing one): a commit
+    by any process changes the SQLite database file or its write-ahead log."""
+    signature = []
+    for name in files:
+        try:
+            stat = os.stat(name)
+        except FileNotFoundError:
+            signature.append((0, 0))
+        else:
+            signature.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def _listen_params(alias: str) -> dict[str, Any]:

@@ -48,8 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUEUE_SIZE": 1000,
     "SHUTDOWN_TIMEOUT": 30.0,
     "HEARTBEAT_INTERVAL": 5.0,
-    # the django:// broker: longest pause between two looks at an empty queue (seconds); on
-    # PostgreSQL a NOTIFY wakes an idle worker sooner, so this is only the backstop there
+    # the django:// broker: longest pause between two looks at an empty queue (seconds); a
+    # NOTIFY (PostgreSQL) or a change of the database file (SQLite) wakes an idle worker sooner
     "POLL_INTERVAL": 0.5,
     # submit() inside transaction.atomic() waits for the commit
     "SUBMIT_ON_COMMIT": True,
