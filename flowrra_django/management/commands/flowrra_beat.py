@@ -27,7 +27,7 @@ from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
 from ... import runtime
 from ...conf import get_config
 from ...scheduling import beat_banner, start_beat
-from .flowrra_worker import _configure_logging
+from ..logs import configure_logging
 
 logger = logging.getLogger("flowrra_django.beat")
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("-l", "--loglevel", default="INFO", type=log_level)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _configure_logging(options["loglevel"])
+        configure_logging(options["loglevel"])
         runtime.shutdown()  # this process's loop is the beat's from here on
         try:
             app = runtime.get_app()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
 import sys
 import threading
 from typing import Any
@@ -29,6 +28,7 @@ from flowrra.process import serve
 from ... import runtime
 from ...conf import flowrra_settings, get_config
 from ...scheduling import beat_banner, start_beat
+from ..logs import configure_logging
 
 
 def _url(registry: Any) -> Any:
@@ -93,7 +93,7 @@ class Command(BaseCommand):
     def inner_run(self, **options: Any) -> None:
         autoreload.raise_last_exception()
         self.check(display_num_errors=False)
-        _configure_logging(options["loglevel"])
+        configure_logging(options["loglevel"])
         runtime.shutdown()  # this process's loop is the worker's from here on
         try:
             app = runtime.get_app()
@@ -184,15 +184,3 @@ def banner(app: Flowrra, worker: Worker) -> str:
         f"  mode:        {mode}",
     ]
     return "\n".join(lines)
-
-
-def _configure_logging(level: str) -> None:
-    for name in ("flowrra", "flowrra_django"):
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        if not logger.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(
-                logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-            )
-            logger.addHandler(handler)
