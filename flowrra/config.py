@@ -201,7 +201,8 @@ class Config:
             raise ConfigurationError(f"{exc} (from {prefix}* environment variables)") from None
 
 
-def _parse_bool(raw: str) -> bool:
+def parse_bool(raw: str) -> bool:
+    """An on/off setting written as text (environment variables, URL options)."""
     lowered = raw.lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
@@ -230,5 +231,5 @@ ENV_VARIABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "QUEUES": ("executor", "queues", _parse_queues),
     "SCHEDULER_DATABASE_URL": ("scheduler", "database_url", str),
     "SCHEDULER_CHECK_INTERVAL": ("scheduler", "check_interval", float),
-    "SCHEDULER_ENABLED": ("scheduler", "enabled", _parse_bool),
+    "SCHEDULER_ENABLED": ("scheduler", "enabled", parse_bool),
 }

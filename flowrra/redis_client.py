@@ -36,6 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .config import parse_bool
 from .exceptions import ConfigurationError
 
 try:
@@ -47,15 +48,6 @@ except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
 
 DEFAULT_KEY_PREFIX = "flowrra"
 _KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
-
-
-def _flag(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
 
 
 def _cert_reqs(raw: str) -> str:
@@ -81,7 +73,7 @@ _CONNECTION_OPTIONS: dict[str, Callable[[str], Any]] = {
     "ssl_ca_certs": str,
     "ssl_certfile": str,
     "ssl_keyfile": str,
-    "ssl_check_hostname": _flag,
+    "ssl_check_hostname": parse_bool,
 }
 _SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
 

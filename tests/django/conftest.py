@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import connections
 
 from flowrra_django import runtime
+from tests.services import skip_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _postgres_missing() -> str | None:
@@ -43,15 +43,8 @@ def _postgres_missing() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    missing = _postgres_missing()
-    if missing is None:
-        return
-    if IN_CI:
-        raise pytest.UsageError(f"CI=true and {missing}")
-    skip = pytest.mark.skip(reason=f"{missing}; set FLOWRRA_TEST_DB=sqlite or start it")
-    for item in items:
-        if "tests/django" in str(item.path):
-            item.add_marker(skip)
+    mine = [item for item in items if "tests/django" in str(item.path)]
+    skip_unavailable(mine, _postgres_missing(), "set FLOWRRA_TEST_DB=sqlite or start it")
 
 
 @pytest.fixture(autouse=True)

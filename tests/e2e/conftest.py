@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 CHROMIUM_FLAGS = [
@@ -108,7 +110,4 @@ def chromium_path() -> str:
     for candidate in CHROMIUM_CANDIDATES:
         if shutil.which(candidate):
             return candidate
-    message = "Chromium is not installed (apt-get install chromium); 'make test' installs it"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable("Chromium is not installed (apt-get install chromium); 'make test' installs it")

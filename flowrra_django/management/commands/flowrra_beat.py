@@ -27,7 +27,7 @@ from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
 from ... import runtime
 from ...conf import get_config
 from ...scheduling import beat_banner, start_beat
-from ..logs import configure_logging
+from ..startup import configure_logging, start_app
 
 logger = logging.getLogger("flowrra_django.beat")
 
@@ -63,11 +63,7 @@ class Command(BaseCommand):
         asyncio.run(self._serve(app, options))
 
     async def _serve(self, app: Flowrra, options: dict[str, Any]) -> None:
-        try:
-            await app.start(worker=False)
-        except Exception as exc:
-            raise CommandError(f"could not connect: {exc}") from exc
-        runtime.bind(asyncio.get_running_loop())
+        await start_app(app)
         beat = None
         try:
             beat = await start_beat(

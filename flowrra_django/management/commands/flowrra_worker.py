@@ -28,7 +28,7 @@ from flowrra.process import serve
 from ... import runtime
 from ...conf import flowrra_settings, get_config
 from ...scheduling import beat_banner, start_beat
-from ..logs import configure_logging
+from ..startup import configure_logging, start_app
 
 
 def _url(registry: Any) -> Any:
@@ -119,11 +119,7 @@ class Command(BaseCommand):
         return config
 
     async def _serve(self, app: Flowrra, options: dict[str, Any]) -> int:
-        try:
-            await app.start(worker=False)
-        except Exception as exc:
-            raise CommandError(f"could not connect: {exc}") from exc
-        runtime.bind(asyncio.get_running_loop())
+        await start_app(app)
         worker = Worker(
             app,
             queues=options["queues"],

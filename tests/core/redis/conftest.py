@@ -23,12 +23,12 @@ import pytest
 import redis
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra
+from tests.services import skip_unavailable, unavailable
 from tests.waiting import wait_until
 
 from .tasks_app import REDIS_URL, executions_key
 
 ROOT = Path(__file__).resolve().parents[3]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _redis_missing() -> str | None:
@@ -50,14 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in mine:
         item.add_marker(pytest.mark.redis)
-    missing = _redis_missing()
-    if missing is None:
-        return
-    if IN_CI:
-        raise pytest.UsageError(f"CI=true and {missing}")
-    skip = pytest.mark.skip(reason=f"{missing}; start Redis or set FLOWRRA_TEST_REDIS_URL")
-    for item in mine:
-        item.add_marker(skip)
+    skip_unavailable(mine, _redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
 
 
 @dataclass
@@ -229,9 +222,7 @@ def _answers(client: redis.Redis) -> bool:
 def private_redis(r: Space, tmp_path: Path) -> Iterator[RedisServer]:
     """A redis-server of the test's own (``r`` only ties it to the Redis availability check)."""
     if shutil.which("redis-server") is None:
-        if IN_CI:
-            pytest.fail("CI=true and redis-server is not installed")
-        pytest.skip("redis-server is not installed")
+        unavailable("redis-server is not installed")
     server = RedisServer(tmp_path)
     server.start()
     try:

@@ -1,9 +1,16 @@
-"""Logging set-up shared by the ``flowrra_worker`` and ``flowrra_beat`` commands."""
+"""What the ``flowrra_worker`` and ``flowrra_beat`` commands both do as they start."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+
+from django.core.management.base import CommandError
+
+from flowrra import Flowrra
+
+from .. import runtime
 
 
 def configure_logging(level: str) -> None:
@@ -17,3 +24,13 @@ def configure_logging(level: str) -> None:
                 logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s")
             )
             logger.addHandler(handler)
+
+
+async def start_app(app: Flowrra) -> None:
+    """Connect ``app`` (without its in-process worker) on the running loop, which becomes
+    the loop of this process's app (tasks that submit tasks use it)."""
+    try:
+        await app.start(worker=False)
+    except Exception as exc:
+        raise CommandError(f"could not connect: {exc}") from exc
+    runtime.bind(asyncio.get_running_loop())
