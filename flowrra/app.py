@@ -54,9 +54,11 @@ class Flowrra:
             result = await app.wait_for_result(task_id, timeout=10)
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(
+        self, config: Config | None = None, *, registry: TaskRegistry | None = None
+    ) -> None:
         self.config = config if config is not None else Config()
-        self._registry = TaskRegistry()
+        self._registry = registry if registry is not None else TaskRegistry()
         self.events = EventBus()
         self.broker: BaseBroker | None = None
         self.backend: BaseResultBackend | None = None

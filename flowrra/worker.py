@@ -193,8 +193,8 @@ class Worker:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await _finish(self._heartbeat, timeout=1.0)
-        await self.io_executor.stop(timeout)
-        await self.cpu_executor.stop(timeout)
+        await self.io_executor.close(timeout)
+        await self.cpu_executor.close(timeout)
         try:
             await self.app.broker_required.forget_worker(self.id)
         except Exception:

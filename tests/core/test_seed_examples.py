@@ -335,3 +335,18 @@ def test_exceptions_are_exported() -> None:
     for name in ("TaskNotFoundError", "TaskTimeoutError", "ExecutorNotRunningError"):
         assert getattr(flowrra, name) is getattr(exceptions, name)
     assert issubclass(flowrra.BackendError, exceptions.FlowrraError)
+
+
+async def test_submitting_to_a_stopped_executor_raises() -> None:
+    executor = IOExecutor()
+
+    @executor.task()
+    async def noop() -> None:
+        return None
+
+    with pytest.raises(flowrra.ExecutorNotRunningError):
+        await executor.submit(noop)
+    async with executor:
+        await executor.wait_for_result(await executor.submit(noop), timeout=10)
+    with pytest.raises(flowrra.ExecutorNotRunningError):
+        await executor.submit(noop)
