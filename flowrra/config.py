@@ -172,6 +172,11 @@ class Config:
 
         return MemoryBackend()
 
+    def create_scheduler_backend(self) -> BaseSchedulerBackend | None:
+        """The schedule store ``scheduler`` names (see :meth:`SchedulerConfig.create_backend`),
+        or None when no scheduler is configured."""
+        return self.scheduler.create_backend() if self.scheduler is not None else None
+
     @classmethod
     def from_env(cls, prefix: str = "FLOWRRA_", environ: Mapping[str, str] | None = None) -> Config:
         """Build a config from ``{prefix}BROKER_URL``, ``{prefix}BACKEND_URL`` and the
