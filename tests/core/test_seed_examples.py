@@ -254,7 +254,6 @@ def test_executors_take_a_shared_registry() -> None:
 def test_scheduler_config_database_urls() -> None:
     from flowrra.scheduler.backends.mysql import MySQLSchedulerBackend
     from flowrra.scheduler.backends.postgresql import PostgreSQLSchedulerBackend
-
     from flowrra.scheduler.backends.sqlite import SQLiteSchedulerBackend
 
     sqlite = Config(scheduler=SchedulerConfig(database_url="sqlite:///path/to/schedule.db"))
