@@ -16,7 +16,7 @@ import pytest
 from tests.django.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("FLOWRRA_TEST_DB") == "postgres",
+    os.environ.get("FLOWRRA_TEST_DB", "sqlite") != "sqlite",
     reason="the example site has its own SQLite database; it runs in the SQLite pass",
 )
 
