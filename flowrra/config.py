@@ -144,7 +144,8 @@ class SchedulerConfig:
         _positive_number("SchedulerConfig.check_interval", self.check_interval)
 
     def create_backend(self) -> BaseSchedulerBackend:
-        """The schedule store ``database_url`` names (``sqlite:///path.db``, ``memory://``,
+        """The schedule store ``database_url`` names (``sqlite:///path.db``,
+        ``postgresql://user:pass@host/db``, ``mysql://user:pass@host/db``, ``memory://``,
         ``django://``); SQLite in ``.flowrra_schedule.db`` when None."""
         from .scheduler.backends import create_backend
 
