@@ -327,9 +327,9 @@ class Flowrra:
         """A scheduler that submits this app's tasks and starts and stops with the app.
 
         ``backend`` is a store instance or URL (``sqlite:///path.db``, ``postgresql://...``,
-        ``mysql://...``, ``memory://``, ``django://``); None means ``.flowrra_schedule.db``. ``check_interval`` bounds how
-        late a change made by another process is seen. ``options`` go to
-        :class:`~flowrra.scheduler.Scheduler` (``clock``, ``misfire_grace``).
+        ``mysql://...``, ``memory://``, ``django://``); None means ``.flowrra_schedule.db``.
+        ``check_interval`` bounds how late a change made by another process is seen.
+        ``options`` go to :class:`~flowrra.scheduler.Scheduler` (``clock``, ``misfire_grace``).
         """
         from .scheduler import Scheduler
 
