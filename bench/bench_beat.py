@@ -95,6 +95,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
+def time_passes(scheduler: Any) -> list[float]:
+    """The CPU seconds of each pass of ``scheduler`` that fires something, as they come."""
+    passes: list[float] = []
+    run_pending = scheduler.run_pending
+
+    async def measured() -> list[str]:
+        before = cpu_seconds()
+        fired: list[str] = await run_pending()
+        if fired:
+            passes.append(cpu_seconds() - before)
+        return fired
+
+    scheduler.run_pending = measured
+    return passes
+
+
 def report(name: str, lateness: list[float], passes: list[float], cpu: float) -> dict[str, Any]:
     current, peak = rss_kib()
     return {
@@ -166,17 +182,7 @@ async def _beat_ours() -> dict[str, Any]:
 
     app.events.subscribe(on_event)
     beat = await start_beat(app)
-    passes: list[float] = []
-    run_pending = beat.run_pending
-
-    async def measured() -> list[str]:
-        before = cpu_seconds()
-        fired = await run_pending()
-        if fired:
-            passes.append(cpu_seconds() - before)
-        return fired
-
-    beat.run_pending = measured  # type: ignore[method-assign]
+    passes = time_passes(beat)
     cpu_start = cpu_seconds()
     await asyncio.sleep(SECONDS)
     cpu = cpu_seconds() - cpu_start
@@ -314,17 +320,7 @@ async def _core_scheduler(url: str) -> dict[str, Any]:
                 lateness.append((dt.datetime.fromisoformat(event["at"]) - due).total_seconds())
 
     app.events.subscribe(on_event)
-    passes: list[float] = []
-    run_pending = scheduler.run_pending
-
-    async def measured() -> list[str]:
-        before = cpu_seconds()
-        fired = await run_pending()
-        if fired:
-            passes.append(cpu_seconds() - before)
-        return fired
-
-    scheduler.run_pending = measured  # type: ignore[method-assign]
+    passes = time_passes(scheduler)
     await app.start(worker=False)
     cpu_start = cpu_seconds()
     await asyncio.sleep(SECONDS)

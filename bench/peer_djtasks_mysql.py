@@ -14,9 +14,9 @@ import resource
 import subprocess
 import sys
 import time
-from urllib.parse import urlsplit
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "peer_djtasks_mysql_settings"
+from bench_django_broker import mysql_server
 from common import (
     REPS,
     Worker,
@@ -35,27 +35,13 @@ DJANGO = [sys.executable, "-m", "django"]
 DATABASE = os.environ.setdefault("BENCH_PEER_MYSQL_DB", "peers_bench_mysql")
 
 
-def server(statement: str) -> None:
-    import MySQLdb
-
-    parts = urlsplit(os.environ.get("BENCH_PEER_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"))
-    connection = MySQLdb.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-    )
-    connection.cursor().execute(statement)
-    connection.close()
-
-
 def main() -> None:
-    server(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-    server(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4")
+    mysql_server(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+    mysql_server(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4")
     try:
         measure()
     finally:
-        server(f"DROP DATABASE IF EXISTS `{DATABASE}`")
+        mysql_server(f"DROP DATABASE IF EXISTS `{DATABASE}`")
 
 
 def measure() -> None:

@@ -55,15 +55,10 @@ class MySQLSchedulerBackend(SQLSchedulerBackend):
         connection.close()
 
     @asynccontextmanager
-    async def _cursor(self, connection: Any, transaction: bool) -> AsyncIterator[Any]:
-        if not transaction:
-            async with connection.cursor() as cursor:
-                yield cursor
-            return
+    async def _transaction(self, connection: Any) -> AsyncIterator[None]:
         await connection.begin()
         try:
-            async with connection.cursor() as cursor:
-                yield cursor
+            yield
         except BaseException:
             if not connection.closed:
                 await connection.rollback()

@@ -3,8 +3,8 @@ async connection: ``pip install 'flowrra[postgres]'``. See :mod:`.sql` for the c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
@@ -42,14 +42,8 @@ class PostgreSQLSchedulerBackend(SQLSchedulerBackend):
     async def _close_connection(self, connection: Any) -> None:
         await connection.close()
 
-    @asynccontextmanager
-    async def _cursor(self, connection: Any, transaction: bool) -> AsyncIterator[Any]:
-        if not transaction:
-            async with connection.cursor() as cursor:
-                yield cursor
-            return
-        async with connection.transaction(), connection.cursor() as cursor:
-            yield cursor
+    def _transaction(self, connection: Any) -> AbstractAsyncContextManager[Any]:
+        return connection.transaction()  # type: ignore[no-any-return]
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         return isinstance(exc, psycopg.errors.UniqueViolation)

@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -79,9 +79,8 @@ class SQLSchedulerBackend(BaseSchedulerBackend):
         """Close ``connection`` (it may be broken)."""
 
     @abstractmethod
-    def _cursor(self, connection: Any, transaction: bool) -> Any:
-        """An async context manager giving a DB-API style cursor (``%s`` parameters); with
-        ``transaction``, its statements commit together when it exits without error."""
+    def _transaction(self, connection: Any) -> AbstractAsyncContextManager[Any]:
+        """Begin a transaction on entry; commit on a clean exit, roll back on an error."""
 
     @abstractmethod
     def _is_duplicate(self, exc: BaseException) -> bool:
@@ -110,14 +109,17 @@ class SQLSchedulerBackend(BaseSchedulerBackend):
 
     @asynccontextmanager
     async def _session(self, transaction: bool = False) -> AsyncIterator[Any]:
-        """A cursor on the store's connection, for one coroutine at a time; a connection
+        """A cursor (DB-API style, ``%s`` parameters) on the store's connection, for one
+        coroutine at a time, in a transaction if asked; a connection
         that broke is dropped, and the next call opens a new one."""
         async with self._lock:
             if self._connection is None:
                 self._connection = await self._open()
             try:
-                async with self._cursor(self._connection, transaction) as cursor:
-                    yield cursor
+                async with AsyncExitStack() as stack:
+                    if transaction:
+                        await stack.enter_async_context(self._transaction(self._connection))
+                    yield await stack.enter_async_context(self._connection.cursor())
             except BaseException as exc:
                 if self._is_disconnect(exc) or isinstance(exc, asyncio.CancelledError):
                     connection, self._connection = self._connection, None
