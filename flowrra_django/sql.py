@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from django.db.models.constants import OnConflict
 
 #: Rows per statement (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 CHUNK = 500
@@ -73,9 +74,10 @@ def insert(
         key = _column(connection, model, replace_on)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         on_conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-        if connection.vendor == "mysql":  # the key is the only unique one besides the id
-            updates = ", ".join(f"{c} = VALUES({c})" for c in columns if c != key)
-            on_conflict = f" ON DUPLICATE KEY UPDATE {updates}"
+        if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
+            names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+            suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
+            on_conflict = f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
     if connection.vendor != "postgresql":
         notify = None
     elif len(rows) >= COPY_ROWS:
