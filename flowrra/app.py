@@ -129,8 +129,9 @@ class Flowrra:
     ) -> str:
         """Submit a registered task (function or name) with its arguments; returns the task id.
 
-        Arguments must be JSON-encodable (plus datetime, date, UUID, Decimal); a ``TypeError``
-        names the one that is not, and nothing is enqueued. Options such as priority or a
+        Arguments must fit the function's signature and be JSON-encodable (plus datetime,
+        date, UUID, Decimal); otherwise a ``TypeError`` names the task and the problem, and
+        nothing is enqueued. Options such as priority or a
         countdown go through :meth:`options`, never through ``kwargs``.
         """
         return await self._submit(self._registry.resolve(task_func), args, kwargs, _NO_OPTIONS)
@@ -151,6 +152,7 @@ class Flowrra:
         tasks = []
         for task_func, args, kwargs, options in calls:
             spec = self._registry.resolve(task_func)
+            spec.check_arguments(tuple(args), dict(kwargs))
             checked_args, checked_kwargs = transfer_arguments(tuple(args), dict(kwargs))
             tasks.append(
                 self._new_task(spec, checked_args, checked_kwargs, options or _NO_OPTIONS, now)
@@ -164,6 +166,7 @@ class Flowrra:
     ) -> str:
         if not self._running:
             raise ExecutorNotRunningError()
+        spec.check_arguments(args, kwargs)
         args, kwargs = transfer_arguments(args, kwargs)
         task = self._new_task(spec, args, kwargs, options, utcnow())
         await self._send((task,))
