@@ -46,26 +46,52 @@ def mark_pool_process() -> None:
 
 
 @overload
-def task(name: F, /) -> F: ...
+def task(func: F, /) -> F: ...
 @overload
 def task(
-    name: str | None = None, /, cpu_bound: bool = False, **options: Any
+    positional_name: str | None = None,
+    /,
+    cpu_bound: bool = False,
+    *,
+    name: str | None = None,
+    **options: Any,
 ) -> Callable[[F], F]: ...
-def task(name: Any = None, /, cpu_bound: bool = False, **options: Any) -> Any:
-    """Register a task in the project app: ``@task`` or ``@task(cpu_bound=True, queue=...)``.
+def task(
+    positional_name: Any = None,
+    /,
+    cpu_bound: bool = False,
+    *,
+    name: str | None = None,
+    **options: Any,
+) -> Any:
+    """Register a task in the project app: ``@task``, ``@task(cpu_bound=True, queue=...)``,
+    ``@task(name="receipts.send")`` (or ``@task("receipts.send")``).
 
-    Options are those of :meth:`flowrra.Flowrra.task`. In a worker, database connections
-    the task left stale are closed after it, as Django does after a request.
+    The task's name is its dotted path (``shop.tasks.send_receipt``), unique across apps,
+    unless ``name`` is given; its function name (``send_receipt``) finds it too while no
+    other task has that name. Options are those of :meth:`flowrra.Flowrra.task`. In a
+    worker, database connections the task left stale are closed after it, as Django does
+    after a request.
     """
-    if callable(name):
-        return task()(name)
+    if callable(positional_name):
+        return task()(positional_name)
+    name = name or positional_name
 
     def decorator(func: F) -> F:
         wrapped = _with_connection_cleanup(func, cpu_bound)
-        runtime.get_app().task(name or func.__name__, cpu_bound, **options)(wrapped)
+        registry = runtime.get_app().registry
+        runtime.get_app().task(name or default_name(func), cpu_bound, **options)(wrapped)
+        if name is None:
+            registry.add_alias(func.__name__, default_name(func))
         return wrapped
 
     return decorator
+
+
+def default_name(func: Callable[..., Any]) -> str:
+    """A task's name unless it is given one: ``module.qualname``, as in Celery and
+    Django's Tasks framework."""
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
@@ -145,7 +171,7 @@ class Submission:
     def submit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
         """Submit ``fn(*args, **kwargs)`` from sync code; returns the task id."""
         app = runtime.get_app()
-        app.registry.resolve(fn)
+        app.registry.resolve(fn).check_arguments(args, kwargs)
         wait = self.on_commit
         if wait is None:
             wait = flowrra_settings()["SUBMIT_ON_COMMIT"]

@@ -18,6 +18,8 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+ADD = "tests.django.testapp.tasks.add"
+
 Start = Callable[..., WorkerProcess]
 FIRED = re.compile(r"Schedule (\d+) due (\S+): submitted (\w+) as ")
 
@@ -48,7 +50,7 @@ def test_a_beat_fires_a_schedule_added_while_it_runs_and_stops_on_sigterm(
     out, err = stop(beat)
     assert "Flowrra beat " in out and "schedules:   django://" in out
     assert "Received SIGTERM: stopping after the current pass" in err
-    assert TaskResult.objects.filter(task_name="add", args=[1, 2]).count() == runs(row)
+    assert TaskResult.objects.filter(task_name=ADD, args=[1, 2]).count() == runs(row)
 
 
 def test_two_beats_at_once_fire_each_occurrence_exactly_once(worker_process: Start) -> None:
@@ -73,9 +75,7 @@ def test_two_beats_at_once_fire_each_occurrence_exactly_once(worker_process: Sta
             dt.timedelta(seconds=1)
         ] * (len(dues) - 1)
         assert len(dues) == runs(row)
-        assert TaskResult.objects.filter(task_name="add", args=[row.args[0]] * 2).count() == len(
-            dues
-        )
+        assert TaskResult.objects.filter(task_name=ADD, args=[row.args[0]] * 2).count() == len(dues)
 
 
 def test_worker_with_beat_runs_scheduled_tasks_end_to_end(worker_process: Start) -> None:

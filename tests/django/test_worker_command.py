@@ -39,9 +39,9 @@ def test_burst_runs_what_is_queued_then_returns() -> None:
     assert not QueuedMessage.objects.exists()
     assert "Flowrra worker " in banner
     assert "  broker:      django:// (" in banner
-    assert "  queues:      default\n" in banner
+    assert "  queues:      default, emails\n" in banner
     assert "  concurrency: 4 async, 1 CPU processes, prefetch 64" in banner
-    assert "add, count_results, cpu_count_results, fail, flaky" in banner
+    assert "tests.django.testapp.tasks.add, tests.django.testapp.tasks.count_results" in banner
     assert "burst (exit when the queues are empty)" in banner
 
 
