@@ -183,7 +183,8 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
             "This call blocks and was made from async code; use the async variant "
             "(await flowrra_django.asubmit(...), arevoke(...)) instead."
         )
-    return asyncio.run_coroutine_threadsafe(_as_coroutine(make), loop()).result()
+    target = loop()  # may raise (bad settings): create the coroutine only once it can run
+    return asyncio.run_coroutine_threadsafe(_as_coroutine(make), target).result()
 
 
 async def run_async(make: Callable[[], Awaitable[T]]) -> T:
