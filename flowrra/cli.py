@@ -28,6 +28,11 @@ from .worker import Worker
 logger = logging.getLogger("flowrra.cli")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: The help of a worker's ``-l/--loglevel`` option.
+LOG_LEVEL_HELP = (
+    "DEBUG, INFO (the default: a line per finished task and what is left at exit), "
+    "WARNING (failures and problems only), ERROR or CRITICAL"
+)
 
 
 class LoadedApp(NamedTuple):
@@ -143,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=log_level,
         default="INFO",
         metavar="LEVEL",
-        help=f"one of {', '.join(LOG_LEVELS)} (default INFO)",
+        help=LOG_LEVEL_HELP,
     )
     add(
         "--shutdown-timeout",

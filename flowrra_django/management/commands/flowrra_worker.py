@@ -21,7 +21,7 @@ from django.utils import autoreload
 from flowrra import Config, Flowrra, Worker
 from flowrra.backends import BACKENDS
 from flowrra.brokers import BROKERS
-from flowrra.cli import log_level, positive_int, positive_seconds, queue_list
+from flowrra.cli import LOG_LEVEL_HELP, log_level, positive_int, positive_seconds, queue_list
 from flowrra.exceptions import ConfigurationError
 from flowrra.process import serve
 
@@ -65,7 +65,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend", type=_url(BACKENDS), help="result backend URL (overrides settings)"
         )
-        parser.add_argument("-l", "--loglevel", default="INFO", type=log_level)
+        parser.add_argument(
+            "-l",
+            "--loglevel",
+            default="INFO",
+            type=log_level,
+            metavar="LEVEL",
+            help=LOG_LEVEL_HELP,
+        )
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit 0")
         parser.add_argument(
             "--max-tasks", type=positive_int, help="exit after running this many tasks"
