@@ -25,6 +25,7 @@ from .brokers.base import Delivery
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
+from .outage import Outage
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
 from .writer import ResultWriter
@@ -104,6 +105,8 @@ class Worker:
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
         self.writer = ResultWriter(app, self.id, self._active)
+        #: Fetches and heartbeats that fail: one line when the broker is lost, one when back.
+        self.broker_outage = Outage(logger, f"Worker {self.id}", "the broker")
         self._finished = asyncio.Event()
         self._stopping = False
         self._fetcher: asyncio.Task[None] | None = None
@@ -220,7 +223,6 @@ class Worker:
 
     async def _fetch_loop(self) -> None:
         broker = self.app.broker_required
-        delay = 0.1
         while not self._stopping:
             room = self._room_left()
             if room <= 0:
@@ -234,12 +236,10 @@ class Worker:
             timeout = (0.0 if self.idle else 0.05) if self.burst else 1.0
             try:
                 deliveries = await broker.fetch(self.queues, room, timeout)
-            except Exception:
-                logger.exception("Worker %s: fetch failed; retrying in %.1f s", self.id, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+            except Exception as exc:
+                await asyncio.sleep(self.broker_outage.failed(exc))
                 continue
-            delay = 0.1
+            self.broker_outage.succeeded()
             if deliveries:
                 await self._route(deliveries)
             elif self.burst and self.idle:
@@ -437,8 +437,10 @@ class Worker:
             info = self.info()
             try:
                 await broker.heartbeat(info, ttl=3 * self.heartbeat_interval)
-            except Exception:
-                logger.warning("Worker %s: heartbeat failed", self.id, exc_info=True)
+            except Exception as exc:
+                self.broker_outage.failed(exc)
+            else:
+                self.broker_outage.succeeded()
             await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
             await asyncio.sleep(self.heartbeat_interval)
 

@@ -21,9 +21,16 @@ from django.utils import autoreload
 from flowrra import Config, Flowrra, Worker
 from flowrra.backends import BACKENDS
 from flowrra.brokers import BROKERS
-from flowrra.cli import LOG_LEVEL_HELP, log_level, positive_int, positive_seconds, queue_list
+from flowrra.cli import (
+    LOG_LEVEL_HELP,
+    log_level,
+    positive_int,
+    positive_seconds,
+    queue_list,
+    seconds,
+)
 from flowrra.exceptions import ConfigurationError
-from flowrra.process import serve
+from flowrra.process import reach_services, serve
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
@@ -83,6 +90,13 @@ class Command(BaseCommand):
             help="seconds running tasks get to finish after SIGTERM (default: settings)",
         )
         parser.add_argument(
+            "--connect-timeout",
+            type=seconds,
+            default=30.0,
+            help="seconds to keep trying to reach the broker and result store at start-up; "
+            "then exit 1 with the reason (default 30)",
+        )
+        parser.add_argument(
             "--reload", action="store_true", help="restart when code changes (development)"
         )
         parser.add_argument(
@@ -140,6 +154,9 @@ class Command(BaseCommand):
         app.worker = worker
         beat = None
         try:
+            problem = await reach_services(app, options["connect_timeout"])
+            if problem is not None:
+                raise CommandError(problem)
             if options.get("beat"):
                 beat = await start_beat(app)
             self.stdout.write(banner(app, worker) + (f"\n{beat_banner(beat)}" if beat else ""))
