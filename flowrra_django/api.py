@@ -19,6 +19,7 @@ from typing import Any, TypeVar, overload
 
 from asgiref.sync import sync_to_async
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db.transaction import TransactionManagementError
 
 from flowrra.options import SubmitOptions
 from flowrra.serialization import transfer_arguments
@@ -27,6 +28,7 @@ from flowrra.worker import current_task
 
 from . import runtime
 from .conf import flowrra_settings
+from .db import database_alias
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +186,7 @@ class Submission:
             )
             assert options.task_id is not None
             return options.task_id
+        _refuse_inside_sqlite_transaction()
         submitter = app.options(**asdict(self.options))
         return runtime.run_sync(lambda: submitter.submit(fn, *args, **kwargs))
 
@@ -191,6 +194,23 @@ class Submission:
         """Submit ``fn(*args, **kwargs)`` from async code; returns the task id."""
         submitter = runtime.get_app().options(**asdict(self.options))
         return await runtime.run_async(lambda: submitter.submit(fn, *args, **kwargs))
+
+
+def _refuse_inside_sqlite_transaction() -> None:
+    """SQLite has one writer, and a transaction of this thread on the broker's database
+    holds it (flowrra_django makes SQLite transactions IMMEDIATE): queueing at once from
+    the producer thread would wait for it forever, so say how to do it instead."""
+    url = flowrra_settings()["BROKER_URL"]
+    if not (isinstance(url, str) and url.lower().startswith("django://")):
+        return
+    connection = connections[database_alias(url)]
+    if connection.vendor == "sqlite" and connection.in_atomic_block:
+        raise TransactionManagementError(
+            "A task cannot be queued at once inside transaction.atomic() on SQLite: the "
+            "transaction holds the database's only write lock until it ends. Submit with "
+            "on_commit=True (the default; it is queued when the transaction commits), or "
+            "outside the transaction."
+        )
 
 
 def options(
