@@ -65,6 +65,9 @@ class TaskSpec:
     timeout: float | None = None
     #: The function's signature, to check a call's arguments before it is enqueued.
     signature: inspect.Signature | None = field(default=None, init=False, repr=False, compare=False)
+    #: (required, total) positional parameters when a positional-only call can be checked
+    #: by counting (no ``*args``, keyword-only or required-after-optional parameters).
+    _positional: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -72,12 +75,21 @@ class TaskSpec:
         except (TypeError, ValueError):  # a builtin or C callable without a signature
             signature = None
         object.__setattr__(self, "signature", signature)
+        if signature is not None:
+            params = list(signature.parameters.values())
+            required = sum(1 for p in params if p.default is p.empty)
+            simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+            if simple and all(p.default is p.empty for p in params[:required]):
+                object.__setattr__(self, "_positional", (required, len(params)))
 
     def check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Raise ``TypeError`` naming the task when the function cannot be called with
         ``args`` and ``kwargs`` (too many or missing arguments, an unknown keyword)."""
         if self.signature is None:
             return
+        counts = self._positional
+        if counts is not None and not kwargs and counts[0] <= len(args) <= counts[1]:
+            return  # the common call, checked without binding
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
