@@ -9,19 +9,21 @@ OLD_PREFILLS = {"queue": ("default", ""), "priority": (0, None), "max_retries": 
 
 def options_to_task_defaults(apps, schema_editor):
     """Schedules whose options equal the old prefilled values now take the task's own
-    settings, and names from before tasks were named by their dotted path
-    (``send_receipt``) become that path (``shop.tasks.send_receipt``) where it is unique."""
+    settings; schedules and results named before tasks were named by their dotted path
+    (``send_receipt``) take that path (``shop.tasks.send_receipt``) where it is unique."""
     from flowrra_django.runtime import get_app
 
-    rows = apps.get_model("flowrra_django", "ScheduledTask").objects.using(schema_editor.connection.alias)
+    using = schema_editor.connection.alias
+    schedules = apps.get_model("flowrra_django", "ScheduledTask").objects.using(using)
+    results = apps.get_model("flowrra_django", "TaskResult").objects.using(using)
     for field, (old, empty) in OLD_PREFILLS.items():
-        rows.filter(**{field: old}).update(**{field: empty})
+        schedules.filter(**{field: old}).update(**{field: empty})
     registry = get_app().registry
-    for row in rows.only("pk", "task_name"):
-        if row.task_name in registry:
-            full_name = registry.get(row.task_name).name
-            if full_name != row.task_name:
-                rows.filter(pk=row.pk).update(task_name=full_name)
+    for short_name, full_names in registry.aliases().items():
+        if len(full_names) == 1 and registry.get(short_name).name in full_names:
+            (full_name,) = full_names
+            for rows in (schedules, results):
+                rows.filter(task_name=short_name).update(task_name=full_name)
 
 
 class Migration(migrations.Migration):
