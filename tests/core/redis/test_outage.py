@@ -6,6 +6,8 @@ import asyncio
 import re
 from collections.abc import Callable
 
+import pytest
+
 from flowrra import TaskStatus
 from tests.waiting import wait_until
 
@@ -14,7 +16,10 @@ from .tasks_app import record
 
 
 async def test_an_outage_is_one_line_lost_and_one_line_back(
-    private_redis: RedisServer, workers: Callable[..., WorkerProcess], r: Space
+    private_redis: RedisServer,
+    workers: Callable[..., WorkerProcess],
+    r: Space,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = with_prefix(private_redis.url, r.prefix)
     app = make_app(url)
@@ -39,3 +44,7 @@ async def test_an_outage_is_one_line_lost_and_one_line_back(
     back = re.findall(r"Worker \S+: the broker answers again after \d+\.\d s \(\d+ failed", log)
     assert len(back) == 1, log
     assert worker.proc.poll() is None  # it kept serving throughout
+    # the producer's result notifications (this process) say it once each way too
+    notices = [r.getMessage() for r in caplog.records if r.name.endswith("redis_waiters")]
+    assert len([m for m in notices if "cannot reach Redis" in m]) == 1, notices
+    assert len([m for m in notices if "Redis answers again" in m]) == 1, notices
