@@ -47,7 +47,7 @@ class BrokerConfig:
     def __post_init__(self) -> None:
         from .brokers import BROKERS
 
-        BROKERS.scheme_of(self.url)
+        BROKERS.resolve(self.url).check_url(self.url)
         _whole_number("BrokerConfig.max_connections", self.max_connections, minimum=1)
         _positive_number("BrokerConfig.socket_timeout", self.socket_timeout)
         _positive_number("BrokerConfig.visibility_timeout", self.visibility_timeout)
@@ -78,7 +78,7 @@ class BackendConfig:
     def __post_init__(self) -> None:
         from .backends import BACKENDS
 
-        BACKENDS.scheme_of(self.url)
+        BACKENDS.resolve(self.url).check_url(self.url)
         if self.ttl is not None:
             _whole_number("BackendConfig.ttl", self.ttl, minimum=1)
         _whole_number("BackendConfig.max_connections", self.max_connections, minimum=1)

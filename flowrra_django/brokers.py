@@ -367,6 +367,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 ready=task.eta is None or task.eta <= now,
                 available_at=task.eta if task.eta is not None else now,
                 claimed_by=None,
+                deliveries=0,  # a planned retry: its next delivery is no redelivery
             )
         )
         self._arrived.set()

@@ -4,7 +4,9 @@
 * E004 a ``django://`` URL naming a database that is not in ``DATABASES``;
 * E005 a ``django://`` broker or result backend on a database other than SQLite,
   PostgreSQL or MySQL 8 / MariaDB 10.6+ (those with ``SELECT ... FOR UPDATE SKIP LOCKED``);
-* E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes).
+* E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes);
+* W001 a ``django://`` SQLite database whose ``OPTIONS`` set what concurrent submitters and
+  workers cannot live with (flowrra_django fills in what they leave unset).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
-from .db import database_alias
+from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
 
 VENDORS = ("sqlite", "postgresql", "mysql")
 
@@ -43,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def _check_databases() -> list[CheckMessage]:
     values = flowrra_settings()
     messages: list[CheckMessage] = []
+    warned: set[str] = set()
     for key in ("BROKER_URL", "RESULT_BACKEND"):
         url = values[key]
         if urlsplit(url).scheme.lower() != "django":
@@ -66,6 +69,18 @@ def _check_databases() -> list[CheckMessage]:
                     "django://<alias> at a SQLite, PostgreSQL or MySQL 8 / MariaDB 10.6+ "
                     "database.",
                     id="flowrra.E005",
+                )
+            )
+        elif (problems := sqlite_problems(alias)) and alias not in warned:
+            warned.add(alias)
+            messages.append(
+                Warning(
+                    f"FLOWRRA[{key!r}] uses the SQLite database {alias!r}, whose OPTIONS "
+                    f"say: {'; '.join(problems)}. Concurrent submitters and workers will "
+                    "meet 'database is locked'.",
+                    hint=f"Set DATABASES[{alias!r}]['OPTIONS'] to include {SQLITE_OPTIONS!r}, "
+                    "or remove the options that differ (flowrra_django then applies these).",
+                    id="flowrra.W001",
                 )
             )
     return messages

@@ -168,6 +168,11 @@ def find_problems(raw: Any) -> list[Problem]:
 
 
 def _check_options(values: Mapping[str, Any], url_key: str, options_key: str) -> Problem | None:
+    cls = BrokerConfig if url_key == "BROKER_URL" else BackendConfig
+    try:
+        cls(url=values[url_key])  # the URL's own options and values, by the core's parser
+    except ConfigurationError as exc:
+        return _bad(url_key, str(exc))
     try:
         _component_config(values, url_key, options_key)
     except ConfigurationError as exc:

@@ -13,6 +13,7 @@ from django.views.generic import FormView
 import flowrra_django
 from flowrra_django.models import TaskResult
 
+from . import tasks
 from .forms import SubmitTaskForm
 
 
@@ -31,7 +32,7 @@ class DemoView(LoginRequiredMixin, FormView):
         data = form.cleaned_data
         arguments = self._arguments(data["task"], data)
         for _ in range(data["count"]):
-            flowrra_django.submit(data["task"], *arguments)
+            flowrra_django.submit(getattr(tasks, data["task"]), *arguments)
         messages.success(self.request, f"Submitted {data['task']} x{data['count']}.")
         return redirect("shop:index")
 

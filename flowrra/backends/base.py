@@ -20,6 +20,11 @@ DEFAULT_RESULT_TTL = 86_400
 class BaseResultBackend(ABC):
     """Stores :class:`TaskResult` records; final results expire after ``ttl`` seconds."""
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise ``ConfigurationError`` for options or values in ``url`` this backend cannot
+        use; ``BackendConfig`` calls it, so start-up checks catch them before any submit."""
+
     def __init__(self, config: BackendConfig | None = None) -> None:
         self.config = config
         ttl = config.ttl if config is not None else None

@@ -152,6 +152,10 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         self.prefix = self.target.key_prefix
         self._waiters: ResultWaiters | None = None
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        parse_redis_url(url)
+
     async def connect(self) -> None:
         if self._redis is None:
             assert self.config is not None

@@ -43,6 +43,11 @@ class BaseBroker(ABC):
         self.config = config
         self._workers: dict[str, tuple[float, dict[str, Any]]] = {}
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise ``ConfigurationError`` for options or values in ``url`` this broker cannot
+        use; ``BrokerConfig`` calls it, so start-up checks catch them before any submit."""
+
     async def connect(self) -> None:
         """Open connections; called by ``app.start()``."""
 

@@ -82,6 +82,10 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
 
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        _queue_visibility(parse_redis_url(url, extra_prefixes=(_VISIBILITY_OPTION,)).extra, url)
+
     # -- connection --------------------------------------------------------------------------
 
     async def connect(self) -> None:

@@ -18,6 +18,8 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+ADD = "tests.django.testapp.tasks.add"
+
 Start = Callable[..., WorkerProcess]
 FIRED = re.compile(r"Schedule (\d+) due (\S+): submitted (\w+) as ")
 
@@ -42,7 +44,7 @@ def stop(process: WorkerProcess) -> tuple[str, str]:
 def results_of_add(*args: int) -> int:
     """How many ``add`` results have these arguments (compared here: MariaDB's JSON
     equality compares a list's text, which its own formatting changes)."""
-    rows = TaskResult.objects.filter(task_name="add").values_list("args", flat=True)
+    rows = TaskResult.objects.filter(task_name=ADD).values_list("args", flat=True)
     return sum(1 for stored in rows if stored == list(args))
 
 
