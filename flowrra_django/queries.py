@@ -44,10 +44,15 @@ def _filtered(rows: QuerySet[TaskResultRow], query: q.ResultQuery) -> QuerySet[T
         except ValueError:
             raise ValueError("invalid page cursor") from None
         when = cursor.submitted_at
+        # the plain bound lets the index scan start at the cursor; the OR breaks ties
         if query.order == "newest":
-            rows = rows.filter(Q(submitted_at__lt=when) | Q(submitted_at=when, id__lt=key))
+            rows = rows.filter(submitted_at__lte=when).filter(
+                Q(submitted_at__lt=when) | Q(submitted_at=when, id__lt=key)
+            )
         else:
-            rows = rows.filter(Q(submitted_at__gt=when) | Q(submitted_at=when, id__gt=key))
+            rows = rows.filter(submitted_at__gte=when).filter(
+                Q(submitted_at__gt=when) | Q(submitted_at=when, id__gt=key)
+            )
     order = ("-submitted_at", "-id") if query.order == "newest" else ("submitted_at", "id")
     return rows.order_by(*order)
 

@@ -24,9 +24,10 @@ from ..task import TaskResult, TaskStatus
 MAX_PAGE_SIZE = 200
 #: Longest search text accepted (longer ones are refused, not truncated).
 MAX_SEARCH_LENGTH = 200
-#: How many of the newest results matching the filters a search looks through. A search
-#: over every stored row would read the whole table; a time range reaches older rows.
-SEARCH_WINDOW = 100_000
+#: How many of the newest results matching the filters (from the cursor on) one page of
+#: a search looks through. A search over every stored row would read the whole table; the
+#: page's cursor continues the search further back, and a time range reaches old rows.
+SEARCH_WINDOW = 20_000
 
 Order = Literal["newest", "oldest"]
 

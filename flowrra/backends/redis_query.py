@@ -10,7 +10,7 @@ them in order, and reads the results it passes in batches. Filters the indexes d
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..task import TaskStatus
 from . import query as q
@@ -40,11 +40,18 @@ class _Walk:
             flat = await self.backend.redis.runner.execute(
                 command, self.key, *bounds, "WITHSCORES", "LIMIT", self.offset, _CHUNK
             )
-            pairs = [(float(flat[i + 1]), flat[i].decode()) for i in range(0, len(flat), 2)]
+            pairs = _pairs(flat)
             self.offset += len(pairs)
             self.done = len(pairs) < _CHUNK
             self.buffer = pairs[::-1]  # popped from the end
         return self.buffer[-1] if self.buffer else None
+
+
+def _pairs(reply: list[Any]) -> list[tuple[float, str]]:
+    """(score, member) pairs of a WITHSCORES reply, flat (RESP2) or nested (RESP3)."""
+    if reply and isinstance(reply[0], list | tuple):
+        return [(float(score), member.decode()) for member, score in reply]
+    return [(float(reply[i + 1]), reply[i].decode()) for i in range(0, len(reply), 2)]
 
 
 async def _merged_ids(walks: list[_Walk], newest: bool, budget: int) -> list[str]:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 COUNTS_WINDOW = dt.timedelta(hours=24)
 #: The overview's chart spans this many minutes.
 CHART_MINUTES = 60
+#: Workers the overview lists (the workers page has them all).
+OVERVIEW_WORKERS = 10
 #: Characters of a traceback a page shows before it offers "show all".
 TRACEBACK_PREVIEW = 20_000
 _WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
@@ -59,14 +61,16 @@ class UIService:
         series = await backend.throughput(since, now)
         failed = await backend.query(ResultQuery(statuses=frozenset({TaskStatus.FAILED}), limit=8))
         workers = await self.workers(now)
-        queues = await self.queue_totals()
-        schedules = await self.manager.list_schedules(enabled_only=True)
+        online = [worker for worker in workers if worker.online]
+        queues = await self.queue_totals(workers)
+        every_schedule = await self.manager.list_schedules()
+        schedules = [schedule for schedule in every_schedule if schedule["enabled"]]
         total = sum(counts.values())
         return {
             "stats": {
                 "tasks": {"total": total, **{s.value: counts.get(s, 0) for s in TaskStatus}},
                 "registered_tasks": len(self.manager.app.registry),
-                "workers_online": sum(1 for worker in workers if worker.online),
+                "workers_online": len(online),
                 "broker": self.broker.describe(),
                 "backend": backend.describe(),
             },
@@ -78,11 +82,12 @@ class UIService:
                 sum(p.failed for p in series),
             ),
             "recent_failed_tasks": failed.results,
-            "workers": [worker for worker in workers if worker.online],
+            "workers": online[:OVERVIEW_WORKERS],
+            "workers_online": len(online),
             "queues": queues,
             "scheduled_count": await self.broker.scheduled_count(),
             "schedules": schedules[:8],
-            "total_schedules": len(await self.manager.list_schedules()),
+            "total_schedules": len(every_schedule),
         }
 
     # -- tasks -------------------------------------------------------------------------------
@@ -206,9 +211,9 @@ class UIService:
         names.update(level.queue for level in await self.broker.queue_levels())
         return sorted(names)
 
-    async def queue_totals(self) -> list[dict[str, Any]]:
+    async def queue_totals(self, workers: list[WorkerView] | None = None) -> list[dict[str, Any]]:
         """Per queue: ready, delayed and held messages (None when the broker does not say),
-        and the workers that consume it."""
+        and the online ``workers`` (default: all seen) that consume it."""
         totals: dict[str, dict[str, Any]] = {
             name: {"queue": name, "ready": 0, "delayed": None, "held": None, "levels": []}
             for name in {"default", *self.manager.app.registry.queues()}
@@ -225,7 +230,7 @@ class UIService:
                     entry[field] = (entry[field] or 0) + value
             entry["levels"].append(level)
         consumers: dict[str, list[str]] = defaultdict(list)
-        for worker in await self.workers():
+        for worker in workers if workers is not None else await self.workers():
             if worker.online:
                 for queue in worker.queues:
                     consumers[queue].append(worker.id)

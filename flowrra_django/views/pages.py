@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from .. import dashboard
@@ -35,13 +36,21 @@ class DashboardPage(StaffRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(admin.site.each_context(self.request))
+        urls = prefixes()
         context.update(
             title=self.title,
-            navigation=NAVIGATION,
+            navigation=[(name, label, urls[name]) for name, label in NAVIGATION],
             section=self.section,
             perms_flowrra=_permissions(self.request.user),
+            urls=urls,
         )
         return context
+
+
+def prefixes() -> dict[str, str]:
+    """The dashboard's section URLs; templates append ids to them (one ``reverse`` per
+    section, not one per link: a page of 50 tasks has 150 links)."""
+    return {name: reverse(f"flowrra:{name}") for name, _ in NAVIGATION}
 
 
 def _permissions(user: Any) -> dict[str, bool]:
