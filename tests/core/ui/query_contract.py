@@ -6,6 +6,7 @@ Each check stores results in a fresh backend and asserts what a dashboard would 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from flowrra.backends.base import BaseResultBackend
 from flowrra.backends.query import ResultQuery
@@ -108,7 +109,8 @@ async def check_counts_and_throughput(backend: BaseResultBackend) -> None:
     since = finished - dt.timedelta(minutes=10)
     points = await backend.throughput(since, NOW)
     assert points[0].minute == since
-    assert all(b.minute - a.minute == dt.timedelta(minutes=1) for a, b in zip(points, points[1:]))
+    minute = dt.timedelta(minutes=1)
+    assert all(b.minute - a.minute == minute for a, b in itertools.pairwise(points))
     by_minute = {p.minute: (p.succeeded, p.failed) for p in points}
     assert by_minute[finished] == (2, 1)
     assert by_minute[finished - dt.timedelta(minutes=3)] == (1, 0)

@@ -94,7 +94,7 @@ async def test_create_edit_toggle_run_and_delete(service: ScheduleService, app: 
         await service.create_schedule(form(name="morning"))
     assert set(caught.value.errors) == {"name"}
 
-    edit = form(name="morning", schedule="30 7 * * 1-5", kwargs="{\"kind\": \"am\"}")
+    edit = form(name="morning", schedule="30 7 * * 1-5", kwargs='{"kind": "am"}')
     assert await service.update_schedule(cron, edit)
     edited = await service.get_schedule(cron)
     assert edited is not None and edited["schedule"] == "30 7 * * 1-5"
