@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.http import QueryDict
@@ -107,3 +108,9 @@ def wall(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         return "-"
     return value.strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+@register.filter
+def segment(value: Any) -> str:
+    """``value`` quoted as one path segment, as ``reverse()`` quotes it ('/' too)."""
+    return quote(str(value), safe="~:@!$&'()*+,;=")

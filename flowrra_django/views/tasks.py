@@ -12,7 +12,7 @@ from django.utils import timezone
 from flowrra.backends.query import SEARCH_WINDOW
 from flowrra.exceptions import ResultNotFoundError
 from flowrra.task import TaskStatus
-from flowrra.ui import InvalidFilter, parse_task_filters
+from flowrra.ui import parse_task_filters
 from flowrra.ui.filters import PAGE_SIZES, RANGES
 
 from .access import ActionView
@@ -28,9 +28,9 @@ class TaskListView(DashboardPage):
         context = self.get_context_data(**kwargs)
         try:
             filters = parse_task_filters(request.GET, timezone=timezone.get_current_timezone())
-        except InvalidFilter as exc:
+            data = self.services(lambda s: s.ui.get_tasks_page_data(query=filters.query))
+        except ValueError as exc:  # InvalidFilter, or a cursor this backend did not make
             return bad_request(request, context, str(exc))
-        data = self.services(lambda s: s.ui.get_tasks_page_data(query=filters.query))
         params = request.GET.copy()
         params.pop("after", None)
         context.update(

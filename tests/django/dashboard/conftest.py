@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from flowrra.task import utcnow
-from flowrra_django.models import TaskResult
+from flowrra_django.models import ScheduledTask, TaskResult, WorkerHeartbeat
 
 
 def _client(user: User) -> Client:
@@ -58,3 +59,37 @@ def make_result() -> Callable[..., TaskResult]:
         return TaskResult.objects.create(task_id=task_id, status=status, **values)
 
     return make
+
+
+@pytest.fixture
+def schedule() -> ScheduledTask:
+    return ScheduledTask.objects.create(
+        name="nightly add",
+        task_name="add",
+        schedule_type="cron",
+        schedule="0 3 * * *",
+        args=[1, 2],
+        next_run_at=utcnow() + dt.timedelta(hours=3),
+    )
+
+
+@pytest.fixture
+def heartbeat() -> WorkerHeartbeat:
+    now = utcnow()
+    info = {
+        "id": "box:42:beef",
+        "hostname": "box",
+        "pid": 42,
+        "queues": ["default", "mail"],
+        "concurrency": {"io": 4, "cpu": 1},
+        "processed": 12,
+        "succeeded": 11,
+        "failed": 1,
+        "retried": 0,
+        "active": [],
+        "started_at": time.time() - 600,
+        "last_heartbeat": time.time(),
+    }
+    return WorkerHeartbeat.objects.create(
+        worker_id=info["id"], info=info, last_seen=now, expires_at=now + dt.timedelta(minutes=5)
+    )
