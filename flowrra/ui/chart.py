@@ -14,7 +14,7 @@ from html import escape
 
 from ..backends.query import ThroughputPoint
 
-WIDTH, HEIGHT = 720, 200
+WIDTH, HEIGHT = 960, 220
 _LEFT, _RIGHT, _TOP, _BOTTOM = 40, 8, 10, 24
 
 
@@ -41,7 +41,7 @@ def throughput_svg(
     parts = [
         f'<svg class="flowrra-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title or "Tasks finished per minute")}" '
-        'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
+        'xmlns="http://www.w3.org/2000/svg">'
     ]
     for fraction in (0, 0.5, 1):
         y = _TOP + plot_h * (1 - fraction)

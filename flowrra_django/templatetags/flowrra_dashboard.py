@@ -38,10 +38,12 @@ def when(value: Any) -> str:
         return "-"
     local = timezone.localtime(moment)
     return format_html(
-        '<time datetime="{}" title="{}">{} <span class="rel">{}</span></time>',
+        '<time datetime="{}" title="{}"><span class="fl-date">{} </span>{} '
+        '<span class="rel">{}</span></time>',
         moment.isoformat(),
         local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        local.strftime("%Y-%m-%d %H:%M:%S"),
+        local.strftime("%Y-%m-%d"),
+        local.strftime("%H:%M:%S"),
         Formatter.format_relative(moment),
     )
 

@@ -15,7 +15,7 @@ from .pages import DashboardPage
 class OverviewView(DashboardPage):
     template_name = "flowrra_django/overview.html"
     section = "overview"
-    title = "Flowrra"
+    title = "Overview"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
