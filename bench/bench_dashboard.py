@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_admin_changelist import QUEUES, STATUSES, log, server_command
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -39,19 +41,6 @@ DATABASE = "flowrra_bench_dashboard"
 RESULTS_FILE = Path(os.environ.get("RESULTS_FILE", "/tmp/flowrra-bench/dashboard.jsonl"))
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/postgres")
 TASKS = [f"bench_task_{n}" for n in range(10)]
-QUEUES = ["default", "default", "default", "emails", "reports"]
-STATUSES = ["success"] * 90 + ["failed"] * 5 + ["pending"] * 2 + ["running", "retrying", "revoked"]
-
-
-def log(*parts: object) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
-
-
-def server_command(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(SERVER, autocommit=True) as connection:
-        connection.execute(sql)
 
 
 def setup_django() -> None:
