@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
@@ -100,12 +101,14 @@ class BaseResultBackend(ABC):
         """Results per status; with ``since``, only those submitted at or after it."""
         raise NotImplementedError(f"{type(self).__name__} does not support result queries")
 
-    async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[ThroughputPoint]:
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[ThroughputPoint]:
         """Results that finished SUCCESS or FAILED per minute from ``since`` to ``until``,
         one point per minute (zeros included)."""
         raise NotImplementedError(f"{type(self).__name__} does not support result queries")
 
-    async def retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
+    async def retry_links(self, task_id: str) -> tuple[str | None, builtins.list[str]]:
         """The task ``task_id`` was resubmitted from, and those resubmitted from it (a
         backend that records no such links answers ``(None, [])``)."""
         return None, []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections import deque
 from collections.abc import Collection, Sequence
@@ -135,7 +136,9 @@ class MemoryBackend(BaseResultBackend):
         page = rows[: query.limit]
         more = len(rows) > query.limit
         last = page[-1] if page else None
-        cursor = q.Cursor(last.submitted_at, last.task_id) if more and last else None
+        cursor = None
+        if more and last is not None and last.submitted_at is not None:
+            cursor = q.Cursor(last.submitted_at, last.task_id)
         return q.ResultPage(page, cursor)
 
     async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
@@ -147,7 +150,9 @@ class MemoryBackend(BaseResultBackend):
                 counts[result.status] += 1
         return counts
 
-    async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[q.ThroughputPoint]:
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[q.ThroughputPoint]:
         self._purge_expired()
         series = q.empty_series(since, until)
         for result in self._results.values():

@@ -289,7 +289,9 @@ class RedisBackend(RedisComponent, BaseResultBackend):
             return await self.counts()
         return await redis_query.status_counts(self, since)
 
-    async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[ThroughputPoint]:
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[ThroughputPoint]:
         return await redis_query.throughput(self, since, until)
 
     async def delete(self, task_ids: Sequence[str]) -> int:

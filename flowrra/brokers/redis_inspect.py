@@ -24,8 +24,8 @@ _LEVELS = range(10)
 _SCAN_LIMIT = 10_000
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 async def queue_levels(broker: RedisBroker) -> list[QueueLevel]:

@@ -96,7 +96,7 @@ def _json(data: Mapping[str, Any], field: str, kind: type, errors: dict[str, str
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             errors[field] = f"Enter valid JSON ({exc.msg} at character {exc.pos})."
             return kind()
     if not isinstance(raw, kind):
@@ -273,23 +273,21 @@ class ScheduleService:
         """Create a schedule from form ``data`` (any type); returns its id."""
         draft = self.validate(data)
         await self._check_name(draft.name, None)
-        options = {
-            "timezone": draft.timezone,
-            "queue": draft.queue,
-            "missed_policy": draft.missed_policy.value,
-            "name": draft.name,
-        }
         scheduler = self.manager.scheduler_required()
-        common = {
-            "description": draft.description,
-            "max_retries": draft.max_retries,
-            "retry_delay": draft.retry_delay,
-            "priority": draft.priority,
-            **options,
-        }
         if draft.schedule_type is ScheduleType.ONCE:
             return await scheduler.schedule_once(
-                draft.task_name, draft.schedule, draft.args, draft.kwargs, **common
+                draft.task_name,
+                draft.schedule,
+                draft.args,
+                draft.kwargs,
+                description=draft.description,
+                max_retries=draft.max_retries,
+                retry_delay=draft.retry_delay,
+                priority=draft.priority,
+                timezone=draft.timezone,
+                queue=draft.queue,
+                missed_policy=draft.missed_policy.value,
+                name=draft.name,
             )
         add = (
             scheduler.schedule_cron
@@ -297,7 +295,19 @@ class ScheduleService:
             else scheduler.schedule_interval
         )
         return await add(
-            draft.task_name, draft.schedule, draft.args, draft.kwargs, draft.enabled, **common
+            draft.task_name,
+            draft.schedule,
+            draft.args,
+            draft.kwargs,
+            draft.enabled,
+            draft.description,
+            draft.max_retries,
+            draft.retry_delay,
+            draft.priority,
+            timezone=draft.timezone,
+            queue=draft.queue,
+            missed_policy=draft.missed_policy.value,
+            name=draft.name,
         )
 
     async def update_schedule(self, schedule_id: str, data: Mapping[str, Any]) -> bool:

@@ -151,7 +151,7 @@ class UIService:
         original = await self.backend.get(task_id)
         if original is None:
             return None
-        if original.task_name not in self.manager.app.registry:
+        if original.task_name is None or original.task_name not in self.manager.app.registry:
             raise ValueError(f"{original.task_name!r} is not a registered task any more")
         new_id = new_task_id()
         submitter = self.manager.app.options(

@@ -119,3 +119,12 @@ def test_a_stricter_dashboard_permission_can_be_required(
     with override_settings(FLOWRRA=strict):
         assert viewer.get(world("overview", ())).status_code == 403
         assert operator.get(world("overview", ())).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["nodot", 5, "a.b.c", ".x"])
+def test_a_malformed_dashboard_permission_is_reported_at_start_up(value: object) -> None:
+    from flowrra_django.conf import find_problems
+
+    [problem] = find_problems({"DASHBOARD_PERMISSION": value})
+    assert problem.id == "flowrra.E003"
+    assert "DASHBOARD_PERMISSION" in problem.message and "a permission name" in problem.message
