@@ -35,5 +35,5 @@
   form.elements.schedule_type.addEventListener("change", placeholder);
   placeholder();
   var button = document.getElementById("fl-preview-button");
-  if (button) { button.hidden = true; }
+  if (button) { (button.closest(".fl-row") || button).hidden = true; }
 })();

@@ -167,3 +167,16 @@ def test_schedules_list_and_the_form_previews_runs(
     assert text(preview).count("09:30 JST") == 5
     bad = operator.get(reverse("flowrra:schedule-preview"), {"schedule": "<b>nope</b>"})
     assert "&lt;b&gt;nope&lt;/b&gt;" in text(bad)
+
+
+def test_times_show_in_the_active_time_zone_with_relative_times(
+    viewer: Client, make_result: MakeResult
+) -> None:
+    from django.test import override_settings
+
+    submitted = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    make_result("tz-1", submitted_at=submitted)
+    with override_settings(TIME_ZONE="Asia/Tokyo"):
+        page = text(viewer.get(reverse("flowrra:task", args=["tz-1"])))
+    assert "09:00:00" in page and "JST" in page
+    assert " ago</span>" in page
