@@ -128,3 +128,11 @@ def test_a_malformed_dashboard_permission_is_reported_at_start_up(value: object)
     [problem] = find_problems({"DASHBOARD_PERMISSION": value})
     assert problem.id == "flowrra.E003"
     assert "DASHBOARD_PERMISSION" in problem.message and "a permission name" in problem.message
+
+
+def test_get_urls_gives_the_same_patterns_as_the_urlconf() -> None:
+    from flowrra.ui.django import get_urls
+    from flowrra_django import urls
+
+    assert [p.name for p in get_urls()] == [p.name for p in urls.urlpatterns]
+    assert urls.app_name == "flowrra"
