@@ -84,7 +84,8 @@ def parse_task_filters(
 ) -> TaskFilters:
     """Read ``status`` (repeatable), ``task``, ``queue``, ``worker``, ``range`` (one of
     :data:`RANGES`) or ``from``/``to`` (times in ``timezone`` unless they carry an offset),
-    ``q`` (search), ``sort`` (newest/oldest), ``per_page`` and ``after`` (a page cursor)."""
+    ``q`` (search), ``sort`` (newest/oldest), ``per_page``, ``after`` (a page cursor) and
+    ``live`` (the page reloads itself; adapters decide how)."""
     statuses = set()
     for value in _many(params, "status"):
         try:
@@ -140,5 +141,6 @@ def parse_task_filters(
         "q": search,
         "sort": sort,
         "per_page": int(size_text),
+        "live": _one(params, "live") in ("1", "on"),
     }
     return TaskFilters(values, query)

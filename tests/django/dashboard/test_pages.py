@@ -180,3 +180,9 @@ def test_times_show_in_the_active_time_zone_with_relative_times(
         page = text(viewer.get(reverse("flowrra:task", args=["tz-1"])))
     assert "09:00:00" in page and "JST" in page
     assert " ago</span>" in page
+
+
+def test_the_task_list_can_reload_itself_on_its_first_page(viewer: Client) -> None:
+    live = text(viewer.get(reverse("flowrra:tasks"), {"live": "1"}))
+    assert '<meta http-equiv="refresh" content="5">' in live
+    assert '<meta http-equiv="refresh"' not in text(viewer.get(reverse("flowrra:tasks")))
