@@ -26,6 +26,21 @@ def _mask_one(match: re.Match[str]) -> str:
         return _USERINFO.sub(r"\1:***@", url)
 
 
+def as_datetime(value: Any) -> dt.datetime | None:
+    """An aware datetime from a datetime (naive ones are UTC), an ISO 8601 string or Unix
+    time; None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def mask_urls(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``."""
     return _URL.sub(_mask_one, text) if "://" in text else text

@@ -7,19 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formatter import mask_urls
-
-
-def _moment(value: Any) -> dt.datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return value if isinstance(value, dt.datetime) else None
+from .formatter import as_datetime, mask_urls
 
 
 def _count(info: dict[str, Any], key: str) -> int:
@@ -59,7 +47,7 @@ class WorkerView:
 
 def worker_view(info: dict[str, Any], now: dt.datetime) -> WorkerView:
     """The view of one heartbeat document (fields a worker did not send are left empty)."""
-    expires = _moment(info.get("expires_at"))
+    expires = as_datetime(info.get("expires_at"))
     concurrency = info.get("concurrency")
     queues = info.get("queues")
     active = info.get("active")
@@ -78,8 +66,8 @@ def worker_view(info: dict[str, Any], now: dt.datetime) -> WorkerView:
         failed=_count(info, "failed"),
         retried=_count(info, "retried"),
         active=[str(task_id) for task_id in active] if isinstance(active, list) else [],
-        started_at=_moment(info.get("started_at")),
-        last_seen=_moment(info.get("last_heartbeat")),
+        started_at=as_datetime(info.get("started_at")),
+        last_seen=as_datetime(info.get("last_heartbeat")),
         expires_at=expires,
         online=expires is None or expires > now,
         broker=mask_urls(str(info.get("broker", ""))),

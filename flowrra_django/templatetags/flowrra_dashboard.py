@@ -13,27 +13,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from flowrra.ui import Formatter, mask_urls
+from flowrra.ui.formatter import as_datetime
 
 register = template.Library()
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
 
 
 @register.filter
 def when(value: Any) -> str:
     """A time in the active zone with how long ago (or how soon) it is."""
-    moment = _aware(value)
+    moment = as_datetime(value)
     if moment is None:
         return "-"
     local = timezone.localtime(moment)
@@ -51,7 +39,7 @@ def when(value: Any) -> str:
 @register.filter
 def ago(value: Any) -> str:
     """Only the relative part: ``3 s ago``, ``in 5 min``."""
-    moment = _aware(value)
+    moment = as_datetime(value)
     if moment is None:
         return "-"
     return format_html(
@@ -64,7 +52,7 @@ def ago(value: Any) -> str:
 
 @register.filter
 def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
-    moment = _aware(value)
+    moment = as_datetime(value)
     return "-" if moment is None else timezone.localtime(moment).strftime(fmt)
 
 
