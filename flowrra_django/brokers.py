@@ -54,10 +54,11 @@ from django.db.models import Count, Max, Q
 
 from flowrra import serialization
 from flowrra.brokers.base import BaseBroker, Delivery
+from flowrra.brokers.stats import WORKER_RETENTION, QueueLevel
 from flowrra.serialization import dumps
 from flowrra.task import Task, TaskResult, utcnow
 
-from . import sql
+from . import broker_stats, sql
 from .backends import DatabaseBackend
 from .conf import flowrra_settings
 from .db import UsesDatabase, database_thread
@@ -424,7 +425,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             )
             dead = beats.filter(expires_at__lt=now)
             reclaimed = self._give_back(messages.filter(claimed_by__in=dead.values("claimant")))
-            dead.delete()
+            # dead workers stay listed (offline) for a while, then go
+            dead.filter(expires_at__lt=now - dt.timedelta(seconds=WORKER_RETENTION)).delete()
         if reclaimed:
             logger.warning("Gave %d message(s) of stopped workers back to the queue", reclaimed)
         return self._held_revoked()
@@ -444,6 +446,13 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
+
+    async def workers_seen(self, retention: float) -> list[dict[str, Any]]:
+        beats = WorkerHeartbeat.objects.using(self.alias)
+        return await database_thread.run(broker_stats.workers_seen, beats, retention)
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        return await database_thread.run(broker_stats.queue_levels, self._messages())
 
 
 def _upsert_names_target(alias: str) -> bool:

@@ -94,6 +94,9 @@ class TaskResult(models.Model):
             models.Index(fields=["status", "-submitted_at"], name="flowrra_result_status"),
             models.Index(fields=["task_name", "-submitted_at"], name="flowrra_result_task"),
             models.Index(fields=["finished_at"], name="flowrra_result_finished"),
+            # the dashboard's queue and worker filters, newest first
+            models.Index(fields=["queue", "-submitted_at"], name="flowrra_result_queue"),
+            models.Index(fields=["worker", "-submitted_at"], name="flowrra_result_worker"),
         ]
 
     def __str__(self) -> str:

@@ -80,7 +80,8 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
         changes = {**_fields(task), "updated_at": utcnow()}
         if task.name:
             changes["name"] = task.name
-        if pk is None or not await self._run(self._rows().filter(pk=pk).update, **changes):
+        update = functools.partial(self._rows().filter(pk=pk).update, **changes)
+        if pk is None or not await self._run(update):
             raise ValueError(f"no schedule with id {task.id!r}")
 
     async def delete(self, task_id: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from flowrra import BrokerConfig, Task
+from flowrra.brokers.stats import WORKER_RETENTION
 from flowrra.task import new_task_id, utcnow
 from flowrra_django.brokers import DatabaseBroker
 from flowrra_django.models import QueuedMessage, WorkerHeartbeat
@@ -142,6 +144,13 @@ async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
     await alive.heartbeat({"id": "live-worker"}, ttl=30)
     assert [d.task.id for d in await alive.fetch(["default"], 1, 0)] == [held.id]
     assert [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+    # the dashboard lists it as offline until the retention time, then it is gone
+    seen = {w["id"]: w["expires_at"] for w in await alive.workers_seen(3600)}
+    assert set(seen) == {"dead-worker", "live-worker"} and seen["dead-worker"] < time.time()
+    await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aupdate(
+        expires_at=utcnow() - dt.timedelta(seconds=WORKER_RETENTION + 1)
+    )
+    await alive.heartbeat({"id": "live-worker"}, ttl=30)
     assert not await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aexists()
 
 

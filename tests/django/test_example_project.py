@@ -42,10 +42,16 @@ client = Client()
 client.login(username="alice", password="pw")
 page = client.get("/")
 bad = client.post("/", {"task": "nope", "count": "many"})
+from django.contrib.auth.models import User
+User.objects.create_user("olga", "olga@example.com", "pw", is_staff=True)
+staff = Client()
+staff.login(username="olga", password="pw")
+staff_page = staff.get("/").content.decode()
 rows = {
     r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
 }
 print(json.dumps({"page": [page.status_code, "Latest results" in page.content.decode()],
+                  "staff_page": ["Latest results" in staff_page, "/flowrra/" in staff_page],
                   "bad_form": [bad.status_code, "Select a valid choice" in bad.content.decode()],
                   "results": rows}))
 """
@@ -88,7 +94,8 @@ def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str)
     manage(env, "shell", "-c", f"URL = {site_url!r}\n{SUBMIT}")
     manage(env, "flowrra_worker", "--max-tasks", "7", "--loglevel", "WARNING")
     report = json.loads(manage(env, "shell", "-c", REPORT).strip().splitlines()[-1])
-    assert report["page"] == [200, True]
+    assert report["page"] == [200, False]  # a user who is not staff sees nobody's results
+    assert report["staff_page"] == [True, True]
     assert report["bad_form"] == [200, True]
     prefix = "example_project.shop.tasks."  # a task's name is its dotted path
     assert all(name.startswith(prefix) for name in report["results"]), report["results"]
