@@ -124,7 +124,7 @@ def test_every_dashboard_page_and_action_in_a_browser(
 
             page.click(".fl-nav >> text=Schedules")
             page.click("text=New schedule")
-            page.select_option("#id_task_name", "count_primes")
+            page.select_option("#id_task_name", "example_project.shop.tasks.count_primes")
             page.fill("#id_name", "morning primes")
             page.fill("#id_schedule", "30 9 * * 1-5")
             page.fill("#id_timezone", "Asia/Tokyo")

@@ -58,9 +58,10 @@ def test_a_fresh_project_runs_a_task_following_the_readme(wheel: Path, tmp_path:
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    install = re.search(r"`pip install (\"[^\"]+\"|\S+)`", (ROOT / "README.md").read_text())
+    readme = (ROOT / "README.md").read_text()
+    install = re.search(r"`pip install [\"']?(flowrra\[django[^\]]*\])", readme)
     assert install is not None, "the README says how to install the Django app"
-    extras = install.group(1).strip('"').removeprefix("flowrra")
+    extras = install.group(1).removeprefix("flowrra")
     run(python, "-m", "pip", "install", "-q", f"{wheel}{extras}", cwd=tmp_path)
 
     project = FreshProject(tmp_path / "site", python).create()

@@ -100,7 +100,11 @@ def test_a_schedule_is_created_edited_toggled_run_and_deleted(operator: Client) 
     response = operator.post(reverse("flowrra:schedule-run", args=[row.pk]), follow=True)
     assert messages_of(response)[-1] == "Submitted the task now."
     submitted = TaskResult.objects.get()
-    assert (submitted.task_name, submitted.args, submitted.priority) == ("add", [1, 2], 3)
+    assert (submitted.task_name, submitted.args, submitted.priority) == (
+        "tests.django.testapp.tasks.add",
+        [1, 2],
+        3,
+    )
 
     operator.post(reverse("flowrra:schedule-delete", args=[row.pk]))
     assert not ScheduledTask.objects.exists()
