@@ -5,10 +5,9 @@ default URL for check_url (a page of the site itself)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from tests.django.test_example_project import ROOT, manage, pytestmark
+from tests.django.test_example_project import example_env, manage, pytestmark
 
 __all__ = ["pytestmark"]
 
@@ -44,14 +43,7 @@ print(json.dumps({
 
 
 def test_a_chain_submits_its_follow_ups_and_the_report_is_scheduled(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'example.sqlite3'}",
-        "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
-        "FLOWRRA_BROKER_URL": "django://",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = example_env(tmp_path)
     manage(env, "migrate", "-v", "0")
     manage(env, "shell", "-c", SUBMIT)
     manage(env, "shell", "-c", "import flowrra_django\nflowrra_django.submit('activity_report')")
