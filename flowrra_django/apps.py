@@ -14,6 +14,8 @@ class FlowrraConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .runtime import register_schemes
+        from .tasks_discovery import install
 
         register_schemes()
         autodiscover_modules("tasks")
+        install()
