@@ -21,6 +21,7 @@ Works with ``django.tasks`` (Django 6) and the ``django_tasks`` backport (Django
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 from collections.abc import Iterable
@@ -31,9 +32,11 @@ from django.core.checks import CheckMessage, Error
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from flowrra.events import task_update
 from flowrra.registry import validate_options
+from flowrra.task import Task as Message
 from flowrra.task import TaskResult as FlowrraResult
-from flowrra.task import new_task_id
+from flowrra.task import TaskStatus, new_task_id
 
 from . import runtime
 from .api import Submission
@@ -96,11 +99,18 @@ class FlowrraTaskBackend(BaseTaskBackend):
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         """Queue ``task(*args, **kwargs)``; inside ``transaction.atomic()`` on commit (see the
         module's docs). Arguments that are not JSON raise ``TypeError`` and nothing is
-        queued."""
+        queued.
+
+        With the ``django://`` broker on the default database the task is written on the
+        caller's connection: inside a transaction it commits (or rolls back) with it."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
         submission = self._submission(task, result)
-        if self._waits_for_commit(task) and connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        atomic = connections[DEFAULT_DB_ALIAS].in_atomic_block
+        wait = atomic and self._waits_for_commit(task)
+        if (wait or not atomic) and self._write_here(task, submission, result):
+            transaction.on_commit(functools.partial(self._announce, result))
+        elif wait:
             transaction.on_commit(functools.partial(self._send, task, submission, result))
         else:
             self._send(task, submission, result)
@@ -153,7 +163,48 @@ class FlowrraTaskBackend(BaseTaskBackend):
     def _send(self, task: Task, submission: Submission, result: TaskResult) -> None:
         submission.submit(self._register(task), *result.args, **result.kwargs)
         object.__setattr__(result, "enqueued_at", timezone.now())
+        self._announce(result)
+
+    def _announce(self, result: TaskResult) -> None:
         task_enqueued.send(type(self), task_result=result)
+
+    def _write_here(self, task: Task, submission: Submission, result: TaskResult) -> bool:
+        """Store and enqueue on this thread's connection to the default database, where the
+        ``django://`` broker and results live there; False otherwise."""
+        from .brokers import DatabaseBroker
+
+        app = runtime.get_app()
+        loop = runtime.loop()  # the app is connected from here on
+        broker, backend = app.broker, app.backend
+        if not isinstance(broker, DatabaseBroker) or broker.alias != DEFAULT_DB_ALIAS:
+            return False
+        spec = app.registry.get(self._register(task))
+        options = submission.options
+        message = Message(
+            result.id,
+            spec.name,
+            tuple(result.args),
+            result.kwargs,
+            spec.max_retries,
+            spec.retry_delay,
+            0,
+            options.priority if options.priority is not None else spec.priority,
+            False,
+            options.queue or spec.queue,
+            options.eta_timestamp(),
+            spec.timeout,
+            timezone.now(),
+        )
+        pending = FlowrraResult.for_task(message, TaskStatus.PENDING)
+        assert backend is not None
+        if not broker.store_and_enqueue_here(backend, [pending], [message]):
+            return False
+        object.__setattr__(result, "enqueued_at", message.submitted_at)
+        if app.events.has_subscribers:
+            asyncio.run_coroutine_threadsafe(app.events.emit(task_update(pending)), loop)
+        if app.worker is not None:  # a task of this worker enqueued it: look again
+            loop.call_soon_threadsafe(broker.wakeup)
+        return True
 
     # -- results ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import signal
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
@@ -106,7 +107,10 @@ def test_the_context_gives_the_attempt_and_a_failed_attempt_is_retried_as_option
 ) -> None:
     mine = dj_tasks.whoami.enqueue("me")
     flaky = dj_tasks.flaky.enqueue(failures=1)  # the "retrying" backend: MAX_RETRIES 2
-    burst(worker_process)
+    worker = worker_process()  # serving: a burst worker may leave before the retry is due
+    wait_until(lambda: dj_tasks.flaky.get_result(flaky.id).is_finished, what="the retry")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
 
     mine.refresh()
     assert mine.return_value == {"label": "me", "id": mine.id, "attempt": 1}

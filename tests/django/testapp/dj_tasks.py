@@ -37,6 +37,12 @@ async def async_add(a: int, b: int) -> int:
 
 
 @task
+def noop(x: int) -> int:
+    """The benchmark's task: the same no-op as django-tasks-db's in the peer harness."""
+    return x
+
+
+@task
 def fail(message: str) -> None:
     raise ValueError(message)
 
