@@ -13,10 +13,14 @@
 Tasks go through the project's Flowrra broker (``FLOWRRA["BROKER_URL"]``), run in
 ``manage.py flowrra_worker`` and keep their results in Flowrra's result store, named by their
 module path. ``QUEUES`` are Flowrra queues; priorities map onto Flowrra's ten levels (see
-:mod:`.tasks_mapping`). Inside ``transaction.atomic()`` an enqueue waits for the commit as
-``FLOWRRA["SUBMIT_ON_COMMIT"]`` says, unless the backend's ``ENQUEUE_ON_COMMIT`` or the
-task's ``enqueue_on_commit`` (versions of the backport that have it) says otherwise.
-Works with ``django.tasks`` (Django 6) and the ``django_tasks`` backport (Django 5.2).
+:mod:`.tasks_mapping`). ``OPTIONS``: ``MAX_RETRIES`` (default 0, as Django's own backends
+do not retry) and ``RETRY_DELAY`` for the tasks of this backend.
+
+Django's rule is that ``enqueue`` enqueues at once (its docs suggest ``on_commit``); the
+versions of the backport that had ``ENQUEUE_ON_COMMIT`` (a backend key, and a task's
+``enqueue_on_commit``) are honoured, and without them ``FLOWRRA["SUBMIT_ON_COMMIT"]``
+decides: inside ``transaction.atomic()`` the task is enqueued with the commit. Works with
+``django.tasks`` (Django 6) and the ``django_tasks`` backport (Django 5.2).
 """
 
 from __future__ import annotations
