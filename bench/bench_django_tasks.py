@@ -10,7 +10,8 @@ side's result table (worker start-up excluded); every task must have succeeded.
 Both run on the same database, a database of this benchmark's own (a SQLite file in /tmp;
 ``flowrra_bench_djtasks`` on the PostgreSQL server), created first and dropped at the end.
 The peer's PostgreSQL rows are with Django's default ``CONN_MAX_AGE=0`` and with persistent
-connections.
+connections. The repetitions alternate, peer then ours, so that on a shared, noisy host both
+see the same moments; each figure is the median of BENCH_REPS.
 
     .venv/bin/python bench/bench_django_tasks.py                 # SQLite and PostgreSQL
     .venv/bin/python bench/bench_django_tasks.py sqlite --no-peer
@@ -28,8 +29,10 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench_django_broker import PEERS_DIR, PEERS_VENV, admin_connection, log, summarize
 
@@ -73,6 +76,7 @@ def drop_database(kind: str) -> None:
 
 
 def measure(kind: str) -> None:
+    """One repetition of ours; prints its figures as JSON."""
     os.environ.update(environment(kind))
     sys.path[:0] = [str(ROOT), str(BENCH)]
     import django
@@ -87,76 +91,82 @@ def measure(kind: str) -> None:
     from tests.django.testapp.dj_tasks import noop
 
     call_command("migrate", verbosity=0)
-    enqueue, drain, drain_incl = [], [], []
-    for rep in range(REPS):
-        TaskResult.objects.all().delete()
-        QueuedMessage.objects.all().delete()
-        started = time.perf_counter()
-        for i in range(N):
-            noop.enqueue(i)
-        enqueue.append(N / (time.perf_counter() - started))
-        runtime.shutdown()
-        connections.close_all()
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "django", "flowrra_worker", "--burst", "--loglevel", "WARNING"],
-            cwd=ROOT,
-            env=environment(kind),
-            stdout=subprocess.DEVNULL,
-            check=True,
-            timeout=600,
-        )
-        wall = time.perf_counter() - started
-        done = TaskResult.objects.filter(status="success", task_name=noop.module_path)
-        if done.count() != N or QueuedMessage.objects.exists():
-            raise RuntimeError(f"only {done.count()}/{N} tasks succeeded")
-        span = done.aggregate(first=Min("started_at"), last=Max("finished_at"))
-        drain.append(N / (span["last"] - span["first"]).total_seconds())
-        drain_incl.append(N / wall)
-        log(
-            f"flowrra [{kind}] rep {rep + 1}: enqueue {enqueue[-1]:,.0f}/s  drain "
-            f"{drain[-1]:,.0f}/s (incl. start-up {drain_incl[-1]:,.0f}/s)"
-        )
+    TaskResult.objects.all().delete()
+    QueuedMessage.objects.all().delete()
+    started = time.perf_counter()
+    for i in range(N):
+        noop.enqueue(i)
+    enqueue = N / (time.perf_counter() - started)
+    runtime.shutdown()
     connections.close_all()
-    emit(record(kind, enqueue, drain, drain_incl))
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "django", "flowrra_worker", "--burst", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=environment(kind),
+        stdout=subprocess.DEVNULL,
+        check=True,
+        timeout=600,
+    )
+    wall = time.perf_counter() - started
+    done = TaskResult.objects.filter(status="success", task_name=noop.module_path)
+    if done.count() != N or QueuedMessage.objects.exists():
+        raise RuntimeError(f"only {done.count()}/{N} tasks succeeded")
+    span = done.aggregate(first=Min("started_at"), last=Max("finished_at"))
+    figures = {
+        "enqueue": enqueue,
+        "drain": N / (span["last"] - span["first"]).total_seconds(),
+        "drain_incl": N / wall,
+        "label": "SQLite"
+        if kind == "sqlite"
+        else f"PostgreSQL {connections['default'].pg_version // 10000}",
+    }
+    connections.close_all()
+    print(json.dumps(figures))
 
 
-def record(
-    kind: str, enqueue: list[float], drain: list[float], incl: list[float]
-) -> dict[str, object]:
+def ours_once(kind: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", kind],
+        check=True,
+        timeout=1800,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    log(
+        f"flowrra [{kind}]: enqueue {figures['enqueue']:,.0f}/s  drain "
+        f"{figures['drain']:,.0f}/s (incl. start-up {figures['drain_incl']:,.0f}/s)"
+    )
+    return figures
+
+
+def our_record(kind: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     from importlib.metadata import version
 
-    from django.db import connection
-
-    from flowrra_django.tasks_compat import SOURCE
-
-    label = "SQLite" if kind == "sqlite" else f"PostgreSQL {connection.pg_version // 10000}"
     return {
         "date": dt.date.today().isoformat(),
         "system": "flowrra",
-        "variant": f"FlowrraTaskBackend, django:// {label}",
+        "variant": f"FlowrraTaskBackend, django:// {runs[0]['label']}",
         "versions": {"flowrra": version("flowrra"), "django": version("django")},
         "python": platform.python_version(),
         "worker_settings": "manage.py flowrra_worker --burst (1 process, defaults; sync "
         "Django tasks in threads)",
         "n": N,
-        "reps": REPS,
-        "enqueue_per_s": summarize(enqueue),
-        "drain_per_s": summarize(drain),
-        "drain_incl_startup_per_s": summarize(incl),
-        "notes": f"Task.enqueue of {SOURCE}, autocommit; Django defaults (CONN_MAX_AGE 0)",
+        "reps": len(runs),
+        "enqueue_per_s": summarize([run["enqueue"] for run in runs]),
+        "drain_per_s": summarize([run["drain"] for run in runs]),
+        "drain_incl_startup_per_s": summarize([run["drain_incl"] for run in runs]),
+        "notes": "Task.enqueue, autocommit; Django defaults (CONN_MAX_AGE 0); each repetition "
+        "right after the peer's on the same database",
     }
-
-
-def emit(rec: dict[str, object]) -> None:
-    with RESULTS_FILE.open("a") as handle:
-        handle.write(json.dumps(rec) + "\n")
 
 
 # -- the peer, in its virtualenv, on the same database ----------------------------------------
 
 
-def run_peer(kind: str) -> None:
+def peer_once(variant: str) -> dict[str, Any]:
+    """One repetition of the peer harness (``PEERS_REPS=1``); its JSON record."""
     python = PEERS_VENV / "djtasks" / "bin" / "python"
     if not python.exists():
         log("creating the django-tasks-db virtualenv with the peer harness's setup_venvs.sh")
@@ -165,17 +175,16 @@ def run_peer(kind: str) -> None:
             env={**os.environ, "PEERS_VENV": str(PEERS_VENV)},
             check=True,
         )
-    env = {
-        **os.environ,
-        "RESULTS_FILE": str(RESULTS_FILE),
-        "PEERS_DJ_N": str(N),
-        "PEERS_REPS": str(REPS),
-        "PEERS_DJ_LAT_N": "0",
-        "PEERS_DJ_SQLITE": SQLITE_FILE,
-        "PEERS_DJ_PGDB": PG_DATABASE,
-    }
-    for variant in PEER_KINDS[kind]:
-        log(f"django-tasks-db [{variant}]")
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as out:
+        env = {
+            **os.environ,
+            "RESULTS_FILE": out.name,
+            "PEERS_DJ_N": str(N),
+            "PEERS_REPS": "1",
+            "PEERS_DJ_LAT_N": "0",
+            "PEERS_DJ_SQLITE": SQLITE_FILE,
+            "PEERS_DJ_PGDB": PG_DATABASE,
+        }
         subprocess.run(
             ["timeout", "1800", str(python), "bench_djtasks.py", variant],
             cwd=PEERS_DIR,
@@ -183,6 +192,16 @@ def run_peer(kind: str) -> None:
             stdout=subprocess.DEVNULL,
             check=True,
         )
+        record: dict[str, Any] = json.loads(out.read().strip().splitlines()[-1])
+    return record
+
+
+def peer_record(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The peer's repetitions as one record, as its harness writes them."""
+    merged = {**runs[-1], "reps": len(runs)}
+    for key in ("enqueue_per_s", "drain_per_s", "drain_incl_startup_per_s"):
+        merged[key] = summarize([value for run in runs for value in run[key]["runs"]])
+    return merged
 
 
 def table() -> str:
@@ -221,17 +240,23 @@ def main(argv: list[str]) -> None:
         return
     with_peer = "--no-peer" not in argv
     kinds = [a for a in argv if not a.startswith("--")] or ["sqlite", "postgres"]
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text("")
+    records = []
     for kind in kinds:
         create_database(kind)
         try:
-            if with_peer:
-                run_peer(kind)
-            log(f"flowrra FlowrraTaskBackend [{kind}]")
-            subprocess.run([sys.executable, __file__, "--measure", kind], check=True, timeout=1800)
+            peers: dict[str, list[dict[str, Any]]] = {v: [] for v in PEER_KINDS[kind]}
+            ours = []
+            for rep in range(REPS):  # interleaved: both see the same moments of a noisy host
+                log(f"[{kind}] repetition {rep + 1} of {REPS}")
+                for variant in peers if with_peer else ():
+                    peers[variant].append(peer_once(variant))
+                ours.append(ours_once(kind))
+            records += [peer_record(runs) for runs in peers.values() if runs]
+            records.append(our_record(kind, ours))
         finally:
             drop_database(kind)
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text("".join(json.dumps(rec) + "\n" for rec in records))
     print(table())
     print(f"\nJSON lines: {RESULTS_FILE}")
 
