@@ -29,6 +29,7 @@ import asyncio
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps as django_apps
@@ -63,9 +64,27 @@ from .tasks_runner import spec_for
 DEFAULT_OPTIONS: dict[str, Any] = {"MAX_RETRIES": 0, "RETRY_DELAY": 1.0}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowrraTask(Task):
+    """Django's ``Task`` with Flowrra's retry options, for the tasks of a
+    ``FlowrraTaskBackend``: ``@task(max_retries=3, retry_delay=2.0)``; None keeps the
+    backend's ``OPTIONS``."""
+
+    max_retries: int | None = None
+    retry_delay: float | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            validate_options(max_retries=self.max_retries, retry_delay=self.retry_delay)
+        except ValueError as exc:
+            raise InvalidTask(str(exc)) from None
+        Task.__post_init__(self)  # a slots dataclass has no zero-argument super()
+
+
 class FlowrraTaskBackend(BaseTaskBackend):
     """Django's task backend interface on Flowrra's broker, worker and result store."""
 
+    task_class = FlowrraTask
     supports_defer = True
     supports_async_task = True
     supports_get_result = True

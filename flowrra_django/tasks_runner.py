@@ -55,11 +55,17 @@ def spec_for(task: Task, backend: FlowrraTaskBackend) -> TaskSpec:
         name=task.module_path,
         func=_runner(task, type(backend)),
         cpu_bound=False,
-        max_retries=backend.max_retries,
-        retry_delay=backend.retry_delay,
+        max_retries=_option(task, "max_retries", backend.max_retries),
+        retry_delay=_option(task, "retry_delay", backend.retry_delay),
         priority=flowrra_priority(task.priority),
         queue=task.queue_name,
     )
+
+
+def _option(task: Task, name: str, default: Any) -> Any:
+    """The task's own option (``FlowrraTask``), else the backend's."""
+    value = getattr(task, name, None)
+    return default if value is None else value
 
 
 def _runner(declared: Task, sender: type) -> Callable[..., Awaitable[Any]]:

@@ -17,9 +17,10 @@ from flowrra_django.models import QueuedMessage, TaskResult
 if find_spec("django.tasks") is None:
     pytest.importorskip("django_tasks", reason="Django 5.2 needs flowrra[django-tasks]")
 
-from flowrra_django.tasks_compat import task_backends, task_enqueued
+from flowrra_django.tasks_compat import InvalidTask, task_backends, task_enqueued
 from flowrra_django.tasks_discovery import find_task
 from tests.django.testapp import dj_tasks
+from tests.django.testapp.dj_tasks import task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,3 +138,12 @@ def test_a_worker_finds_a_django_task_by_its_module_path_only() -> None:
         "add",
     ):
         assert find_task(name) is None
+
+
+def test_a_task_can_carry_its_own_retry_options() -> None:
+    spec = find_task("tests.django.testapp.dj_tasks.patient")
+    assert spec is not None
+    assert (spec.max_retries, spec.retry_delay) == (5, 0.5)
+    assert dj_tasks.patient.using(priority=5).max_retries == 5
+    with pytest.raises(InvalidTask, match="max_retries must be a whole number >= 0"):
+        task(max_retries=-1)(dj_tasks.add.func)

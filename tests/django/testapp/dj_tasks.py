@@ -74,6 +74,11 @@ async def flaky(context: TaskContext, failures: int) -> int:
     return context.attempt
 
 
+@task(max_retries=5, retry_delay=0.5)
+def patient() -> str:
+    return "ok"
+
+
 def _log_signal(name: str) -> Any:
     def receiver(sender: type, task_result: Any, **kwargs: Any) -> None:
         path = os.environ.get("FLOWRRA_TEST_SIGNAL_LOG")
