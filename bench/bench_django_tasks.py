@@ -34,7 +34,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_django_broker import PEERS_DIR, PEERS_VENV, admin_connection, log, summarize
+from bench_django_broker import (
+    PEERS_DIR,
+    PEERS_VENV,
+    drop_database,
+    log,
+    recreate_database,
+    summarize,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -54,22 +61,6 @@ def environment(kind: str) -> dict[str, str]:
         "BENCH_DB": kind,
         "BENCH_DB_NAME": PG_DATABASE if kind == "postgres" else SQLITE_FILE,
     }
-
-
-def create_database(kind: str) -> None:
-    drop_database(kind)
-    if kind == "postgres":
-        with admin_connection() as connection:  # type: ignore[attr-defined]
-            connection.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-
-
-def drop_database(kind: str) -> None:
-    if kind == "sqlite":
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(SQLITE_FILE + suffix).unlink(missing_ok=True)
-        return
-    with admin_connection() as connection:  # type: ignore[attr-defined]
-        connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
 
 
 # -- ours (in a child process: Django settings are per process) --------------------------------
@@ -242,7 +233,7 @@ def main(argv: list[str]) -> None:
     kinds = [a for a in argv if not a.startswith("--")] or ["sqlite", "postgres"]
     records = []
     for kind in kinds:
-        create_database(kind)
+        recreate_database(kind, SQLITE_FILE, PG_DATABASE)
         try:
             peers: dict[str, list[dict[str, Any]]] = {v: [] for v in PEER_KINDS[kind]}
             ours = []
@@ -254,7 +245,7 @@ def main(argv: list[str]) -> None:
             records += [peer_record(runs) for runs in peers.values() if runs]
             records.append(our_record(kind, ours))
         finally:
-            drop_database(kind)
+            drop_database(kind, SQLITE_FILE, PG_DATABASE)
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text("".join(json.dumps(rec) + "\n" for rec in records))
     print(table())
