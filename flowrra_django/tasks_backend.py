@@ -192,8 +192,8 @@ class FlowrraTaskBackend(BaseTaskBackend):
         task_enqueued.send(type(self), task_result=result)
 
     def _write_here(self, task: Task, submission: Submission, result: TaskResult) -> bool:
-        """Store and enqueue on this thread's connection to the default database, where the
-        ``django://`` broker and results live there; False otherwise."""
+        """Store and enqueue on this thread's connection when the ``django://`` broker and
+        the results live in the default database; False otherwise."""
         from .brokers import DatabaseBroker
 
         app = runtime.get_app()
