@@ -202,6 +202,7 @@ class FlowrraTaskBackend(BaseTaskBackend):
         if not isinstance(broker, DatabaseBroker) or broker.alias != DEFAULT_DB_ALIAS:
             return False
         spec = app.registry.get(self._register(task))
+        spec.check_arguments(tuple(result.args), result.kwargs)
         options = submission.options
         message = Message(
             result.id,

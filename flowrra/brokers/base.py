@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..task import Task, TaskResult
+from .stats import DeadLetter, QueueLevel, worker_entry
 
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
@@ -42,6 +43,11 @@ class BaseBroker(ABC):
     def __init__(self, config: BrokerConfig | None = None) -> None:
         self.config = config
         self._workers: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise ``ConfigurationError`` for options or values in ``url`` this broker cannot
+        use; ``BrokerConfig`` calls it, so start-up checks catch them before any submit."""
 
     async def connect(self) -> None:
         """Open connections; called by ``app.start()``."""
@@ -135,6 +141,42 @@ class BaseBroker(ABC):
         """The workers whose heartbeat has not expired."""
         now = time.time()
         return [info for expires, info in self._workers.values() if expires > now]
+
+    # -- what dashboards read (see .stats) ---------------------------------------------------
+
+    #: True when :meth:`dead_letters` and the actions on them are implemented.
+    supports_dead_letters: ClassVar[bool] = False
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        """Messages per queue and priority; this default knows only the due count per queue."""
+        return [
+            QueueLevel(queue, None, n) for queue, n in sorted((await self.queue_sizes()).items())
+        ]
+
+    async def workers_seen(self, retention: float) -> list[dict[str, Any]]:
+        """Workers whose heartbeat has not expired, and (in a broker that keeps them) those
+        whose heartbeat expired less than ``retention`` seconds ago, each with
+        ``expires_at`` (Unix time, None when unknown)."""
+        if self._workers:
+            horizon = time.time() - retention
+            return [
+                worker_entry(info, expires)
+                for expires, info in self._workers.values()
+                if expires > horizon
+            ]
+        return [worker_entry(info, None) for info in await self.list_workers()]
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters (see :attr:`supports_dead_letters`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        """Put a dead letter's message back on its queue; False if it is gone."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        """Forget a dead letter; False if it is gone."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
 
     def describe(self) -> str:
         """Where this broker lives, password masked, for banners and logs."""

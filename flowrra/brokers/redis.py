@@ -27,13 +27,14 @@ from ..redis_commands import RedisComponent, RedisConnection
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
-from . import redis_lua
+from . import redis_inspect, redis_lua
 from .base import BaseBroker, Delivery
 
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
     from ..task import TaskResult
+    from .stats import DeadLetter, QueueLevel
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,10 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding: set[int] = set()
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        _queue_visibility(parse_redis_url(url, extra_prefixes=(_VISIBILITY_OPTION,)).extra, url)
 
     # -- connection --------------------------------------------------------------------------
 
@@ -330,6 +335,20 @@ class RedisBroker(RedisComponent, BaseBroker):
         )
         # a message may be bytes that are not text at all
         return [loads(item.decode("utf-8", "replace")) for item in raw]
+
+    supports_dead_letters = True
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        return await redis_inspect.queue_levels(self)
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        return await redis_inspect.dead_letters(self, limit)
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        return await redis_inspect.requeue(self, letter_id, DEAD_LETTER_LIMIT)
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        return await redis_inspect.delete(self, letter_id, DEAD_LETTER_LIMIT)
 
     # -- workers -----------------------------------------------------------------------------
 

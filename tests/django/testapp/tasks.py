@@ -76,3 +76,9 @@ async def flaky(failures: int) -> int:
 async def noop(x: int) -> int:
     """The benchmarks' task: the same no-op as the peers' ``noop(x) -> x``."""
     return x
+
+
+@task(queue="emails", max_retries=0, retry_delay=5.0)
+async def send_receipt(order_id: int, *, copy: bool = False) -> int:
+    """A task with options of its own: schedules must not override them by accident."""
+    return order_id
