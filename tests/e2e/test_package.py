@@ -107,5 +107,6 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["mysql"] == {"aiomysql"}
     assert requires["channels"] == {"channels", "channels-redis", "daphne"}
     assert requires["docs"] == {"mkdocs", "mkdocs-material"}
-    assert {"django-environ", "django", "channels"} <= requires["example"]
+    assert requires["django-tasks"] == {"django-tasks"}
+    assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
     assert metadata["License"] == "MIT" or "MIT" in (metadata.get("License-Expression") or "")
