@@ -36,7 +36,7 @@ async def test_an_outage_is_one_line_lost_and_one_line_back(
         assert (await app.wait_for_result(after, timeout=30)).status is TaskStatus.SUCCESS
         wait_until(lambda: "answers again" in worker.output(), what="the worker to say so")
         async with asyncio.timeout(30):  # this process's listener backs off up to 10 s
-            while not any("Redis answers again" in r.getMessage() for r in caplog.records):
+            while not any("Redis answers again" in r.getMessage() for r in caplog.records):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
     finally:
         await app.stop()
