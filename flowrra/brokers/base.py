@@ -15,6 +15,25 @@ if TYPE_CHECKING:
     from ..config import BrokerConfig
 
 
+def requeueable(record: dict[str, Any]) -> Task:
+    """The task of a dead letter ``record`` (see :meth:`BaseBroker.dead_letters`), checked
+    so that it can go back to a queue; ``ValueError`` says why it cannot."""
+    from ..registry import validate_options
+    from ..serialization import loads
+
+    if record.get("truncated"):
+        raise ValueError("only the start of this message was kept: it cannot be requeued")
+    try:
+        data = loads(record["message"])
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        task = Task.from_message(data)
+        validate_options(priority=task.priority, queue=task.queue)
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise ValueError(f"this message cannot be requeued: it is malformed ({exc})") from None
+    return task
+
+
 @dataclass(slots=True)
 class Delivery:
     """A task handed to one worker, with the broker's handle for acknowledging it."""
@@ -104,6 +123,30 @@ class BaseBroker(ABC):
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Set aside a message no worker can run (unknown task name), keeping ``reason``."""
         await self.ack([delivery])
+
+    # -- dead letters: what UIs show and act on ------------------------------------------
+    #
+    # A message no worker can run (malformed, an unknown task name, a bad entry in the
+    # broker's own storage) is set aside with its reason instead of being dropped. Durable
+    # brokers keep the newest, bounded by count and by total bytes (see docs/guarantees.md).
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` dead letters, newest first. Each is a dict with ``id`` (for
+        :meth:`requeue_dead_letter` and :meth:`delete_dead_letter`), ``reason``, ``queue``,
+        ``priority``, ``at`` (Unix time), ``message`` (the raw message text, possibly not
+        even JSON) and ``truncated`` (True when only the start of a huge message was kept).
+        A broker that keeps none returns an empty list."""
+        return []
+
+    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
+        """Enqueue the message of a dead letter again (for instance once its task is
+        deployed) and remove the dead letter; False when there is no such dead letter.
+        ``ValueError`` when its message cannot be run (malformed or truncated): delete it."""
+        return False
+
+    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
+        """Remove a dead letter; False when there is no such dead letter."""
+        return False
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         """Give back deliveries a stopping worker will not run, so another worker gets them

@@ -28,7 +28,7 @@ from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
 from . import redis_lua
-from .base import BaseBroker, Delivery
+from .base import BaseBroker, Delivery, requeueable
 
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
@@ -42,8 +42,11 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 #: Lease of a consumer that fetched before its first heartbeat, in seconds.
 FIRST_LEASE = 60.0
-#: Dead-lettered messages kept; older ones are dropped.
-DEAD_LETTER_LIMIT = 10_000
+#: Dead letters kept, by count and by total bytes (older ones are dropped), and the most
+#: of one message kept.
+DEAD_LETTER_LIMIT = redis_lua.DEAD_LETTER_LIMIT
+DEAD_LETTER_BYTES = redis_lua.DEAD_LETTER_BYTES
+DEAD_MESSAGE_BYTES = redis_lua.DEAD_MESSAGE_BYTES
 #: A held message this consumer does not know of (its fetch reply was lost with the
 #: connection) is given back once it is this many seconds old.
 ORPHAN_AGE = 30.0
@@ -59,6 +62,12 @@ class RedisBroker(RedisComponent, BaseBroker):
     ``visibility_timeout.<queue>=<seconds>`` in the URL query overrides
     ``BrokerConfig.visibility_timeout`` for one queue.
     """
+
+    #: Bounds of the dead letters (written to Redis by a worker's first heartbeat; the last
+    #: one wins).
+    dead_letter_limit = DEAD_LETTER_LIMIT
+    dead_letter_bytes = DEAD_LETTER_BYTES
+    dead_message_bytes = DEAD_MESSAGE_BYTES
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         if config is None:
@@ -81,6 +90,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding: set[int] = set()
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._limits_written = False
 
     # -- connection --------------------------------------------------------------------------
 
@@ -165,12 +175,14 @@ class RedisBroker(RedisComponent, BaseBroker):
         want = max(1, min(max_count, MAX_BATCH))
         wake_key = self._key("wake", self.consumer_id)
         while True:
-            register = timeout > 0
+            # a sleeper announces how long it may block, so a dead one is never handed work
+            nap = self._block(deadline - time.monotonic()) if timeout > 0 else 0
+            register = nap > 0
             reply = await self._script(
                 "FETCH",
                 self.consumer_id,
                 want,
-                int(register),
+                nap,
                 int(self._sleeping),
                 self._lease,
                 *queue_args,
@@ -238,7 +250,7 @@ class RedisBroker(RedisComponent, BaseBroker):
                 continue
             deliveries.append(Delivery(task, tag))
         if rejected:
-            await self._script("DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, *rejected)
+            await self._script("DEAD_LETTER", self.consumer_id, *rejected)
             outstanding.difference_update(rejected[::2])
         if skipped:
             await self.redis.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
@@ -302,9 +314,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding.discard(delivery.receipt)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        await self._script(
-            "DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, delivery.receipt, reason
-        )
+        await self._script("DEAD_LETTER", self.consumer_id, delivery.receipt, reason)
         self._outstanding.discard(delivery.receipt)
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
@@ -323,13 +333,29 @@ class RedisBroker(RedisComponent, BaseBroker):
         return int(await self.redis.client.zcard(self._key("delayed")))
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
-        (Unix time) and the raw ``message`` text."""
-        raw: list[bytes] = await self.redis.runner.execute(
-            "LRANGE", self._key("dead"), 0, limit - 1
-        )
+        """The newest dead letters first: ``id``, ``reason``, ``queue``, ``priority``,
+        ``at`` (Unix time), the raw ``message`` text and ``truncated``."""
+        ids = await self.redis.runner.execute("ZREVRANGE", self._key("dead", "ids"), 0, limit - 1)
+        if not ids:
+            return []
+        raw = await self.redis.runner.execute("HMGET", self._key("dead", "items"), *ids)
         # a message may be bytes that are not text at all
-        return [loads(item.decode("utf-8", "replace")) for item in raw]
+        return [loads(item.decode("utf-8", "replace")) for item in raw if item is not None]
+
+    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
+        raw = await self.redis.runner.execute(
+            "HGET", self._key("dead", "items"), str(dead_letter_id)
+        )
+        if raw is None:
+            return False
+        record = loads(raw.decode("utf-8", "replace"))
+        task = requeueable(record)
+        return bool(
+            await self._script("REQUEUE_DEAD", str(dead_letter_id), task.queue, task.priority)
+        )
+
+    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
+        return bool(await self._script("DELETE_DEAD", str(dead_letter_id)))
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -339,6 +365,18 @@ class RedisBroker(RedisComponent, BaseBroker):
         one heartbeat interval of its lease running out)."""
         self._worker_ids.add(info["id"])
         self._lease = max(ttl, 1.0)
+        if not self._limits_written:
+            await self.redis.runner.execute(
+                "HSET",
+                self._key("dead", "limits"),
+                "count",
+                self.dead_letter_limit,
+                "bytes",
+                self.dead_letter_bytes,
+                "message",
+                self.dead_message_bytes,
+            )
+            self._limits_written = True
         moved = await self._script(
             "HEARTBEAT",
             self.consumer_id,
