@@ -16,7 +16,7 @@ import os
 import secrets
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,8 @@ class Worker:
         self._cpu_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
+        #: How many runs of each active id this worker has (an id may arrive twice).
+        self._runs: Counter[str] = Counter()
         self.writer = ResultWriter(app, self.id, self._active)
         self._finished = asyncio.Event()
         self._stopping = False
@@ -285,7 +287,17 @@ class Worker:
             delivery = buffer.popleft()
             if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
                 self._room.set()
-            await self._execute(delivery, executor)
+            try:
+                await self._execute(delivery, executor)
+            except Exception:
+                task = delivery.task
+                logger.exception(
+                    "Worker %s: internal error around task %s[%s]; the slot goes on "
+                    "(a durable broker delivers the message again once this worker stops)",
+                    self.id,
+                    task.name,
+                    task.id,
+                )
 
     async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
         task = delivery.task
@@ -296,12 +308,12 @@ class Worker:
         started = utcnow()
         current_task.set(task)
         self._active[task.id] = started
+        self._runs[task.id] += 1
         self.writer.started(task)
         try:
             value = await executor.execute(task)
             check_result(value)
         except asyncio.CancelledError:
-            del self._active[task.id]
             logger.warning(
                 "Worker %s abandoned running task %s[%s]%s",
                 self.id,
@@ -317,10 +329,18 @@ class Worker:
                 self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
             )
             self.succeeded += 1
-        del self._active[task.id]
+        finally:
+            self._ran(task.id)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
             self._finished.set()
+
+    def _ran(self, task_id: str) -> None:
+        """One run of ``task_id`` ended; it stays active while another run of it goes on."""
+        self._runs[task_id] -= 1
+        if self._runs[task_id] <= 0:
+            del self._runs[task_id]
+            self._active.pop(task_id, None)
 
     def _record_failure(self, delivery: Delivery, started: dt.datetime, exc: Exception) -> None:
         task = delivery.task
