@@ -48,7 +48,7 @@ from django.db import connections, transaction
 from django.db.models import Count, Q
 
 from flowrra import serialization
-from flowrra.brokers.base import BaseBroker, Delivery
+from flowrra.brokers.base import BaseBroker, Delivery, requeueable
 from flowrra.serialization import dumps
 from flowrra.task import Task, TaskResult, utcnow
 
@@ -56,7 +56,7 @@ from . import sql
 from .backends import DatabaseBackend
 from .conf import flowrra_settings
 from .db import UsesDatabase, database_thread
-from .models import QueuedMessage, WorkerHeartbeat
+from .models import DeadLetter, QueuedMessage, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -87,7 +87,13 @@ _INSERT_FIELDS = [
 
 
 class DatabaseBroker(UsesDatabase, BaseBroker):
-    """Task messages in the ``QueuedMessage`` table of the database the URL names."""
+    """Task messages in the ``QueuedMessage`` table of the database the URL names; messages
+    no worker can run are kept as ``DeadLetter`` rows (the newest ``dead_letter_limit``,
+    at most ``dead_letter_bytes`` in all, each message cut at ``dead_message_bytes``)."""
+
+    dead_letter_limit = 10_000
+    dead_letter_bytes = 64 * 1024 * 1024
+    dead_message_bytes = 1024 * 1024
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         super().__init__(config)
@@ -99,6 +105,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self.revoked_ids: set[str] = set()
         self._listens = False
         self._listener: asyncio.Task[None] | None = None
+        #: Messages claimed by a claim that failed half-way, to give back at the next claim.
+        self._stray: set[int] = set()
         #: SQLite: the database file and its write-ahead log, watched while idle.
         self._files: tuple[str, ...] = ()
 
@@ -267,6 +275,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return list(held.values_list("task_id", flat=True))
 
     def _claim(self, queues: tuple[str, ...], max_count: int) -> tuple[list[Delivery], list[str]]:
+        if self._stray:
+            self._release_ids(sorted(self._stray))
+            self._stray.clear()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],
@@ -277,17 +288,29 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             now,
             now + self.visibility_timeout,
         )
+        try:
+            return self._accept(rows), self._held_revoked()
+        except BaseException:
+            # whatever went wrong, nothing claimed stays held by a worker that never saw it
+            self._stray.update(row[0] for row in rows)
+            raise
+
+    def _accept(self, rows: list[tuple[Any, ...]]) -> list[Delivery]:
+        """Deliveries of the claimed ``rows``; revoked ones are dropped and any message that
+        does not decode, for whatever reason, is dead-lettered alone."""
         deliveries = []
         dropped = []
+        bad: list[tuple[int, str, Any]] = []
         for row_id, _priority, payload, deliveries_so_far, revoked in rows:
             if revoked:  # revoked while a worker that has since died held it
                 dropped.append(row_id)
                 continue
             try:
                 task = Task.from_message(_decode(payload))
-            except ValueError as exc:
-                logger.error("Dropping malformed message %s: %s", row_id, exc)
-                dropped.append(row_id)
+            except Exception as exc:
+                reason = f"malformed message: {type(exc).__name__}: {exc}"[:2000]
+                logger.error("Dead-lettering message %s: %s", row_id, reason)
+                bad.append((row_id, reason, payload))
                 continue
             if deliveries_so_far > 1:
                 logger.warning(
@@ -297,9 +320,11 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                     deliveries_so_far,
                 )
             deliveries.append(Delivery(task, row_id))
+        if bad:
+            self._bury(bad)
         if dropped:
             sql.delete_ids(connections[self.alias], QueuedMessage, dropped)
-        return deliveries, self._held_revoked()
+        return deliveries
 
     async def store_and_ack(
         self,
@@ -345,6 +370,80 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             )
         )
         self._arrived.set()
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        payload = await database_thread.run(
+            lambda: self._messages().filter(pk=delivery.receipt).values_list("payload").first()
+        )
+        if payload is None:
+            return  # no longer held here (given back meanwhile): nothing to set aside
+        await database_thread.run(self._bury, [(delivery.receipt, reason, payload[0])])
+
+    def _bury(self, bad: list[tuple[int, str, Any]]) -> None:
+        """Replace the messages ``(id, reason, payload)`` by dead letters, then drop the
+        oldest dead letters beyond the bounds."""
+        letters = []
+        now = utcnow()
+        for _row_id, reason, payload in bad:
+            text = payload if isinstance(payload, str) else _raw_text(payload)
+            data = text.encode("utf-8", "replace")
+            truncated = len(data) > self.dead_message_bytes
+            if truncated:
+                text = data[: self.dead_message_bytes].decode("utf-8", "ignore")
+            head = _peek(text)
+            letters.append(
+                DeadLetter(
+                    task_id=str(head.get("id") or "")[:255],
+                    queue=str(head.get("queue") or "")[:100],
+                    priority=_priority(head.get("priority")),
+                    reason=reason,
+                    message=text,
+                    size=min(len(data), self.dead_message_bytes),
+                    truncated=truncated,
+                    created_at=now,
+                )
+            )
+        dead = DeadLetter.objects.using(self.alias)
+        with transaction.atomic(using=self.alias):
+            dead.bulk_create(letters)
+            sql.delete_ids(connections[self.alias], QueuedMessage, [b[0] for b in bad])
+            newest = dead.order_by("-id").values_list("id", "size")[: self.dead_letter_limit + 1]
+            total, cut = 0, None
+            for position, (letter_id, size) in enumerate(newest):
+                total += size
+                if position >= self.dead_letter_limit or total > self.dead_letter_bytes:
+                    cut = letter_id
+                    break
+            if cut is not None:
+                dead.filter(id__lte=cut).delete()
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = DeadLetter.objects.using(self.alias).order_by("-id")[:limit]
+        return [_letter(row) for row in await database_thread.run(list, rows)]
+
+    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
+        return await database_thread.run(self._requeue_dead, dead_letter_id)
+
+    def _requeue_dead(self, dead_letter_id: int | str) -> bool:
+        with transaction.atomic(using=self.alias):
+            letter = (
+                DeadLetter.objects.using(self.alias)
+                .select_for_update()
+                .filter(pk=_int_or_none(dead_letter_id))
+                .first()
+            )
+            if letter is None:
+                return False
+            task = requeueable(_letter(letter))
+            self._insert(self._rows([task]))
+            letter.delete()
+        self._arrived.set()
+        return True
+
+    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
+        letters = DeadLetter.objects.using(self.alias).filter(pk=_int_or_none(dead_letter_id))
+        deleted, _ = await database_thread.run(letters.delete)
+        return deleted > 0
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         ids = [delivery.receipt for delivery in deliveries]
@@ -440,6 +539,47 @@ def _listen_params(alias: str) -> dict[str, Any]:
     for django_only in ("cursor_factory", "context"):
         params.pop(django_only, None)
     return {**params, "autocommit": True}
+
+
+def _raw_text(payload: Any) -> str:
+    try:
+        return serialization.dumps(payload)
+    except (TypeError, ValueError, RecursionError):
+        return repr(payload)
+
+
+def _peek(text: str) -> dict[str, Any]:
+    """The top-level fields of a message that may be anything, for the dead letter's
+    columns; nothing when it does not decode."""
+    try:
+        data = serialization.loads(text)
+    except Exception:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _letter(row: DeadLetter) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "reason": row.reason,
+        "queue": row.queue,
+        "priority": row.priority,
+        "task_id": row.task_id,
+        "at": row.created_at.timestamp(),
+        "message": row.message,
+        "truncated": row.truncated,
+    }
+
+
+def _priority(value: Any) -> int:
+    return value if isinstance(value, int) and 0 <= value <= 9 else 0
+
+
+def _int_or_none(value: int | str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _decode(payload: Any) -> dict[str, Any]:
