@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import secrets
 import socket
@@ -103,7 +104,13 @@ class Worker:
         self._active: dict[str, dt.datetime] = {}
         #: How many runs of each active id this worker has (an id may arrive twice).
         self._runs: Counter[str] = Counter()
+        #: The deliveries being run, by ``id()``.
+        self._in_hand: dict[int, Delivery] = {}
+        #: Set while the broker lease is known good; cleared when it may have run out.
+        self._lease_ok = asyncio.Event()
+        self._renewed_at: float | None = None
         self.writer = ResultWriter(app, self.id, self._active)
+        self.writer.before_flush = self._doubt_lease
         self._finished = asyncio.Event()
         self._stopping = False
         self._fetcher: asyncio.Task[None] | None = None
@@ -130,6 +137,7 @@ class Worker:
         self._revoked_elsewhere = self.app.broker_required.revoked_ids
         self._stopping = False
         self._finished.clear()
+        self._lease_ok.set()
         self._flusher = asyncio.create_task(
             self.writer.run(self._drained_and_stopped), name="flowrra-flusher"
         )
@@ -187,6 +195,7 @@ class Worker:
         self._cpu_buffer.clear()
         self._io_ready.set()
         self._cpu_ready.set()
+        self._lease_ok.set()
         if leftover:
             await self.app.broker_required.release(leftover)
         await _finish(*self._runners, timeout=timeout if wait else 0)
@@ -221,6 +230,9 @@ class Worker:
         broker = self.app.broker_required
         delay = 0.1
         while not self._stopping:
+            if not self._lease_ok.is_set():  # no new work while the lease may have run out
+                await self._lease_ok.wait()
+                continue
             room = self._room_left()
             if room <= 0:
                 if self.max_tasks is not None and self.processed >= self.max_tasks:
@@ -284,6 +296,10 @@ class Worker:
                 ready.clear()
                 await ready.wait()
                 continue
+            self._doubt_lease()
+            if not self._lease_ok.is_set():  # nothing new starts while the lease is in doubt
+                await self._lease_ok.wait()
+                continue
             delivery = buffer.popleft()
             if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
                 self._room.set()
@@ -309,6 +325,7 @@ class Worker:
         current_task.set(task)
         self._active[task.id] = started
         self._runs[task.id] += 1
+        self._in_hand[id(delivery)] = delivery
         self.writer.started(task)
         try:
             value = await executor.execute(task)
@@ -331,6 +348,7 @@ class Worker:
             self.succeeded += 1
         finally:
             self._ran(task.id)
+            self._in_hand.pop(id(delivery), None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
             self._finished.set()
@@ -400,14 +418,80 @@ class Worker:
 
     async def _heartbeat_loop(self) -> None:
         broker = self.app.broker_required
+        lease = self._lease
+        failures = 0
         while True:
             info = self.info()
             try:
-                await broker.heartbeat(info, ttl=3 * self.heartbeat_interval)
+                async with asyncio.timeout(self.heartbeat_interval):
+                    lapsed = await broker.heartbeat(info, ttl=lease)
             except Exception:
-                logger.warning("Worker %s: heartbeat failed", self.id, exc_info=True)
+                failures += 1
+                logger.warning("Worker %s: heartbeat failed", self.id, exc_info=failures == 1)
+                self._doubt_lease()
+                await asyncio.sleep(min(self.heartbeat_interval, 0.5))  # renew as soon as can be
+                continue
+            failures = 0
+            now = time.monotonic()
+            if lapsed or (self._renewed_at is not None and now - self._renewed_at > lease):
+                self._lease_ok.clear()  # before anything else runs: nothing starts meanwhile
+                self.writer.check_ownership = True
+            self._renewed_at = now
+            if not self._lease_ok.is_set():
+                try:
+                    await self._recover_lease()
+                except Exception:
+                    logger.warning("Worker %s: could not check its messages", self.id)
+                    self._doubt_lease(now=math.inf)
             await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
             await asyncio.sleep(self.heartbeat_interval)
+
+    @property
+    def _lease(self) -> float:
+        return 3 * self.heartbeat_interval
+
+    def _doubt_lease(self, now: float | None = None) -> None:
+        """No renewal for nearly a lease (the broker down, or this process frozen): stop
+        starting tasks and taking work, and check ownership before storing."""
+        if self._renewed_at is None or not self._lease_ok.is_set():
+            return
+        now = time.monotonic() if now is None else now
+        if now - self._renewed_at > self._lease - self.heartbeat_interval:
+            self._lease_ok.clear()
+            self.writer.check_ownership = True
+            logger.warning(
+                "Worker %s could not renew its lease for %.1f s: it takes no new work, and "
+                "stores no result of a message that another worker may now hold, until it can",
+                self.id,
+                time.monotonic() - self._renewed_at,
+            )
+
+    async def _recover_lease(self) -> None:
+        """After a renewal that may have come too late: drop the buffered messages that were
+        given to other workers, and mark running ones whose results are no longer ours."""
+        buffered = [*self._io_buffer, *self._cpu_buffer]
+        running = [*self._in_hand.values(), *self.writer.unwritten()]
+        held = {id(d) for d in await self.app.broker_required.still_held(buffered + running)}
+        lost = [d for d in buffered if id(d) not in held]
+        for buffer in (self._io_buffer, self._cpu_buffer):
+            kept = [d for d in buffer if id(d) in held]
+            buffer.clear()
+            buffer.extend(kept)
+        gone = [d for d in running if id(d) not in held]
+        for delivery in gone:
+            self.writer.disown(delivery)
+        if lost or gone:
+            logger.warning(
+                "Worker %s: its lease ran out and other workers took over %d buffered "
+                "message(s), dropped here, and %d running task(s), whose results here will "
+                "not be stored",
+                self.id,
+                len(lost),
+                len(gone),
+            )
+        self.writer.check_ownership = False
+        self._lease_ok.set()
+        self._room.set()
 
 
 async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> None:

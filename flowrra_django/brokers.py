@@ -357,7 +357,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         sql.delete_ids(connections[self.alias], QueuedMessage, ids)
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
-        update = self._messages().filter(pk=delivery.receipt).update
+        # only while still ours: one given to another worker meanwhile runs there as it is
+        update = self._messages().filter(pk=delivery.receipt, claimed_by=self.consumer_id).update
         now = time.time()
         await database_thread.run(
             lambda: update(
@@ -468,10 +469,20 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     # -- workers ---------------------------------------------------------------------------
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
         """Record the worker, keep its claims, and give the messages of workers whose
         heartbeat expired back to the queue (every live worker does this)."""
         self._learn_revoked(await database_thread.run(self._heartbeat, dict(info), ttl))
+        return False
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        ids = [delivery.receipt for delivery in deliveries]
+        mine = self._messages().filter(claimed_by=self.consumer_id)
+        held: set[int] = set()
+        for start in range(0, len(ids), sql.CHUNK):
+            chunk = mine.filter(pk__in=ids[start : start + sql.CHUNK])
+            held.update(await database_thread.run(list, chunk.values_list("pk", flat=True)))
+        return [delivery for delivery in deliveries if delivery.receipt in held]
 
     def _heartbeat(self, info: dict[str, Any], ttl: float) -> list[str]:
         now = dt.datetime.now(dt.UTC)

@@ -166,9 +166,19 @@ class BaseBroker(ABC):
     async def scheduled_count(self) -> int:
         """Number of messages waiting for their ``eta`` (countdowns and retry back-off)."""
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
-        """Record that a worker is alive; ``info`` is shown by UIs until ``ttl`` runs out."""
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
+        """Record that a worker is alive and renew its lease on what it holds; ``info`` is
+        shown by UIs until ``ttl`` runs out. Returns True when the broker found that the
+        lease had already run out (what it held may have gone to other workers: see
+        :meth:`still_held`)."""
         self._workers[info["id"]] = (time.time() + ttl, dict(info))
+        return False
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Those of ``deliveries`` this process still holds, i.e. not given to another
+        worker after its lease ran out. A broker that never takes deliveries back (the
+        in-memory one) returns them all."""
+        return list(deliveries)
 
     async def forget_worker(self, worker_id: str) -> None:
         """Remove a worker that stopped cleanly from :meth:`list_workers`."""

@@ -91,6 +91,8 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._limits_written = False
+        #: This consumer has renewed its lease before (so a missing lease means it lapsed).
+        self._leased = False
 
     # -- connection --------------------------------------------------------------------------
 
@@ -359,7 +361,7 @@ class RedisBroker(RedisComponent, BaseBroker):
 
     # -- workers -----------------------------------------------------------------------------
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
         """Renew this consumer's lease, publish ``info``, and requeue what dead consumers held
         (every live worker does this on each heartbeat, so one that dies is noticed within
         one heartbeat interval of its lease running out)."""
@@ -377,17 +379,27 @@ class RedisBroker(RedisComponent, BaseBroker):
                 self.dead_message_bytes,
             )
             self._limits_written = True
-        moved = await self._script(
+        moved, lapsed = await self._script(
             "HEARTBEAT",
             self.consumer_id,
             info["id"],
             ttl,
             dumps(info),
             max(ORPHAN_AGE, ttl),
+            int(self._leased),
             *self._outstanding,
         )
+        self._leased = True
         if moved:
             logger.warning("Requeued %d message(s) held by dead or stuck workers", moved)
+        return bool(lapsed)
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        if not deliveries:
+            return []
+        tags = [d.receipt for d in deliveries]
+        found = await self.redis.runner.execute("HMGET", self._key("held", self.consumer_id), *tags)
+        return [d for d, value in zip(deliveries, found, strict=True) if value is not None]
 
     async def forget_worker(self, worker_id: str) -> None:
         self._worker_ids.discard(worker_id)

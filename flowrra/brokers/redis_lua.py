@@ -418,26 +418,30 @@ return requeue(ARGV[2], entries, now_s())
 """
 )
 
-#: ARGV: prefix, consumer, worker id, lease seconds, worker info JSON, orphan age, then the
-#: tags the consumer knows it holds. Renews the lease, publishes the worker's info, gives back
-#: entries held for this consumer that it does not know of (a reply lost with a connection)
-#: once they are ``orphan age`` seconds old, and reclaims from dead or overdue consumers.
+#: ARGV: prefix, consumer, worker id, lease seconds, worker info JSON, orphan age, renewal
+#: (1 when the consumer had a lease before), then the tags the consumer knows it holds.
+#: Renews the lease, publishes the worker's info, gives back entries held for this consumer
+#: that it does not know of (a reply lost with a connection) once they are ``orphan age``
+#: seconds old, and reclaims from dead or overdue consumers. Returns {messages moved, 1 when
+#: the lease had run out before this renewal}.
 HEARTBEAT = (
     _PRELUDE
     + """
 local me, now, ttl = ARGV[2], now_s(), tonumber(ARGV[4])
+local before = tonumber(redis.call('ZSCORE', P .. ':leases', me))
+local lapsed = ARGV[7] == '1' and (before == nil or before < now)
 redis.call('ZADD', P .. ':leases', now + ttl, me)
 redis.call('SET', P .. ':worker:' .. ARGV[3], ARGV[5], 'PX', math.ceil(ttl * 1000))
 redis.call('ZADD', P .. ':workers', now + ttl, ARGV[3])
 redis.call('ZREMRANGEBYSCORE', P .. ':workers', '-inf', now)
 local known, orphans, oldest = {}, {}, now - tonumber(ARGV[6])
-for j = 7, #ARGV do known[ARGV[j]] = true end
+for j = 8, #ARGV do known[ARGV[j]] = true end
 for _, e in ipairs(held_entries(me)) do
   local _, fetched = split_held(e[2])
   fetched = tonumber(fetched)
   if not known[e[3]] and (fetched == nil or fetched < oldest) then orphans[#orphans + 1] = e end
 end
-return requeue(me, orphans, now) + reclaim(now)
+return {requeue(me, orphans, now) + reclaim(now), lapsed and 1 or 0}
 """
 )
 

@@ -72,3 +72,12 @@ async def flaky(label: str) -> int:
     if attempt == 0:
         raise RuntimeError("first attempt fails")
     return attempt
+
+
+@app.task(max_retries=0)
+async def ledgered(label: str, seconds: float) -> str:
+    """Notes ``start:<label>:<pid>``, sleeps, then notes ``end:<label>:<pid>``."""
+    await _record(f"start:{label}:{os.getpid()}")
+    await asyncio.sleep(seconds)
+    await _record(f"end:{label}:{os.getpid()}")
+    return label
