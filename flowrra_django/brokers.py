@@ -41,10 +41,10 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Count, Q
 
 from flowrra import serialization
@@ -116,7 +116,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     # -- producing -------------------------------------------------------------------------
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
-        await database_thread.run(self._insert, self._rows(tasks))
+        await _once_more_on_a_new_connection(self._insert, self._rows(tasks))
         self._arrived.set()
 
     async def store_and_enqueue(
@@ -128,7 +128,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             await super().store_and_enqueue(backend, pending, tasks)
             return
         assert isinstance(backend, DatabaseBackend)
-        await database_thread.run(self._write_and_insert, backend, pending, self._rows(tasks))
+        await _once_more_on_a_new_connection(
+            self._write_and_insert, backend, pending, self._rows(tasks)
+        )
         self._arrived.set()
 
     def _write_and_insert(
@@ -527,6 +529,17 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
+
+
+async def _once_more_on_a_new_connection(fn: Callable[..., Any], *args: Any) -> None:
+    """Run a write in the database thread; when the connection failed under it (the server
+    ended the session, a failover), the transaction was rolled back, so run it once more on
+    a fresh connection (the thread replaces a broken one before each call)."""
+    try:
+        await database_thread.run(fn, *args)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("A write to the queue failed (%s); retrying once on a new connection", exc)
+        await database_thread.run(fn, *args)
 
 
 def _signature(files: tuple[str, ...]) -> tuple[tuple[int, int], ...]:

@@ -55,6 +55,21 @@ async def submit_fired(
     try:
         ids = await app.submit_many(calls)
     except Exception:
-        logger.exception("Could not submit the tasks of %d schedules", len(calls))
-        return []
+        logger.warning(
+            "Could not submit the tasks of %d schedule(s); trying once more at once",
+            len(calls),
+            exc_info=True,
+        )
+        try:
+            ids = await app.submit_many(calls)
+        except Exception:
+            logger.exception("Could not submit the tasks of %d schedule(s)", len(calls))
+            for task in ready:
+                logger.error(
+                    "Schedule %s (%s): the occurrence due at %s was not submitted: skipped",
+                    task.id,
+                    task.task_name,
+                    task.next_run_at.isoformat() if task.next_run_at else "now",
+                )
+            return []
     return list(zip(ready, ids, strict=True))
