@@ -49,17 +49,24 @@ def _child_main(conn: Connection, initializer: str | None) -> None:
     while True:
         try:
             message = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the worker is gone (killed): nothing left to do
             return
         if message is None:
             return
         func, args, kwargs = message
         try:
             reply: tuple[Any, ...] = ("ok", func(*args, **kwargs))
-            conn.send(reply)
         except BaseException as exc:
             name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
-            conn.send(("error", name, str(exc), traceback.format_exc()))
+            reply = ("error", name, str(exc), traceback.format_exc())
+        try:
+            conn.send(reply)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the worker is gone
+            return
+        except Exception as exc:  # a result that does not pickle
+            name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
+            with contextlib.suppress(OSError):
+                conn.send(("error", name, str(exc), traceback.format_exc()))
 
 
 class _Slot:

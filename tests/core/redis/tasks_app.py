@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import redis.asyncio
 
@@ -81,3 +82,12 @@ async def ledgered(label: str, seconds: float) -> str:
     await asyncio.sleep(seconds)
     await _record(f"end:{label}:{os.getpid()}")
     return label
+
+
+@app.task(cpu_bound=True, max_retries=0)
+def cpu_sleep(pid_file: str, seconds: float) -> int:
+    """In a CPU pool process: writes its pid to ``pid_file``, then sleeps."""
+    with open(pid_file, "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()
