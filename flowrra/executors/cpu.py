@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from multiprocessing.connection import Connection
@@ -43,6 +44,7 @@ class CPUWorkerDied(Exception):
 
 def _child_main(conn: Connection, initializer: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    parent = os.getppid()
     if initializer:
         module_name, _, attr = initializer.rpartition(".")
         getattr(importlib.import_module(module_name), attr)()
@@ -51,7 +53,7 @@ def _child_main(conn: Connection, initializer: str | None) -> None:
             message = conn.recv()
         except (EOFError, OSError):  # the worker is gone (killed): nothing left to do
             return
-        if message is None:
+        if message is None or os.getppid() != parent:  # stopping, or the worker was killed
             return
         func, args, kwargs = message
         try:

@@ -1,0 +1,168 @@
+"""Crash chaos on Redis: three worker processes, one SIGKILLed every 2-3 s and replaced,
+the Redis server (the test's own, with an append-only file) restarted twice, while a
+producer submits async and CPU tasks. Nothing is lost, every result is final, and no task
+runs twice unless a worker that held it was killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus
+from tests.core.redis.conftest import free_port
+from tests.services import unavailable
+from tests.waiting import wait_until
+
+from . import chaos_app
+from .conftest import FIGURES, Process, python
+from .ledger import LEDGER_ENV, tally
+
+pytestmark = pytest.mark.redis
+
+TASKS = 1200
+SUBMIT_SECONDS = 15.0
+
+
+class DurableRedis:
+    """A redis-server of the test's own that writes every change to its append-only file
+    before answering, so a restart loses nothing; stopped and started by its PID."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        wait_until(lambda: _answers(client), 20, "the test's redis-server")
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        self.proc = None
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+async def produce(app: Flowrra, submitted: list[str]) -> int:
+    """Submit ``TASKS`` tasks over ``SUBMIT_SECONDS``; a submit that fails (Redis down) is
+    tried again with the same id. Returns how many submits were retried."""
+    rng = random.Random(12)
+    retried = 0
+    for i in range(TASKS):
+        token = f"chaos-{i}"
+        for attempt in range(20):
+            try:
+                options = app.options(task_id=token)
+                if i % 7 == 0:
+                    await options.submit(chaos_app.crunch, token, 20_000)
+                else:
+                    await options.submit(chaos_app.hop, token, rng.uniform(0, 0.05))
+                break
+            except Exception:
+                retried += 1
+                await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            pytest.fail(f"could not submit {token} in 20 attempts")
+        submitted.append(token)
+        await asyncio.sleep(SUBMIT_SECONDS / TASKS)
+    return retried
+
+
+async def test_crashes_and_restarts_lose_nothing_and_duplicate_only_after_a_kill(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server is not installed")
+    server = DurableRedis(tmp_path)
+    server.start()
+    ledger = tmp_path / "ledger"
+    env = {"FLOWRRA_CHAOS_REDIS_URL": server.url, LEDGER_ENV: str(ledger)}
+    command = python("-m", "flowrra", "worker", "--app", "tests.chaos.chaos_app:app")
+    command += ["--heartbeat-interval", "1", "--prefetch", "16", "--connect-timeout", "60"]
+
+    def start_worker() -> Process:
+        worker = Process(command, env, tmp_path / f"worker-{len(processes)}.log")
+        processes.append(worker)
+        return worker
+
+    live = [start_worker() for _ in range(3)]
+    killed: set[int] = set()
+    app = Flowrra(
+        Config(broker=BrokerConfig(url=server.url), backend=BackendConfig(url=server.url))
+    )
+    for spec in chaos_app.app.registry:
+        app.registry.register(spec)
+    await app.start(worker=False)
+    submitted: list[str] = []
+    rng = random.Random(7)
+    try:
+        producer = asyncio.create_task(produce(app, submitted))
+        started = time.monotonic()
+        restarts = 0
+        while not producer.done():
+            await asyncio.sleep(rng.uniform(2.0, 3.0))
+            victim = rng.choice(live)
+            victim.kill()
+            killed.add(victim.pid)
+            live.remove(victim)
+            live.append(start_worker())
+            if restarts < 2 and time.monotonic() - started > 5 + 6 * restarts:
+                restarts += 1
+                server.stop()
+                await asyncio.sleep(0.3)
+                server.start()
+        retried = await producer
+
+        deadline = time.monotonic() + 90
+        results = {}
+        for token in submitted:
+            left = max(1.0, deadline - time.monotonic())
+            results[token] = await app.wait_for_result(token, timeout=left)
+    finally:
+        await app.stop()
+        for worker in processes:
+            worker.stop()
+        server.stop()
+
+    counts = tally(ledger, submitted, killed)
+    FIGURES.append(
+        counts.summary(
+            f"redis crash chaos ({len(killed)} workers killed, 2 Redis restarts, "
+            f"{retried} submits retried)"
+        )
+    )
+    assert len(submitted) == TASKS
+    assert counts.missing == []
+    assert {result.status for result in results.values()} == {TaskStatus.SUCCESS}
+    assert counts.between_live_workers == [], [
+        (token, counts.runs[token]) for token in counts.between_live_workers
+    ]
+    # the pool processes of killed workers exit quietly
+    noisy = [w.log.name for w in processes if "Process flowrra-cpu" in w.output()]
+    assert noisy == [], [w.output()[-3000:] for w in processes if w.log.name in noisy]
