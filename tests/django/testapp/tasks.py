@@ -76,3 +76,13 @@ async def flaky(failures: int) -> int:
 async def noop(x: int) -> int:
     """The benchmarks' task: the same no-op as the peers' ``noop(x) -> x``."""
     return x
+
+
+@task(cpu_bound=True, max_retries=0)
+def cpu_record(path: str, token: str) -> str:
+    """``record`` in a CPU pool process, noting its worker's pid."""
+    import multiprocessing
+
+    worker = multiprocessing.parent_process()
+    _append(path, f"{token} {worker.pid if worker else os.getpid()}\n")
+    return token
