@@ -298,13 +298,18 @@ class Scheduler:
             now = self.clock.now()
             due = await self.backend.list_due(now, self.batch_size)
             plans = [(task, self._decide(task, now)) for task in due]
-            won = await self.backend.claim(
-                [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
-            )
-            firing = []
-            for task, decision in plans:
-                if task.id not in won:
-                    continue
+            # one transaction where the store and the broker allow it: a pass that fails or
+            # is killed half-way has then neither claimed nor submitted anything
+            async with self.backend.firing(self.app) as atomic:
+                won = await self.backend.claim(
+                    [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
+                )
+                claimed = [(task, decision) for task, decision in plans if task.id in won]
+                firing = [task for task, decision in claimed if decision.fire]
+                submitted = await submit_fired(
+                    firing, self.app, self._submit_callback, raise_errors=atomic
+                )
+            for task, decision in claimed:
                 if decision.missed:
                     logger.warning(
                         "Schedule %s (%s) was due at %s: %s",
@@ -315,9 +320,7 @@ class Scheduler:
                     )
                 if decision.passed_over:
                     self._log_passed_over(task, decision, now)
-                if decision.fire:
-                    firing.append(task)
-            for task, task_id in await submit_fired(firing, self.app, self._submit_callback):
+            for task, task_id in submitted:
                 await self._fired(task, task_id)
                 fired.append(task.id)
             if len(due) < self.batch_size:

@@ -37,6 +37,7 @@ def _stop_producer() -> Iterator[None]:
     runtime.shutdown()
     connections.close_all()
 
+
 TASKS = 600
 SUBMIT_SECONDS = 15.0
 
