@@ -33,8 +33,8 @@ lint: venv ## ruff lint and format check, and the migrations check
 test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 	$(VENV)/bin/pytest
 
-test-postgres: venv ## the Django tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
-	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django
+test-postgres: venv ## the Django tests and their chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
+	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
 
 test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Python 3.12 exists
 	@if [ -z "$(PYTHON312)" ]; then echo "No Python 3.12 here: Django 6 run skipped"; exit 0; fi; \
