@@ -25,7 +25,8 @@ app = Flowrra(
 
 @app.task(max_retries=0)
 async def hop(token: str, pause: float) -> str:
-    """Waits a little (I/O), then notes its run."""
+    """Notes ``<token>:start``, waits a little (I/O), then notes its run."""
+    await asyncio.to_thread(note, f"{token}:start", os.getpid())
     await asyncio.sleep(pause)
     await asyncio.to_thread(note, token, os.getpid())
     return token
