@@ -23,7 +23,7 @@ from flowrra_django.models import TaskResult
 from tests.django.testapp import tasks
 from tests.waiting import wait_until
 
-from .conftest import FIGURES, Process, python
+from .conftest import Crew, Process, check_outcome, python
 from .ledger import tally
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,13 +78,8 @@ def test_crashes_and_ended_sessions_lose_nothing(tmp_path: Path, processes: list
     command = python("-m", "django", "flowrra_worker", "--loglevel", "WARNING")
     command += ["--prefetch", "16"]
 
-    def start_worker() -> Process:
-        worker = Process(command, env, tmp_path / f"worker-{len(processes)}.log")
-        processes.append(worker)
-        return worker
-
-    live = [start_worker() for _ in range(3)]
-    killed: set[int] = set()
+    crew = Crew(command, env, tmp_path, processes)
+    crew.start(3)
     submitted: list[str] = []
     failures: list[str] = []
     producer = threading.Thread(target=produce, args=(ledger, submitted, failures))
@@ -97,11 +92,7 @@ def test_crashes_and_ended_sessions_lose_nothing(tmp_path: Path, processes: list
         if vendor == "postgresql" and rng.random() < 0.25:
             ended += end_sessions()
         if time.monotonic() >= next_kill:
-            victim = rng.choice(live)
-            victim.kill()
-            killed.add(victim.pid)
-            live.remove(victim)
-            live.append(start_worker())
+            crew.kill_one(rng)
             next_kill = time.monotonic() + rng.uniform(2, 3)
     producer.join()
     connections["default"].close()  # this thread's session may have been ended too
@@ -115,17 +106,10 @@ def test_crashes_and_ended_sessions_lose_nothing(tmp_path: Path, processes: list
     finally:
         for worker in processes:
             worker.stop()
-    counts = tally(ledger, submitted, killed)
-    FIGURES.append(
-        counts.summary(
-            f"django:// {vendor} crash chaos ({len(killed)} workers killed, {ended} sessions "
-            f"ended, {len(failures)} submits retried)"
-        )
+    counts = tally(ledger, submitted, crew.killed)
+    label = (
+        f"django:// {vendor} crash chaos ({len(crew.killed)} workers killed, {ended} sessions "
+        f"ended, {len(failures)} submits retried)"
     )
     assert len(submitted) == TASKS
-    assert counts.missing == []
-    assert counts.between_live_workers == [], [
-        (token, counts.runs[token]) for token in counts.between_live_workers
-    ]
-    noisy = [w.log.name for w in processes if "Process flowrra-cpu" in w.output()]
-    assert noisy == [], [w.output()[-3000:] for w in processes if w.log.name in noisy]
+    check_outcome(counts, label, processes)

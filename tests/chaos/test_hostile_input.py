@@ -14,13 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra, TaskStatus
-from tests.core.redis.conftest import Space, _redis_missing, with_prefix
-from tests.core.redis.tasks_app import REDIS_URL
+from tests.core.redis.conftest import Space, _redis_missing, new_space
 from tests.services import unavailable
 
 pytestmark = pytest.mark.redis
@@ -64,11 +62,12 @@ def space() -> Iterator[Space]:
     reason = _redis_missing()
     if reason:
         unavailable(reason)
-    prefix = f"h{secrets.token_hex(4)}"
-    made = Space(with_prefix(REDIS_URL, prefix), prefix, redis.Redis.from_url(REDIS_URL))
-    yield made
-    made.clean()
-    made.client.close()
+    made = new_space()
+    try:
+        yield made
+    finally:
+        made.clean()
+        made.client.close()
 
 
 def make_app(url: str) -> Flowrra:

@@ -6,67 +6,25 @@ runs twice unless a worker that held it was killed."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import redis
 
 from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus
-from tests.core.redis.conftest import free_port
+from tests.core.redis.conftest import RedisServer
 from tests.services import unavailable
-from tests.waiting import wait_until
 
 from . import chaos_app
-from .conftest import FIGURES, Process, python
+from .conftest import Crew, Process, check_outcome, python
 from .ledger import LEDGER_ENV, tally
 
 pytestmark = pytest.mark.redis
 
 TASKS = 1200
 SUBMIT_SECONDS = 15.0
-
-
-class DurableRedis:
-    """A redis-server of the test's own that writes every change to its append-only file
-    before answering, so a restart loses nothing; stopped and started by its PID."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
-                *("--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        wait_until(lambda: _answers(client), 20, "the test's redis-server")
-        client.close()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
-        self.proc = None
-
-
-def _answers(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
 
 
 async def produce(app: Flowrra, submitted: list[str]) -> int:
@@ -99,20 +57,15 @@ async def test_crashes_and_restarts_lose_nothing_and_duplicate_only_after_a_kill
 ) -> None:
     if shutil.which("redis-server") is None:
         unavailable("redis-server is not installed")
-    server = DurableRedis(tmp_path)
+    server = RedisServer(tmp_path, durable=True)
     server.start()
     ledger = tmp_path / "ledger"
     env = {"FLOWRRA_CHAOS_REDIS_URL": server.url, LEDGER_ENV: str(ledger)}
     command = python("-m", "flowrra", "worker", "--app", "tests.chaos.chaos_app:app")
     command += ["--heartbeat-interval", "1", "--prefetch", "16", "--connect-timeout", "60"]
 
-    def start_worker() -> Process:
-        worker = Process(command, env, tmp_path / f"worker-{len(processes)}.log")
-        processes.append(worker)
-        return worker
-
-    live = [start_worker() for _ in range(3)]
-    killed: set[int] = set()
+    crew = Crew(command, env, tmp_path, processes)
+    crew.start(3)
     app = Flowrra(
         Config(broker=BrokerConfig(url=server.url), backend=BackendConfig(url=server.url))
     )
@@ -127,11 +80,7 @@ async def test_crashes_and_restarts_lose_nothing_and_duplicate_only_after_a_kill
         restarts = 0
         while not producer.done():
             await asyncio.sleep(rng.uniform(2.0, 3.0))
-            victim = rng.choice(live)
-            victim.kill()
-            killed.add(victim.pid)
-            live.remove(victim)
-            live.append(start_worker())
+            crew.kill_one(rng)
             if restarts < 2 and time.monotonic() - started > 5 + 6 * restarts:
                 restarts += 1
                 server.stop()
@@ -150,19 +99,11 @@ async def test_crashes_and_restarts_lose_nothing_and_duplicate_only_after_a_kill
             worker.stop()
         server.stop()
 
-    counts = tally(ledger, submitted, killed)
-    FIGURES.append(
-        counts.summary(
-            f"redis crash chaos ({len(killed)} workers killed, 2 Redis restarts, "
-            f"{retried} submits retried)"
-        )
+    counts = tally(ledger, submitted, crew.killed)
+    label = (
+        f"redis crash chaos ({len(crew.killed)} workers killed, 2 Redis restarts, "
+        f"{retried} submits retried)"
     )
     assert len(submitted) == TASKS
-    assert counts.missing == []
     assert {result.status for result in results.values()} == {TaskStatus.SUCCESS}
-    assert counts.between_live_workers == [], [
-        (token, counts.runs[token]) for token in counts.between_live_workers
-    ]
-    # the pool processes of killed workers exit quietly
-    noisy = [w.log.name for w in processes if "Process flowrra-cpu" in w.output()]
-    assert noisy == [], [w.output()[-3000:] for w in processes if w.log.name in noisy]
+    check_outcome(counts, label, processes)
