@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
 
-.PHONY: help venv demo test test-sqlite test-postgres test-django6 lint services browsers bench
+.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
 	$(PY) example_project/demo.py
 
-test: venv services browsers lint test-sqlite test-postgres test-django6 ## run the whole test suite
+test: venv services browsers lint test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
 lint: venv ## ruff lint and format check, and the migrations check
 	$(VENV)/bin/ruff check .
@@ -36,6 +36,17 @@ test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 test-postgres: venv ## the Django tests and their chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
 	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
 
+test-mysql: venv mysqlclient ## the Django tests again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
+	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django
+
+mysqlclient: venv ## build mysqlclient (Django's MySQL driver) into .venv, with Debian's headers if missing
+	@$(PY) -c "import MySQLdb" 2>/dev/null || { \
+	  pkg-config --exists mysqlclient 2>/dev/null || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-libmysqlclient-dev pkg-config gcc >/dev/null); \
+	  $(VENV)/bin/pip install -q 'mysqlclient>=2.2' || \
+	  echo "mysqlclient could not be built: the MySQL tests run on PyMySQL instead"; }
+
 test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Python 3.12 exists
 	@if [ -z "$(PYTHON312)" ]; then echo "No Python 3.12 here: Django 6 run skipped"; exit 0; fi; \
 	if [ ! -f $(VENV6)/.installed ] || [ setup.cfg -nt $(VENV6)/.installed ]; then \
@@ -44,11 +55,13 @@ test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Pyt
 	$(VENV6)/bin/python -c "import django; print('Django', django.get_version())"; \
 	$(VENV6)/bin/pytest tests/core tests/django
 
-services: ## start Redis and PostgreSQL on 127.0.0.1 if they are installed but down
+services: ## start Redis, PostgreSQL and MariaDB on 127.0.0.1 if they are installed but down
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 	  (command -v redis-server >/dev/null && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || true
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
 	  (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || true
+	@mariadb-admin --host=127.0.0.1 --port=3306 --user=root ping >/dev/null 2>&1 || \
+	  ([ -x /etc/init.d/mariadb ] && /etc/init.d/mariadb start >/dev/null) || true
 
 browsers: ## install Debian's Chromium for the browser tests, if it is missing
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \

@@ -16,11 +16,20 @@ Lateness = the moment a fire was submitted minus its due time, for every fire af
 first ``BENCH_WARMUP`` seconds. CPU per pass: the process's CPU time (all threads) during
 each pass that fired something, and over the whole run per second.
 
-    .venv/bin/python bench/bench_beat.py            # ours, then the peer; ~2 x BENCH_SECONDS
-    BENCH_SECONDS=60 .venv/bin/python bench/bench_beat.py --no-peer
+Then two schedulers for availability outside Django: two processes, each an app with
+``app.create_scheduler(backend="postgresql://...")`` on the same core PostgreSQL store (the
+same 10,000 schedules), submitting to an in-memory broker that nothing consumes. Every fire
+of both is logged (schedule, due time): the table shows the lateness over both and how many
+occurrences fired twice (the goal: none). The store lives in a database of its own,
+``flowrra_bench_beat``, dropped at the end.
+
+    .venv/bin/python bench/bench_beat.py            # ours, the peer, two on PostgreSQL
+    BENCH_SECONDS=60 .venv/bin/python bench/bench_beat.py --no-peer --no-postgres
+    .venv/bin/python bench/bench_beat.py --only-postgres
 
 Knobs (environment): BENCH_SCHEDULES (10000), BENCH_SECONDS (120), BENCH_WARMUP (5),
-PEERS_VENV (/tmp/peers-venv), RESULTS_FILE (/tmp/flowrra-bench/beat.jsonl).
+PEERS_VENV (/tmp/peers-venv), RESULTS_FILE (/tmp/flowrra-bench/beat.jsonl),
+BENCH_DATABASE_URL (PostgreSQL server, default postgres://root@127.0.0.1:5432/postgres).
 """
 
 from __future__ import annotations
@@ -84,6 +93,22 @@ def cpu_seconds() -> float:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def time_passes(scheduler: Any) -> list[float]:
+    """The CPU seconds of each pass of ``scheduler`` that fires something, as they come."""
+    passes: list[float] = []
+    run_pending = scheduler.run_pending
+
+    async def measured() -> list[str]:
+        before = cpu_seconds()
+        fired: list[str] = await run_pending()
+        if fired:
+            passes.append(cpu_seconds() - before)
+        return fired
+
+    scheduler.run_pending = measured
+    return passes
 
 
 def report(name: str, lateness: list[float], passes: list[float], cpu: float) -> dict[str, Any]:
@@ -157,17 +182,7 @@ async def _beat_ours() -> dict[str, Any]:
 
     app.events.subscribe(on_event)
     beat = await start_beat(app)
-    passes: list[float] = []
-    run_pending = beat.run_pending
-
-    async def measured() -> list[str]:
-        before = cpu_seconds()
-        fired = await run_pending()
-        if fired:
-            passes.append(cpu_seconds() - before)
-        return fired
-
-    beat.run_pending = measured  # type: ignore[method-assign]
+    passes = time_passes(beat)
     cpu_start = cpu_seconds()
     await asyncio.sleep(SECONDS)
     cpu = cpu_seconds() - cpu_start
@@ -244,19 +259,123 @@ async def _beat_peer(app: Any, scheduler: Any, path: str, sqlite3: Any) -> dict[
     return report("flowrra 0.1.8 scheduler (aiosqlite)", lateness, passes, cpu)
 
 
+# -- two schedulers on the core PostgreSQL store ------------------------------------------------
+
+PG_DATABASE = "flowrra_bench_beat"
+
+
+def postgres_admin(statement: str) -> None:
+    import psycopg
+
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/postgres")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def store_url() -> str:
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/postgres")
+    return urlsplit(url)._replace(scheme="postgresql", path=f"/{PG_DATABASE}").geturl()
+
+
+async def seed_store(url: str) -> None:
+    from flowrra.scheduler import ScheduledTask as Schedule
+    from flowrra.scheduler import ScheduleType
+    from flowrra.scheduler.backends import create_backend
+
+    store = create_backend(url)
+    now = dt.datetime.now(UTC)
+    for number, (kind, schedule, due) in enumerate(mix(SCHEDULES, now)):
+        task = Schedule(f"s{number:05d}", "add", ScheduleType(kind), schedule, args=(number, 1))
+        task.next_run_at = due or task.first_run(now)
+        await store.create(task)
+    await store.close()
+
+
+def run_core_scheduler(url: str) -> dict[str, Any]:
+    return asyncio.run(_core_scheduler(url))
+
+
+async def _core_scheduler(url: str) -> dict[str, Any]:
+    from flowrra import Config, ExecutorConfig, Flowrra
+    from flowrra.scheduler import SCHEDULE_FIRED
+
+    app = Flowrra(Config(executor=ExecutorConfig(max_queue_size=0)))
+
+    @app.task()
+    async def add(a: int, b: int) -> int:
+        return a + b
+
+    scheduler = app.create_scheduler(backend=url, check_interval=1.0)
+    started = time.monotonic()
+    lateness: list[float] = []
+    fires: list[tuple[str, str]] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["type"] == SCHEDULE_FIRED:
+            fires.append((event["schedule"], event["due"]))
+            if time.monotonic() - started > WARMUP:
+                due = dt.datetime.fromisoformat(event["due"])
+                lateness.append((dt.datetime.fromisoformat(event["at"]) - due).total_seconds())
+
+    app.events.subscribe(on_event)
+    passes = time_passes(scheduler)
+    await app.start(worker=False)
+    cpu_start = cpu_seconds()
+    await asyncio.sleep(SECONDS)
+    cpu = cpu_seconds() - cpu_start
+    await app.stop(wait=False)
+    return {**report("scheduler", lateness, passes, cpu), "lateness": lateness, "log": fires}
+
+
+def two_on_postgres() -> dict[str, Any]:
+    postgres_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
+    postgres_admin(f'CREATE DATABASE "{PG_DATABASE}"')
+    try:
+        url = store_url()
+        asyncio.run(seed_store(url))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        argv = [sys.executable, __file__, "--core-scheduler", url]
+        runs = [
+            subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=SECONDS * 3 + 600)[0] for run in runs]
+        if any(run.returncode for run in runs):
+            raise SystemExit("a scheduler process failed")
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+    one, two = (json.loads(out.strip().splitlines()[-1]) for out in outputs)
+    fired = [tuple(fire) for fire in one["log"] + two["log"]]
+    counts: dict[tuple[str, ...], int] = {}
+    for fire in fired:
+        counts[fire] = counts.get(fire, 0) + 1
+    lateness = one["lateness"] + two["lateness"]
+    result = report("2 x core scheduler (postgresql://)", lateness, [], 0.0)
+    result.update(
+        {
+            "fires_per_scheduler": [len(one["log"]), len(two["log"])],
+            "fired_twice": sum(1 for n in counts.values() if n > 1),
+            "cpu_ms_per_pass_mean": max(
+                one["cpu_ms_per_pass_mean"] or 0, two["cpu_ms_per_pass_mean"] or 0
+            ),
+            "cpu_ms_per_pass_p99": max(one["cpu_ms_per_pass_p99"], two["cpu_ms_per_pass_p99"]),
+            "cpu_share_of_one_core": round(
+                one["cpu_share_of_one_core"] + two["cpu_share_of_one_core"], 3
+            ),
+            "rss_mib": max(one["rss_mib"], two["rss_mib"]),
+            "rss_peak_mib": max(one["rss_peak_mib"], two["rss_peak_mib"]),
+        }
+    )
+    return result
+
+
 # -- the harness ------------------------------------------------------------------------------
 
 
-def child(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS * 3 + 600
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{argv[1:]} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def main() -> None:
+def sqlite_beats() -> list[dict[str, Any]]:
+    """Ours (django://, SQLite), then the peer (0.1.8), each in a process of its own."""
     results = []
     with tempfile.TemporaryDirectory(prefix="flowrra-bench-beat-") as scratch:
         env = {
@@ -274,6 +393,24 @@ def main() -> None:
             results.append(child(peer, peer_env))
         elif "--no-peer" not in sys.argv:
             print(f"peer skipped: {peer_python} is missing (../shared/bench/setup_venvs.sh)")
+    return results
+
+
+def child(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS * 3 + 600
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[1:]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    results = []
+    if "--only-postgres" not in sys.argv:
+        results += sqlite_beats()
+    if "--no-postgres" not in sys.argv:
+        results.append(two_on_postgres())
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS_FILE.open("a") as out:
         for result in results:
@@ -295,6 +432,12 @@ def main() -> None:
     print("|" + "---|" * len(columns))
     for result in results:
         print("| " + " | ".join(str(result[key]) for key, _ in columns) + " |")
+    for result in results:
+        if "fired_twice" in result:
+            print(
+                f"\n{result['system']}: fires per scheduler {result['fires_per_scheduler']}, "
+                f"occurrences fired twice: {result['fired_twice']}"
+            )
 
 
 if __name__ == "__main__":
@@ -302,5 +445,7 @@ if __name__ == "__main__":
         print(json.dumps(run_ours()))
     elif sys.argv[1:2] == ["--peer"]:
         print(json.dumps(run_peer(sys.argv[2])))
+    elif sys.argv[1:2] == ["--core-scheduler"]:
+        print(json.dumps(run_core_scheduler(sys.argv[2])))
     else:
         main()

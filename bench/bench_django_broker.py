@@ -10,15 +10,18 @@ that the worker is idle as it is between a site's occasional tasks: p50 and p99.
 Per database the peer (``../shared/bench/bench_djtasks.py``:
 django-tasks-db's ``db_worker``, same N) runs first, then ours, so both see the same machine.
 
-    .venv/bin/python bench/bench_django_broker.py                 # SQLite and PostgreSQL
-    .venv/bin/python bench/bench_django_broker.py sqlite --no-peer
+    .venv/bin/python bench/bench_django_broker.py             # SQLite, PostgreSQL, MariaDB
+    .venv/bin/python bench/bench_django_broker.py mysql --no-peer
 
 Knobs (environment): BENCH_N (5000), BENCH_REPS (3), BENCH_LAT_N (30), BENCH_LAT_PAUSE
 (1.0), RESULTS_FILE (/tmp/flowrra-bench/django_broker.jsonl), PEERS_DIR (../shared/bench),
 PEERS_VENV (/tmp/peers-venv; the peer's virtualenv is created there by its setup_venvs.sh if
 missing),
-BENCH_DATABASE_URL (PostgreSQL server). PostgreSQL uses a database of its own,
-``flowrra_bench_broker``, dropped at the end; SQLite a file in /tmp.
+BENCH_DATABASE_URL (PostgreSQL server), BENCH_MYSQL_URL (MariaDB/MySQL server). The servers
+are used in a database of the benchmark's own, ``flowrra_bench_broker``, dropped at the end;
+SQLite a file in /tmp. The peer harness measures django-tasks-db on SQLite and PostgreSQL
+only; on MariaDB ``peer_djtasks_mysql.py`` measures it the same way (mysqlclient is added
+to the peer's virtualenv for it).
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ PEERS_VENV = Path(os.environ.get("PEERS_VENV", "/tmp/peers-venv"))
 PG_DATABASE = "flowrra_bench_broker"
 SQLITE_FILE = "/tmp/flowrra-bench-broker.sqlite3"
 #: Our database -> the peer's variants on it.
-PEER_KINDS = {"sqlite": ["sqlite"], "postgres": ["postgres", "postgres-persistent"]}
+PEER_KINDS = {
+    "sqlite": ["sqlite"],
+    "postgres": ["postgres", "postgres-persistent"],
+    "mysql": ["mysql"],
+}
 
 
 def log(*parts: object) -> None:
@@ -61,7 +68,7 @@ def environment(kind: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "django_bench_settings",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{BENCH}",
         "BENCH_DB": kind,
-        "BENCH_DB_NAME": PG_DATABASE if kind == "postgres" else SQLITE_FILE,
+        "BENCH_DB_NAME": SQLITE_FILE if kind == "sqlite" else PG_DATABASE,
     }
 
 
@@ -84,10 +91,30 @@ def admin_connection() -> object:
     return psycopg.connect(url, autocommit=True)
 
 
+def mysql_server(statement: str) -> None:
+    from urllib.parse import urlsplit
+
+    import MySQLdb
+
+    parts = urlsplit(os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"))
+    connection = MySQLdb.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+    )
+    connection.cursor().execute(statement)
+    connection.close()
+
+
 def recreate_database(kind: str) -> None:
     if kind == "sqlite":
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(SQLITE_FILE + suffix).unlink(missing_ok=True)
+        return
+    if kind == "mysql":
+        mysql_server(f"DROP DATABASE IF EXISTS `{PG_DATABASE}`")
+        mysql_server(f"CREATE DATABASE `{PG_DATABASE}` CHARACTER SET utf8mb4")
         return
     with admin_connection() as connection:  # type: ignore[attr-defined]
         connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
@@ -97,6 +124,9 @@ def recreate_database(kind: str) -> None:
 def drop_database(kind: str) -> None:
     if kind == "sqlite":
         Path(SQLITE_FILE).unlink(missing_ok=True)
+        return
+    if kind == "mysql":
+        mysql_server(f"DROP DATABASE IF EXISTS `{PG_DATABASE}`")
         return
     with admin_connection() as connection:  # type: ignore[attr-defined]
         connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
@@ -219,7 +249,11 @@ def record(
 
     from django.db import connection
 
-    label = "SQLite" if kind == "sqlite" else f"PostgreSQL {connection.pg_version // 10000}"
+    if kind == "mysql":
+        server = "MariaDB" if connection.mysql_is_mariadb else "MySQL"
+        label = f"{server} {'.'.join(map(str, connection.mysql_version[:2]))}"
+    else:
+        label = "SQLite" if kind == "sqlite" else f"PostgreSQL {connection.pg_version // 10000}"
     return {
         "date": dt.date.today().isoformat(),
         "system": "flowrra",
@@ -266,8 +300,17 @@ def run_peer(kinds: list[str]) -> None:
     }
     for kind in kinds:
         log(f"django-tasks-db [{kind}]")
+        script = "bench_djtasks.py"
+        if kind == "mysql":
+            script = str(BENCH / "peer_djtasks_mysql.py")
+            env["PYTHONPATH"] = f"{PEERS_DIR}{os.pathsep}{BENCH}"
+            has_driver = subprocess.run([str(python), "-c", "import MySQLdb"], check=False)
+            if has_driver.returncode:
+                subprocess.run(
+                    [str(python), "-m", "pip", "install", "-q", "mysqlclient"], check=True
+                )
         subprocess.run(
-            ["timeout", "1800", str(python), "bench_djtasks.py", kind],
+            ["timeout", "1800", str(python), script, kind],
             cwd=PEERS_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -289,7 +332,9 @@ def table() -> str:
         drain = rec["drain_per_s"]
         ratio = ""
         if rec["system"] == "flowrra":
-            engine = "SQLite" if "SQLite" in rec["variant"] else "PostgreSQL"
+            engine = next(
+                e for e in ("SQLite", "PostgreSQL", "MariaDB", "MySQL") if e in rec["variant"]
+            )
             same = [p for p in peers if engine in p["variant"]]
             if same:
                 best = max(p["drain_per_s"]["median"] for p in same)
@@ -312,7 +357,7 @@ def main(argv: list[str]) -> None:
         measure(argv[1])
         return
     with_peer = "--no-peer" not in argv
-    kinds = [a for a in argv if not a.startswith("--")] or ["sqlite", "postgres"]
+    kinds = [a for a in argv if not a.startswith("--")] or ["sqlite", "postgres", "mysql"]
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text("")
     for kind in kinds:

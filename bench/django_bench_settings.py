@@ -2,8 +2,10 @@
 bench_admin_changelist.py): Flowrra's defaults (no FLOWRRA setting), Django's defaults
 (CONN_MAX_AGE 0, SQLite rollback journal), on a database of the benchmark's own.
 
-BENCH_DB=sqlite|postgres, BENCH_DB_NAME (a file for SQLite, a database for PostgreSQL),
-BENCH_DATABASE_URL (PostgreSQL server, default postgres://root@127.0.0.1:5432/postgres).
+BENCH_DB=sqlite|postgres|mysql, BENCH_DB_NAME (a file for SQLite, a database for the
+servers), BENCH_DATABASE_URL (PostgreSQL server, default
+postgres://root@127.0.0.1:5432/postgres), BENCH_MYSQL_URL (MariaDB/MySQL server, default
+mysql://root@127.0.0.1:3306/test).
 """
 
 import os
@@ -30,6 +32,12 @@ if os.environ.get("BENCH_DB", "sqlite") == "postgres":
         os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/postgres")
     )
     _db["NAME"] = os.environ.get("BENCH_DB_NAME", "flowrra_bench")
+elif os.environ.get("BENCH_DB") == "mysql":
+    _db = environ.Env.db_url_config(
+        os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+    )
+    _db["NAME"] = os.environ.get("BENCH_DB_NAME", "flowrra_bench")
+    _db["OPTIONS"] = {"charset": "utf8mb4"}
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

@@ -54,9 +54,11 @@ class Flowrra:
             result = await app.wait_for_result(task_id, timeout=10)
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(
+        self, config: Config | None = None, *, registry: TaskRegistry | None = None
+    ) -> None:
         self.config = config if config is not None else Config()
-        self._registry = TaskRegistry()
+        self._registry = registry if registry is not None else TaskRegistry()
         self.events = EventBus()
         self.broker: BaseBroker | None = None
         self.backend: BaseResultBackend | None = None
@@ -129,8 +131,9 @@ class Flowrra:
     ) -> str:
         """Submit a registered task (function or name) with its arguments; returns the task id.
 
-        Arguments must be JSON-encodable (plus datetime, date, UUID, Decimal); a ``TypeError``
-        names the one that is not, and nothing is enqueued. Options such as priority or a
+        Arguments must fit the function's signature and be JSON-encodable (plus datetime,
+        date, UUID, Decimal); otherwise a ``TypeError`` names the task and the problem, and
+        nothing is enqueued. Options such as priority or a
         countdown go through :meth:`options`, never through ``kwargs``.
         """
         return await self._submit(self._registry.resolve(task_func), args, kwargs, _NO_OPTIONS)
@@ -151,6 +154,7 @@ class Flowrra:
         tasks = []
         for task_func, args, kwargs, options in calls:
             spec = self._registry.resolve(task_func)
+            spec.check_arguments(tuple(args), dict(kwargs))
             checked_args, checked_kwargs = transfer_arguments(tuple(args), dict(kwargs))
             tasks.append(
                 self._new_task(spec, checked_args, checked_kwargs, options or _NO_OPTIONS, now)
@@ -164,6 +168,7 @@ class Flowrra:
     ) -> str:
         if not self._running:
             raise ExecutorNotRunningError()
+        spec.check_arguments(args, kwargs)
         args, kwargs = transfer_arguments(args, kwargs)
         task = self._new_task(spec, args, kwargs, options, utcnow())
         await self._send((task,))
@@ -293,14 +298,8 @@ class Flowrra:
         worker = self.worker
         if worker is None:
             raise ExecutorNotRunningError("join() needs the in-process worker: start the app first")
-        broker = self.broker_required
         async with asyncio.timeout(timeout):
-            while True:
-                sizes = await broker.queue_sizes()
-                scheduled = await broker.scheduled_count()
-                if not any(sizes.values()) and not scheduled and worker.idle:
-                    break
-                await asyncio.sleep(0.005)
+            await self._until_done(worker)
         failures = list(worker.failures)
         worker.failures.clear()
         if raise_errors and failures:
@@ -308,6 +307,16 @@ class Flowrra:
             raise TaskFailedError(
                 first.task_id, first.task_name or "?", f"{first.error_type}: {first.error}"
             )
+
+    async def _until_done(self, worker: Worker) -> None:
+        """Return once nothing is queued, delayed, running or waiting to be written."""
+        broker = self.broker_required
+        while True:
+            sizes = await broker.queue_sizes()
+            scheduled = await broker.scheduled_count()
+            if not any(sizes.values()) and not scheduled and worker.idle:
+                return
+            await asyncio.sleep(0.005)
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -324,10 +333,10 @@ class Flowrra:
     ) -> Scheduler:
         """A scheduler that submits this app's tasks and starts and stops with the app.
 
-        ``backend`` is a store instance or URL (``sqlite:///path.db``, ``memory://``,
-        ``django://``); None means ``.flowrra_schedule.db``. ``check_interval`` bounds how
-        late a change made by another process is seen. ``options`` go to
-        :class:`~flowrra.scheduler.Scheduler` (``clock``, ``misfire_grace``).
+        ``backend`` is a store instance or URL (``sqlite:///path.db``, ``postgresql://...``,
+        ``mysql://...``, ``memory://``, ``django://``); None means ``.flowrra_schedule.db``.
+        ``check_interval`` bounds how late a change made by another process is seen.
+        ``options`` go to :class:`~flowrra.scheduler.Scheduler` (``clock``, ``misfire_grace``).
         """
         from .scheduler import Scheduler
 
@@ -381,13 +390,20 @@ class Flowrra:
         """Stop the Flowrra application and all executors.
 
         With ``wait``, running tasks may finish within ``timeout`` seconds, and on the
-        in-memory broker the tasks already queued are run first; durable brokers keep queued
-        tasks for the next worker.
+        in-memory broker the tasks already queued, delayed (a countdown, a retry's back-off)
+        or running are run first, for up to ``timeout`` seconds in all; durable brokers keep
+        queued tasks for the next worker.
         """
         if not self._running:
             return
         if self._scheduler is not None:
             await self._scheduler.stop()
+        if self.worker is not None and wait and not self.broker_required.durable:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._until_done(self.worker)
+            except TimeoutError:
+                pass  # what is left is reported below
         if self.worker is not None:
             await self.worker.stop(
                 wait=wait, timeout=timeout, drain=wait and not self.broker_required.durable
@@ -398,7 +414,11 @@ class Flowrra:
         if not broker.durable:
             left = sum((await broker.queue_sizes()).values()) + await broker.scheduled_count()
             if left:
-                logger.warning("Stopping with %d task(s) left in the in-memory broker: lost", left)
+                logger.warning(
+                    "Stopping with %d task(s) left in the in-memory broker: lost%s",
+                    left,
+                    f" (not done within the {timeout:g} s bound)" if wait and timeout else "",
+                )
         await broker.close()
         await self.backend_required.close()
 

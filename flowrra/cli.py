@@ -14,20 +14,24 @@ import importlib
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import __version__
 from .app import Flowrra
 from .exceptions import ConfigurationError
-from .process import serve
+from .process import reach_services, serve
 from .registry import validate_options
 from .worker import Worker
 
 logger = logging.getLogger("flowrra.cli")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: The help of a worker's ``-l/--loglevel`` option.
+LOG_LEVEL_HELP = (
+    "DEBUG, INFO (the default: a line per finished task and what is left at exit), "
+    "WARNING (failures and problems only), ERROR or CRITICAL"
+)
 
 
 class LoadedApp(NamedTuple):
@@ -143,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=log_level,
         default="INFO",
         metavar="LEVEL",
-        help=f"one of {', '.join(LOG_LEVELS)} (default INFO)",
+        help=LOG_LEVEL_HELP,
     )
     add(
         "--shutdown-timeout",
@@ -165,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=seconds,
         default=30.0,
         metavar="SECONDS",
-        help="how long to keep trying to reach the broker and backend (default 30)",
+        help="how long to keep trying to reach the broker and result store at start-up; "
+        "then exit 1 with the reason (default 30)",
     )
     return parser
 
@@ -207,7 +212,9 @@ async def _run_worker(args: argparse.Namespace) -> int:
         return 2
     try:
         print(banner(args, worker), flush=True)
-        if not await _reach_services(app, args.connect_timeout):
+        problem = await reach_services(app, args.connect_timeout)
+        if problem is not None:
+            logger.error("%s", problem)
             return 1
         return await serve(worker, shutdown_timeout=args.shutdown_timeout)
     finally:
@@ -237,34 +244,3 @@ def banner(args: argparse.Namespace, worker: Worker) -> str:
             "configure a redis:// broker to share work between processes"
         )
     return "\n".join(lines)
-
-
-async def _reach_services(app: Flowrra, timeout: float) -> bool:
-    """Ping the broker and backend until both answer or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    for name, component in (("broker", app.broker_required), ("backend", app.backend_required)):
-        while True:
-            try:
-                await component.ping()
-                break
-            except Exception as exc:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    logger.error(
-                        "Cannot reach the %s at %s: %s. Is the server running and the URL right?",
-                        name,
-                        component.describe(),
-                        exc,
-                    )
-                    return False
-                logger.warning(
-                    "Cannot reach the %s at %s (%s); retrying in %.1f s",
-                    name,
-                    component.describe(),
-                    exc,
-                    min(delay, left),
-                )
-                await asyncio.sleep(min(delay, left))
-                delay = min(delay * 2, 5.0)
-    return True

@@ -47,7 +47,7 @@ class BrokerConfig:
     def __post_init__(self) -> None:
         from .brokers import BROKERS
 
-        BROKERS.scheme_of(self.url)
+        BROKERS.resolve(self.url).check_url(self.url)
         _whole_number("BrokerConfig.max_connections", self.max_connections, minimum=1)
         _positive_number("BrokerConfig.socket_timeout", self.socket_timeout)
         _positive_number("BrokerConfig.visibility_timeout", self.visibility_timeout)
@@ -78,7 +78,7 @@ class BackendConfig:
     def __post_init__(self) -> None:
         from .backends import BACKENDS
 
-        BACKENDS.scheme_of(self.url)
+        BACKENDS.resolve(self.url).check_url(self.url)
         if self.ttl is not None:
             _whole_number("BackendConfig.ttl", self.ttl, minimum=1)
         _whole_number("BackendConfig.max_connections", self.max_connections, minimum=1)
@@ -144,7 +144,8 @@ class SchedulerConfig:
         _positive_number("SchedulerConfig.check_interval", self.check_interval)
 
     def create_backend(self) -> BaseSchedulerBackend:
-        """The schedule store ``database_url`` names (``sqlite:///path.db``, ``memory://``,
+        """The schedule store ``database_url`` names (``sqlite:///path.db``,
+        ``postgresql://user:pass@host/db``, ``mysql://user:pass@host/db``, ``memory://``,
         ``django://``); SQLite in ``.flowrra_schedule.db`` when None."""
         from .scheduler.backends import create_backend
 
@@ -171,6 +172,11 @@ class Config:
         from .backends.memory import MemoryBackend
 
         return MemoryBackend()
+
+    def create_scheduler_backend(self) -> BaseSchedulerBackend | None:
+        """The schedule store ``scheduler`` names (see :meth:`SchedulerConfig.create_backend`),
+        or None when no scheduler is configured."""
+        return self.scheduler.create_backend() if self.scheduler is not None else None
 
     @classmethod
     def from_env(cls, prefix: str = "FLOWRRA_", environ: Mapping[str, str] | None = None) -> Config:

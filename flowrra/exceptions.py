@@ -14,12 +14,25 @@ class ConfigurationError(FlowrraError, ValueError):
 class TaskNotFoundError(FlowrraError, LookupError):
     """Raised when a task is not found in the registry."""
 
-    def __init__(self, task_name: str, known: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        task_name: str,
+        known: list[str] | None = None,
+        fix: str = "Decorate the function with @app.task().",
+        *,
+        ambiguous: list[str] | None = None,
+    ) -> None:
         self.task_name = task_name
+        if ambiguous:
+            super().__init__(
+                f"Task name {task_name!r} is ambiguous: {', '.join(sorted(ambiguous))} are "
+                "all called so; use the full name."
+            )
+            return
         hint = ""
         if known is not None:
             listed = ", ".join(sorted(known)[:20]) or "none"
-            hint = f" Registered tasks: {listed}. Decorate the function with @app.task()."
+            hint = f" Registered tasks: {listed}. {fix}"
         super().__init__(f"Task {task_name!r} is not registered.{hint}")
 
 

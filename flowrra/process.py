@@ -11,8 +11,13 @@ import asyncio
 import logging
 import os
 import signal
+import time
+from typing import TYPE_CHECKING
 
 from .worker import Worker
+
+if TYPE_CHECKING:
+    from .app import Flowrra
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +55,35 @@ async def serve(worker: Worker, *, shutdown_timeout: float = 30.0) -> int:
         for signum in HANDLED_SIGNALS:
             loop.remove_signal_handler(signum)
     return 0
+
+
+async def reach_services(app: Flowrra, timeout: float) -> str | None:
+    """Ping the app's broker and result store until both answer or ``timeout`` seconds
+    pass; None when they do, else one line saying which cannot be reached and why."""
+    deadline = time.monotonic() + timeout
+    for name, component in (
+        ("broker", app.broker_required),
+        ("result store", app.backend_required),
+    ):
+        delay = 0.25
+        cause: BaseException | None = None
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                async with asyncio.timeout(max(left, 0.5)):
+                    await component.ping()
+                break
+            except Exception as exc:
+                if cause is None or not isinstance(exc, TimeoutError):
+                    cause = exc  # a ping cut short by the deadline says less than the last
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    detail = str(cause).rstrip(". ")
+                    reason = type(cause).__name__ + (f": {detail}" if detail else "")
+                    return (
+                        f"Cannot reach the {name} at {component.describe()} within {timeout:g} s "
+                        f"({reason}). Is the server running and the URL right?"
+                    )
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 2.0)
+    return None

@@ -16,6 +16,7 @@ A component may accept more (the broker takes ``visibility_timeout.<queue>``).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -140,7 +141,9 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
         else:
             known = sorted([*_CONNECTION_OPTIONS, "key_prefix", *_SENTINEL_OPTIONS])
             known += [f"{prefix}<name>" for prefix in extra_prefixes]
-            raise ValueError(f"unknown option {name!r}; known options: {', '.join(known)}")
+            close = difflib.get_close_matches(name, known, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown option {name!r}{guess}; known options: {', '.join(known)}")
 
     path = [segment for segment in parts.path.split("/") if segment]
     sentinels: tuple[tuple[str, int], ...] = ()

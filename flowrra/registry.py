@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .exceptions import TaskNotFoundError
@@ -63,6 +63,46 @@ class TaskSpec:
     priority: int = 0
     queue: str = DEFAULT_QUEUE
     timeout: float | None = None
+    #: The function's signature, to check a call's arguments before it is enqueued.
+    signature: inspect.Signature | None = field(default=None, init=False, repr=False, compare=False)
+    #: (required, total) positional parameters when a positional-only call can be checked
+    #: by counting (no ``*args``, keyword-only or required-after-optional parameters).
+    _positional: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            signature: inspect.Signature | None = inspect.signature(self.func)
+        except (TypeError, ValueError):  # a builtin or C callable without a signature
+            signature = None
+        object.__setattr__(self, "signature", signature)
+        if signature is not None:
+            params = list(signature.parameters.values())
+            required = sum(1 for p in params if p.default is p.empty)
+            simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+            if simple and all(p.default is p.empty for p in params[:required]):
+                object.__setattr__(self, "_positional", (required, len(params)))
+
+    def check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Raise ``TypeError`` naming the task when the function cannot be called with
+        ``args`` and ``kwargs`` (too many or missing arguments, an unknown keyword)."""
+        if self.signature is None:
+            return
+        counts = self._positional
+        if counts is not None and not kwargs and counts[0] <= len(args) <= counts[1]:
+            return  # the common call, checked without binding
+        try:
+            self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            bare = self.signature.replace(
+                parameters=[
+                    p.replace(annotation=p.empty) for p in self.signature.parameters.values()
+                ],
+                return_annotation=inspect.Signature.empty,
+            )
+            raise TypeError(
+                f"Task {self.name!r} cannot take these arguments: {exc} "
+                f"(it is {self.func.__name__}{bare})"
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description for UIs and the manager."""
@@ -82,12 +122,23 @@ class TaskSpec:
 
 
 class TaskRegistry:
-    """Maps task names to :class:`TaskSpec` and functions back to their names."""
+    """Maps task names to :class:`TaskSpec` and functions back to their names.
+
+    A task may also be registered under a short ``alias`` (``flowrra_django`` names a task
+    ``shop.tasks.send_receipt`` and keeps ``send_receipt`` as its alias): lookups fall back
+    to an alias that only one task has, so names stored before remain valid.
+    """
+
+    #: How tasks are registered, as error messages tell the user (``flowrra_django``: ``@task``).
+    decorator = "@app.task"
+    #: Where that decorator comes from, appended to "not registered" hints.
+    decorator_source = ""
 
     def __init__(self, strict_cpu_checks: bool = True) -> None:
         self.strict_cpu_checks = strict_cpu_checks
         self._by_name: dict[str, TaskSpec] = {}
         self._by_func: dict[Callable[..., Any], TaskSpec] = {}
+        self._aliases: dict[str, set[str]] = {}
 
     def task(
         self,
@@ -135,12 +186,25 @@ class TaskRegistry:
         if existing is not None and _origin(existing.func) != _origin(spec.func):
             raise ValueError(
                 f"Task name {spec.name!r} is already used by {_origin(existing.func)}; "
-                "give one of them another name with @app.task(name=...)."
+                f"give one of them another name with {self.decorator}(name=...)."
             )
         if existing is not None:
             self._by_func.pop(existing.func, None)
         self._by_name[spec.name] = spec
         self._by_func[spec.func] = spec
+
+    def add_alias(self, alias: str, name: str) -> None:
+        """Let ``alias`` find the task ``name`` too, while no other task has that alias."""
+        if alias != name:
+            self._aliases.setdefault(alias, set()).add(self.get(name).name)
+
+    def aliases(self) -> dict[str, set[str]]:
+        """Each alias and the names of the tasks it was given to."""
+        return {alias: set(names) for alias, names in self._aliases.items()}
+
+    def fix_hint(self) -> str:
+        """How to register a task, in the words of the API in use."""
+        return f"Decorate the function with {self.decorator}(){self.decorator_source}."
 
     def _check_callable(self, spec: TaskSpec) -> None:
         func = spec.func
@@ -156,7 +220,7 @@ class TaskRegistry:
         if not spec.cpu_bound and not is_async:
             raise TypeError(
                 f"Task {spec.name!r} is a regular function. I/O tasks must be 'async def'; "
-                "for blocking or CPU-heavy work register it with @app.task(cpu_bound=True)."
+                f"for blocking or CPU-heavy work register it with {self.decorator}(cpu_bound=True)."
             )
         if spec.cpu_bound and self.strict_cpu_checks:
             qualname = getattr(func, "__qualname__", "")
@@ -169,10 +233,15 @@ class TaskRegistry:
 
     def get(self, name: str) -> TaskSpec:
         """The spec registered as ``name``; ``TaskNotFoundError`` if there is none."""
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise TaskNotFoundError(name, list(self._by_name)) from None
+        spec = self._by_name.get(name)
+        if spec is not None:
+            return spec
+        full_names = self._aliases.get(name, ())
+        if len(full_names) == 1:
+            return self._by_name[next(iter(full_names))]
+        raise TaskNotFoundError(
+            name, list(self._by_name), self.fix_hint(), ambiguous=sorted(full_names)
+        )
 
     def resolve(self, fn_or_name: Callable[..., Any] | str) -> TaskSpec:
         """The spec of a registered function or task name."""
@@ -182,14 +251,16 @@ class TaskRegistry:
             return self._by_func[fn_or_name]
         except (KeyError, TypeError):
             label = getattr(fn_or_name, "__qualname__", repr(fn_or_name))
-            raise TaskNotFoundError(label, list(self._by_name)) from None
+            raise TaskNotFoundError(label, list(self._by_name), self.fix_hint()) from None
 
     def queues(self) -> set[str]:
         """Every queue a registered task is sent to by default."""
         return {spec.queue for spec in self._by_name.values()}
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        if name in self._by_name:
+            return True
+        return isinstance(name, str) and len(self._aliases.get(name, ())) == 1
 
     def __iter__(self) -> Iterator[TaskSpec]:
         return iter(sorted(self._by_name.values(), key=lambda spec: spec.name))

@@ -26,6 +26,7 @@ from .brokers.base import Delivery
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
+from .outage import Outage
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
 from .writer import ResultWriter
@@ -94,6 +95,8 @@ class Worker:
         self.failures: deque[TaskResult] = deque(maxlen=100)
         #: Ids revoked while this worker may hold them in its buffer.
         self.revoked: set[str] = set()
+        #: Tasks this worker scheduled a retry of, not run again here yet -> due (Unix time).
+        self._retries_waiting: dict[str, float] = {}
         self._revoked_elsewhere: Collection[str] = frozenset()
 
         self._io_buffer: deque[Delivery] = deque()
@@ -111,6 +114,8 @@ class Worker:
         self._renewed_at: float | None = None
         self.writer = ResultWriter(app, self.id, self._active)
         self.writer.before_flush = self._doubt_lease
+        #: Fetches and heartbeats that fail: one line when the broker is lost, one when back.
+        self.broker_outage = Outage(logger, f"Worker {self.id}", "the broker")
         self._finished = asyncio.Event()
         self._stopping = False
         self._fetcher: asyncio.Task[None] | None = None
@@ -204,8 +209,9 @@ class Worker:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await _finish(self._heartbeat, timeout=1.0)
-        await self.io_executor.stop(timeout)
-        await self.cpu_executor.stop(timeout)
+        await self.io_executor.close(timeout)
+        await self.cpu_executor.close(timeout)
+        await self._report_left_behind()
         try:
             await self.app.broker_required.forget_worker(self.id)
         except Exception:
@@ -228,7 +234,6 @@ class Worker:
 
     async def _fetch_loop(self) -> None:
         broker = self.app.broker_required
-        delay = 0.1
         while not self._stopping:
             if not self._lease_ok.is_set():  # no new work while the lease may have run out
                 await self._lease_ok.wait()
@@ -245,12 +250,10 @@ class Worker:
             timeout = (0.0 if self.idle else 0.05) if self.burst else 1.0
             try:
                 deliveries = await broker.fetch(self.queues, room, timeout)
-            except Exception:
-                logger.exception("Worker %s: fetch failed; retrying in %.1f s", self.id, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+            except Exception as exc:
+                await asyncio.sleep(self.broker_outage.failed(exc))
                 continue
-            delay = 0.1
+            self.broker_outage.succeeded()
             if deliveries:
                 await self._route(deliveries)
             elif self.burst and self.idle:
@@ -320,8 +323,12 @@ class Worker:
         if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
             self.revoked.discard(task.id)
             self.writer.acknowledge(delivery)
+            logger.info("Task %s[%s] revoked: not run", task.name, task.id)
             return
+        if self._retries_waiting:
+            self._retries_waiting.pop(task.id, None)
         started = utcnow()
+        clock = time.perf_counter()
         current_task.set(task)
         self._active[task.id] = started
         self._runs[task.id] += 1
@@ -340,12 +347,15 @@ class Worker:
             )
             raise
         except Exception as exc:
-            self._record_failure(delivery, started, exc)
+            self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
             self.writer.finished(
                 self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
             )
             self.succeeded += 1
+            if logger.isEnabledFor(logging.INFO):
+                runtime = time.perf_counter() - clock
+                logger.info("Task %s[%s] succeeded in %.3f s", task.name, task.id, runtime)
         finally:
             self._ran(task.id)
             self._in_hand.pop(id(delivery), None)
@@ -360,7 +370,9 @@ class Worker:
             del self._runs[task_id]
             self._active.pop(task_id, None)
 
-    def _record_failure(self, delivery: Delivery, started: dt.datetime, exc: Exception) -> None:
+    def _record_failure(
+        self, delivery: Delivery, started: dt.datetime, exc: Exception, runtime: float
+    ) -> None:
         task = delivery.task
         error_type, message, formatted = describe_exception(exc)
         retrying = task.current_retry < task.max_retries
@@ -375,10 +387,13 @@ class Worker:
             self.writer.finished(result, None)
             self.writer.retry(delivery, next_try)
             self.retried += 1
+            assert next_try.eta is not None
+            self._retries_waiting[task.id] = next_try.eta
             logger.info(
-                "Task %s[%s] failed (%s: %s); retry %d/%d in %.2f s",
+                "Task %s[%s] failed in %.3f s (%s: %s); retry %d/%d in %.2f s",
                 task.name,
                 task.id,
+                runtime,
                 error_type,
                 message,
                 attempt,
@@ -389,7 +404,45 @@ class Worker:
         self.writer.finished(result, delivery)
         self.failed += 1
         self.failures.append(result)
-        logger.warning("Task %s[%s] failed: %s: %s", task.name, task.id, error_type, message)
+        logger.warning(
+            "Task %s[%s] failed in %.3f s: %s: %s", task.name, task.id, runtime, error_type, message
+        )
+
+    async def _report_left_behind(self) -> None:
+        """Log what this worker ran and what it leaves in the broker for later."""
+        broker = self.app.broker_required
+        try:
+            sizes = await broker.queue_sizes()
+            delayed = await broker.scheduled_count()
+        except Exception as exc:
+            logger.info(
+                "Worker %s stopped; the broker could not be asked what is left: %s", self.id, exc
+            )
+            return
+        queued = sum(n for queue, n in sizes.items() if not self.queues or queue in self.queues)
+        now = time.time()
+        retries = sorted(eta for eta in self._retries_waiting.values() if eta > now)
+        left = []
+        if queued:
+            left.append(f"{queued} queued")
+        if delayed:
+            waiting = f"{delayed} delayed"
+            if retries:
+                waiting += (
+                    f" ({len(retries)} of them retries of tasks run here, the next due in "
+                    f"{retries[0] - now:.1f} s)"
+                )
+            left.append(waiting)
+        logger.info(
+            "Worker %s stopped after %d task(s) (%d succeeded, %d failed, %d retried); "
+            "left in the broker: %s",
+            self.id,
+            self.processed,
+            self.succeeded,
+            self.failed,
+            self.retried,
+            ", ".join(left) or "nothing",
+        )
 
     def _drained_and_stopped(self) -> bool:
         """The flusher's end: stopping, every runner done, nothing left to write."""
@@ -419,19 +472,17 @@ class Worker:
     async def _heartbeat_loop(self) -> None:
         broker = self.app.broker_required
         lease = self._lease
-        failures = 0
         while True:
             info = self.info()
             try:
                 async with asyncio.timeout(self.heartbeat_interval):
                     lapsed = await broker.heartbeat(info, ttl=lease)
-            except Exception:
-                failures += 1
-                logger.warning("Worker %s: heartbeat failed", self.id, exc_info=failures == 1)
+            except Exception as exc:
+                self.broker_outage.failed(exc)
                 self._doubt_lease()
                 await asyncio.sleep(min(self.heartbeat_interval, 0.5))  # renew as soon as can be
                 continue
-            failures = 0
+            self.broker_outage.succeeded()
             now = time.monotonic()
             if lapsed or (self._renewed_at is not None and now - self._renewed_at > lease):
                 self._lease_ok.clear()  # before anything else runs: nothing starts meanwhile

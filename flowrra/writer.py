@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .brokers.base import Delivery
 from .events import task_update
+from .outage import Outage
 from .task import Task, TaskResult, TaskStatus, utcnow
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ResultWriter:
         self.before_flush: Callable[[], None] = lambda: None
         #: ``id()`` of deliveries that another worker took over while this one ran them.
         self._disowned: set[int] = set()
+        self.outage = Outage(logger, f"Worker {worker_id}", "the broker or result store")
 
     @property
     def empty(self) -> bool:
@@ -118,7 +120,6 @@ class ResultWriter:
         if not (running or writes or acks or retries):
             return
         broker = self.app.broker_required
-        delay = 0.1
         while True:
             try:
                 self.before_flush()
@@ -133,12 +134,9 @@ class ResultWriter:
                 for delivery, next_try in retries:
                     await broker.retry(delivery, next_try)
                 break
-            except Exception:
-                logger.exception(
-                    "Worker %s: storing results failed; retrying in %.1f s", self.worker_id, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+            except Exception as exc:  # nothing is dropped: the same batch is written again
+                await asyncio.sleep(self.outage.failed(exc))
+        self.outage.succeeded()
         if self.app.events.has_subscribers:
             await self._emit_updates(started, running, writes)
 

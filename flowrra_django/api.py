@@ -19,6 +19,7 @@ from typing import Any, TypeVar, overload
 
 from asgiref.sync import sync_to_async
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db.transaction import TransactionManagementError
 
 from flowrra.options import SubmitOptions
 from flowrra.serialization import transfer_arguments
@@ -27,6 +28,7 @@ from flowrra.worker import current_task
 
 from . import runtime
 from .conf import flowrra_settings
+from .db import database_alias
 
 logger = logging.getLogger(__name__)
 
@@ -46,26 +48,52 @@ def mark_pool_process() -> None:
 
 
 @overload
-def task(name: F, /) -> F: ...
+def task(func: F, /) -> F: ...
 @overload
 def task(
-    name: str | None = None, /, cpu_bound: bool = False, **options: Any
+    positional_name: str | None = None,
+    /,
+    cpu_bound: bool = False,
+    *,
+    name: str | None = None,
+    **options: Any,
 ) -> Callable[[F], F]: ...
-def task(name: Any = None, /, cpu_bound: bool = False, **options: Any) -> Any:
-    """Register a task in the project app: ``@task`` or ``@task(cpu_bound=True, queue=...)``.
+def task(
+    positional_name: Any = None,
+    /,
+    cpu_bound: bool = False,
+    *,
+    name: str | None = None,
+    **options: Any,
+) -> Any:
+    """Register a task in the project app: ``@task``, ``@task(cpu_bound=True, queue=...)``,
+    ``@task(name="receipts.send")`` (or ``@task("receipts.send")``).
 
-    Options are those of :meth:`flowrra.Flowrra.task`. In a worker, database connections
-    the task left stale are closed after it, as Django does after a request.
+    The task's name is its dotted path (``shop.tasks.send_receipt``), unique across apps,
+    unless ``name`` is given; its function name (``send_receipt``) finds it too while no
+    other task has that name. Options are those of :meth:`flowrra.Flowrra.task`. In a
+    worker, database connections the task left stale are closed after it, as Django does
+    after a request.
     """
-    if callable(name):
-        return task()(name)
+    if callable(positional_name):
+        return task()(positional_name)
+    name = name or positional_name
 
     def decorator(func: F) -> F:
         wrapped = _with_connection_cleanup(func, cpu_bound)
-        runtime.get_app().task(name or func.__name__, cpu_bound, **options)(wrapped)
+        registry = runtime.get_app().registry
+        runtime.get_app().task(name or default_name(func), cpu_bound, **options)(wrapped)
+        if name is None:
+            registry.add_alias(func.__name__, default_name(func))
         return wrapped
 
     return decorator
+
+
+def default_name(func: Callable[..., Any]) -> str:
+    """A task's name unless it is given one: ``module.qualname``, as in Celery and
+    Django's Tasks framework."""
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
@@ -145,7 +173,7 @@ class Submission:
     def submit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
         """Submit ``fn(*args, **kwargs)`` from sync code; returns the task id."""
         app = runtime.get_app()
-        app.registry.resolve(fn)
+        app.registry.resolve(fn).check_arguments(args, kwargs)
         wait = self.on_commit
         if wait is None:
             wait = flowrra_settings()["SUBMIT_ON_COMMIT"]
@@ -158,6 +186,7 @@ class Submission:
             )
             assert options.task_id is not None
             return options.task_id
+        _refuse_inside_sqlite_transaction()
         submitter = app.options(**asdict(self.options))
         return runtime.run_sync(lambda: submitter.submit(fn, *args, **kwargs))
 
@@ -165,6 +194,23 @@ class Submission:
         """Submit ``fn(*args, **kwargs)`` from async code; returns the task id."""
         submitter = runtime.get_app().options(**asdict(self.options))
         return await runtime.run_async(lambda: submitter.submit(fn, *args, **kwargs))
+
+
+def _refuse_inside_sqlite_transaction() -> None:
+    """SQLite has one writer, and a transaction of this thread on the broker's database
+    holds it (flowrra_django makes SQLite transactions IMMEDIATE): queueing at once from
+    the producer thread would wait for it forever, so say how to do it instead."""
+    url = flowrra_settings()["BROKER_URL"]
+    if not (isinstance(url, str) and url.lower().startswith("django://")):
+        return
+    connection = connections[database_alias(url)]
+    if connection.vendor == "sqlite" and connection.in_atomic_block:
+        raise TransactionManagementError(
+            "A task cannot be queued at once inside transaction.atomic() on SQLite: the "
+            "transaction holds the database's only write lock until it ends. Submit with "
+            "on_commit=True (the default; it is queued when the transaction commits), or "
+            "outside the transaction."
+        )
 
 
 def options(

@@ -16,4 +16,21 @@ class FlowrraConfig(AppConfig):
         from .runtime import register_schemes
 
         register_schemes()
+        _tune_databases()
         autodiscover_modules("tasks")
+
+
+def _tune_databases() -> None:
+    """The SQLite database of a ``django://`` broker or result store gets what concurrent
+    submitters and workers need (see :func:`.db.tune_sqlite`)."""
+    from django.conf import settings
+
+    from .conf import flowrra_settings
+    from .db import database_alias, tune_sqlite
+
+    for key in ("BROKER_URL", "RESULT_BACKEND"):
+        url = flowrra_settings()[key]
+        if isinstance(url, str) and url.lower().startswith("django://"):
+            alias = database_alias(url)
+            if alias in settings.DATABASES:  # else the system checks say so (E004)
+                tune_sqlite(alias)

@@ -13,13 +13,14 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import Count
+from django.db.models import Count, Subquery
 
+from flowrra.backends import query as q
 from flowrra.backends.base import BaseResultBackend
 from flowrra.serialization import dumps
 from flowrra.task import TaskResult, TaskStatus
 
-from . import sql
+from . import queries, sql
 from .db import UsesDatabase, database_thread
 from .models import TaskResult as TaskResultRow
 
@@ -96,6 +97,8 @@ def from_values(values: dict[str, Any]) -> TaskResult:
 class DatabaseBackend(UsesDatabase, BaseResultBackend):
     """Results in the database that the URL names (``django://`` is ``default``)."""
 
+    supports_queries = True
+
     def _rows(self) -> QuerySet[TaskResultRow]:
         return TaskResultRow.objects.using(self.alias)
 
@@ -151,3 +154,39 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
         query = self._rows().filter(task_id__in=list(task_ids))
         _, by_model = await database_thread.run(query.delete)
         return by_model.get(TaskResultRow._meta.label, 0)
+
+    async def query(self, query: q.ResultQuery) -> q.ResultPage:
+        return await database_thread.run(self._query, query)
+
+    def _query(self, query: q.ResultQuery) -> q.ResultPage:
+        ids, window_end, limited = queries.page_ids(self._rows(), query)
+        found = self._rows().filter(id__in=ids).values("id", *_READ_FIELDS)
+        by_id = {row["id"]: row for row in found}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+        page = rows[: query.limit]
+        cursor = window_end
+        if len(rows) > query.limit:
+            last = page[-1]
+            cursor = q.Cursor(last["submitted_at"], str(last["id"]))
+        return q.ResultPage([from_values(row) for row in page], cursor, limited)
+
+    async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
+        return await database_thread.run(queries.status_counts, self._rows(), since)
+
+    async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[q.ThroughputPoint]:
+        return await database_thread.run(queries.throughput, self._rows(), since, until)
+
+    async def retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
+        return await database_thread.run(self._retry_links, task_id)
+
+    def _retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
+        row = self._rows().filter(task_id=task_id).values("id", "retry_of__task_id").first()
+        if row is None:
+            return None, []
+        later = self._rows().filter(retry_of_id=row["id"]).order_by("submitted_at", "id")
+        return row["retry_of__task_id"], list(later.values_list("task_id", flat=True)[:50])
+
+    async def link_retry(self, task_id: str, retry_of: str) -> None:
+        original = self._rows().filter(task_id=retry_of).values("id")[:1]
+        update = self._rows().filter(task_id=task_id).update
+        await database_thread.run(lambda: update(retry_of_id=Subquery(original)))

@@ -1,4 +1,5 @@
-"""The ``django://`` broker: the project's database is the queue (SQLite or PostgreSQL).
+"""The ``django://`` broker: the project's database is the queue (SQLite, PostgreSQL, or
+MySQL 8 / MariaDB 10.6+).
 
 Each message is a ``QueuedMessage`` row. A worker makes ready what became due, then
 claims a batch, with two statements::
@@ -10,7 +11,9 @@ claims a batch, with two statements::
     RETURNING ...
 
 and two workers never claim the same row: SQLite runs one writer at a time, and
-PostgreSQL skips rows another transaction has locked. A partial index holds only ready messages, so
+PostgreSQL skips rows another transaction has locked (MySQL too, selecting the batch
+``FOR UPDATE SKIP LOCKED`` and updating it in one transaction, as its ``UPDATE`` has no
+``RETURNING``). A partial index holds only ready messages, so
 a claim reads one batch whatever the backlog or the number of delayed messages. Every
 transaction starts with a write (no read lock to upgrade on SQLite). Acknowledging
 deletes the rows.
@@ -26,7 +29,9 @@ on a connection of its own (``LISTEN``), and every enqueue sends a ``NOTIFY`` th
 delivered when its transaction commits, so an idle worker starts a new task within
 milliseconds; polling stays the backstop, and is all there is while that connection is down.
 On SQLite, whose writers all share one host, an idle worker watches the database file (and
-its write-ahead log) and looks at the queue as soon as another process commits.
+its write-ahead log) and looks at the queue as soon as another process commits. MySQL has
+neither: an idle worker reads the newest message id (one index lookup) as often as it
+would look at the SQLite file, and claims when it grew.
 
 Revoking deletes a waiting message and marks one a worker holds; that worker learns it at
 its next claim or heartbeat (``revoked_ids``) and skips the task if it has not started it.
@@ -45,18 +50,20 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import InterfaceError, OperationalError, connections, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 
 from flowrra import serialization
 from flowrra.brokers.base import BaseBroker, Delivery, requeueable
+from flowrra.brokers.stats import WORKER_RETENTION, DeadLetter, QueueLevel
 from flowrra.serialization import dumps
 from flowrra.task import Task, TaskResult, utcnow
 
-from . import sql
+from . import broker_stats, sql
 from .backends import DatabaseBackend
 from .conf import flowrra_settings
 from .db import UsesDatabase, database_thread
-from .models import DeadLetter, QueuedMessage, WorkerHeartbeat
+from .models import DeadLetter as DeadLetterRow
+from .models import QueuedMessage, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -71,7 +78,8 @@ _FIRST_POLL = 0.01
 CHANNEL = "flowrra_queue"
 #: Longest wait before listening again after the listening connection failed, in seconds.
 _LISTEN_RETRY_MAX = 30.0
-#: How often an idle worker on SQLite looks whether the database file changed, in seconds.
+#: How often an idle worker on SQLite (MySQL) looks whether the database file (the newest
+#: message id) changed, in seconds.
 _FILE_CHECK = 0.05
 _INSERT_FIELDS = [
     "task_id",
@@ -109,6 +117,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self._stray: set[int] = set()
         #: SQLite: the database file and its write-ahead log, watched while idle.
         self._files: tuple[str, ...] = ()
+        #: MySQL (no LISTEN, no file): an idle worker looks at the newest message id.
+        self._probes = False
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
@@ -193,6 +203,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         while True:
             self._arrived.clear()
             files_before = _signature(self._files)
+            newest_before = await database_thread.run(self._newest_id) if self._probes else 0
             deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
             self._learn_revoked(revoked)
             if deliveries:
@@ -203,24 +214,39 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 return []
             try:
                 async with asyncio.timeout(min(self._idle_wait, left)):
-                    await self._until_arrived(files_before)
+                    await self._until_arrived(files_before, newest_before)
             except TimeoutError:
                 self._idle_wait = min(self._idle_wait * 2, self.poll_interval)
 
-    async def _until_arrived(self, files_before: tuple[tuple[int, int], ...]) -> None:
-        """Return when this process enqueued or was woken, or (SQLite) another process
-        committed to the database since ``files_before`` was taken."""
-        if not self._files:
+    async def _until_arrived(
+        self, files_before: tuple[tuple[int, int], ...], newest_before: int
+    ) -> None:
+        """Return when this process enqueued or was woken, or another process committed
+        to the database since ``files_before`` (SQLite) or ``newest_before`` (MySQL) was
+        taken."""
+        if not self._files and not self._probes:
             await self._arrived.wait()
             return
         arrived = asyncio.ensure_future(self._arrived.wait())
         try:
-            while _signature(self._files) == files_before:
+            while not await self._changed_since(files_before, newest_before):
                 done, _ = await asyncio.wait({arrived}, timeout=_FILE_CHECK)
                 if done:
                     return
         finally:
             arrived.cancel()
+
+    async def _changed_since(
+        self, files_before: tuple[tuple[int, int], ...], newest_before: int
+    ) -> bool:
+        if self._probes:
+            return await database_thread.run(self._newest_id) != newest_before
+        return _signature(self._files) != files_before
+
+    def _newest_id(self) -> int:
+        """MySQL: the newest message id (an index lookup), which every enqueue raises."""
+        newest: int | None = self._messages().aggregate(newest=Max("id"))["newest"]
+        return newest or 0
 
     def wakeup(self) -> None:
         self._arrived.set()
@@ -257,6 +283,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         await super().connect()
         connection = connections[self.alias]
         self._listens = connection.vendor == "postgresql"
+        self._probes = connection.vendor == "mysql"
         if connection.vendor == "sqlite" and not connection.is_in_memory_db():
             name = str(connection.settings_dict["NAME"])
             self._files = (name, f"{name}-wal")
@@ -370,6 +397,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 ready=task.eta is None or task.eta <= now,
                 available_at=task.eta if task.eta is not None else now,
                 claimed_by=None,
+                deliveries=0,  # a planned retry: its next delivery is no redelivery
             )
         )
         self._arrived.set()
@@ -395,7 +423,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 text = data[: self.dead_message_bytes].decode("utf-8", "ignore")
             head = _peek(text)
             letters.append(
-                DeadLetter(
+                DeadLetterRow(
                     task_id=str(head.get("id") or "")[:255],
                     queue=str(head.get("queue") or "")[:100],
                     priority=_priority(head.get("priority")),
@@ -406,7 +434,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                     created_at=now,
                 )
             )
-        dead = DeadLetter.objects.using(self.alias)
+        dead = DeadLetterRow.objects.using(self.alias)
         with transaction.atomic(using=self.alias):
             dead.bulk_create(letters)
             sql.delete_ids(connections[self.alias], QueuedMessage, [b[0] for b in bad])
@@ -420,17 +448,19 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             if cut is not None:
                 dead.filter(id__lte=cut).delete()
 
-    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = DeadLetter.objects.using(self.alias).order_by("-id")[:limit]
+    supports_dead_letters = True
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        rows = DeadLetterRow.objects.using(self.alias).order_by("-id")[:limit]
         return [_letter(row) for row in await database_thread.run(list, rows)]
 
-    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
-        return await database_thread.run(self._requeue_dead, dead_letter_id)
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        return await database_thread.run(self._requeue_dead, letter_id)
 
     def _requeue_dead(self, dead_letter_id: int | str) -> bool:
         with transaction.atomic(using=self.alias):
             letter = (
-                DeadLetter.objects.using(self.alias)
+                DeadLetterRow.objects.using(self.alias)
                 .select_for_update()
                 .filter(pk=_int_or_none(dead_letter_id))
                 .first()
@@ -443,8 +473,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self._arrived.set()
         return True
 
-    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
-        letters = DeadLetter.objects.using(self.alias).filter(pk=_int_or_none(dead_letter_id))
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        letters = DeadLetterRow.objects.using(self.alias).filter(pk=_int_or_none(letter_id))
         deleted, _ = await database_thread.run(letters.delete)
         return deleted > 0
 
@@ -501,7 +531,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             beats.bulk_create(
                 [beat],
                 update_conflicts=True,
-                unique_fields=["worker_id"],
+                # MySQL's upsert takes no conflict target (worker_id is its only unique key)
+                unique_fields=["worker_id"] if _upsert_names_target(self.alias) else None,
                 update_fields=["claimant", "info", "last_seen", "expires_at"],
             )
             messages.filter(claimed_by=self.consumer_id).update(
@@ -509,7 +540,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             )
             dead = beats.filter(expires_at__lt=now)
             reclaimed = self._give_back(messages.filter(claimed_by__in=dead.values("claimant")))
-            dead.delete()
+            # dead workers stay listed (offline) for a while, then go
+            dead.filter(expires_at__lt=now - dt.timedelta(seconds=WORKER_RETENTION)).delete()
         if reclaimed:
             logger.warning("Gave %d message(s) of stopped workers back to the queue", reclaimed)
         return self._held_revoked()
@@ -529,6 +561,17 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         )
         rows = await database_thread.run(list, live.order_by("worker_id").values_list("info"))
         return [info for (info,) in rows]
+
+    async def workers_seen(self, retention: float) -> list[dict[str, Any]]:
+        beats = WorkerHeartbeat.objects.using(self.alias)
+        return await database_thread.run(broker_stats.workers_seen, beats, retention)
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        return await database_thread.run(broker_stats.queue_levels, self._messages())
+
+
+def _upsert_names_target(alias: str) -> bool:
+    return bool(connections[alias].features.supports_update_conflicts_with_target)
 
 
 async def _once_more_on_a_new_connection(fn: Callable[..., Any], *args: Any) -> None:
@@ -582,17 +625,16 @@ def _peek(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _letter(row: DeadLetter) -> dict[str, Any]:
-    return {
-        "id": row.pk,
-        "reason": row.reason,
-        "queue": row.queue,
-        "priority": row.priority,
-        "task_id": row.task_id,
-        "at": row.created_at.timestamp(),
-        "message": row.message,
-        "truncated": row.truncated,
-    }
+def _letter(row: DeadLetterRow) -> DeadLetter:
+    return DeadLetter(
+        id=str(row.pk),
+        reason=row.reason,
+        queue=row.queue,
+        priority=row.priority,
+        at=row.created_at.timestamp(),
+        message=row.message,
+        truncated=row.truncated,
+    )
 
 
 def _priority(value: Any) -> int:

@@ -2,9 +2,11 @@
 
 * E001 unknown key, E002 unsupported URL scheme, E003 bad value (see :mod:`.conf`);
 * E004 a ``django://`` URL naming a database that is not in ``DATABASES``;
-* E005 a ``django://`` broker or result backend on a database other than SQLite or
-  PostgreSQL;
-* E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes).
+* E005 a ``django://`` broker or result backend on a database other than SQLite,
+  PostgreSQL or MySQL 8 / MariaDB 10.6+ (those with ``SELECT ... FOR UPDATE SKIP LOCKED``);
+* E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes);
+* W001 a ``django://`` SQLite database whose ``OPTIONS`` set what concurrent submitters and
+  workers cannot live with (flowrra_django fills in what they leave unset).
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
-from django.db import connections
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
-from .db import database_alias
+from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
 
-VENDORS = ("sqlite", "postgresql")
+VENDORS = ("sqlite", "postgresql", "mysql")
 
 
 @register("flowrra")
@@ -43,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def _check_databases() -> list[CheckMessage]:
     values = flowrra_settings()
     messages: list[CheckMessage] = []
+    warned: set[str] = set()
     for key in ("BROKER_URL", "RESULT_BACKEND"):
         url = values[key]
         if urlsplit(url).scheme.lower() != "django":
@@ -57,14 +60,47 @@ def _check_databases() -> list[CheckMessage]:
                     id="flowrra.E004",
                 )
             )
-        elif connections[alias].vendor not in VENDORS:
+        elif connections[alias].vendor not in VENDORS or not _skips_locked(alias):
             messages.append(
                 Error(
-                    f"FLOWRRA[{key!r}]: django:// supports SQLite and PostgreSQL; database "
-                    f"{alias!r} is {connections[alias].vendor}.",
+                    f"FLOWRRA[{key!r}]: django:// supports SQLite, PostgreSQL and MySQL 8 / "
+                    f"MariaDB 10.6+; database {alias!r} is {_server(alias)}.",
                     hint=f"Use Redis (FLOWRRA[{key!r}] = 'redis://host:6379/0'), or point "
-                    "django://<alias> at a SQLite or PostgreSQL database.",
+                    "django://<alias> at a SQLite, PostgreSQL or MySQL 8 / MariaDB 10.6+ "
+                    "database.",
                     id="flowrra.E005",
                 )
             )
+        elif (problems := sqlite_problems(alias)) and alias not in warned:
+            warned.add(alias)
+            messages.append(
+                Warning(
+                    f"FLOWRRA[{key!r}] uses the SQLite database {alias!r}, whose OPTIONS "
+                    f"say: {'; '.join(problems)}. Concurrent submitters and workers will "
+                    "meet 'database is locked'.",
+                    hint=f"Set DATABASES[{alias!r}]['OPTIONS'] to include {SQLITE_OPTIONS!r}, "
+                    "or remove the options that differ (flowrra_django then applies these).",
+                    id="flowrra.W001",
+                )
+            )
     return messages
+
+
+def _skips_locked(alias: str) -> bool:
+    """False for a MySQL server without ``SKIP LOCKED`` (MySQL < 8, MariaDB < 10.6); the
+    server is asked only for MySQL, and one that does not answer is not judged here."""
+    connection = connections[alias]
+    if connection.vendor != "mysql":
+        return True
+    try:
+        return bool(connection.features.has_select_for_update_skip_locked)
+    except DatabaseError:
+        return True
+
+
+def _server(alias: str) -> str:
+    connection = connections[alias]
+    if connection.vendor != "mysql":
+        return str(connection.vendor)
+    name = "MariaDB" if connection.mysql_is_mariadb else "MySQL"
+    return f"{name} {'.'.join(map(str, connection.mysql_version))}"

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "SUBMIT_ON_COMMIT": True,
     # flowrra_cleanup deletes finished results older than this many days
     "CLEANUP_AFTER_DAYS": 30,
+    # the dashboard (/flowrra/) needs staff users; a permission ("app_label.codename") too
+    "DASHBOARD_PERMISSION": None,
 }
 
 #: Settings key -> ExecutorConfig field.
@@ -82,6 +84,12 @@ _OWN_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "CLEANUP_AFTER_DAYS": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
         "a whole number of days >= 1",
+    ),
+    "DASHBOARD_PERMISSION": (
+        lambda v: (
+            v is None or (isinstance(v, str) and v.count(".") == 1 and "" not in v.split("."))
+        ),
+        "None or a permission name such as 'flowrra_django.view_taskresult'",
     ),
 }
 
@@ -168,6 +176,11 @@ def find_problems(raw: Any) -> list[Problem]:
 
 
 def _check_options(values: Mapping[str, Any], url_key: str, options_key: str) -> Problem | None:
+    cls = BrokerConfig if url_key == "BROKER_URL" else BackendConfig
+    try:
+        cls(url=values[url_key])  # the URL's own options and values, by the core's parser
+    except ConfigurationError as exc:
+        return _bad(url_key, str(exc))
     try:
         _component_config(values, url_key, options_key)
     except ConfigurationError as exc:

@@ -40,13 +40,18 @@ def _json(**kwargs: Any) -> models.JSONField:
     return models.JSONField(encoder=CodecEncoder, decoder=CodecDecoder, **kwargs)
 
 
-def _priority_field() -> models.PositiveSmallIntegerField:
+def _priority_field(**kwargs: Any) -> models.PositiveSmallIntegerField:
+    kwargs.setdefault("default", 0)
+    kwargs.setdefault("help_text", _("0-9, higher runs first"))
     return models.PositiveSmallIntegerField(
         _("priority"),
-        default=0,
         validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
-        help_text=_("0-9, higher runs first"),
+        **kwargs,
     )
+
+
+#: Help text of a schedule's task options: left empty, the task's own setting applies.
+_TASK_DEFAULT = _("empty: the task's own setting")
 
 
 class TaskResult(models.Model):
@@ -90,6 +95,9 @@ class TaskResult(models.Model):
             models.Index(fields=["status", "-submitted_at"], name="flowrra_result_status"),
             models.Index(fields=["task_name", "-submitted_at"], name="flowrra_result_task"),
             models.Index(fields=["finished_at"], name="flowrra_result_finished"),
+            # the dashboard's queue and worker filters, newest first
+            models.Index(fields=["queue", "-submitted_at"], name="flowrra_result_queue"),
+            models.Index(fields=["worker", "-submitted_at"], name="flowrra_result_worker"),
         ]
 
     def __str__(self) -> str:
@@ -199,7 +207,8 @@ class ScheduledTask(models.Model):
 
     ``schedule`` holds a cron expression, an interval in seconds (a decimal string) or an
     ISO 8601 datetime, as ``schedule_type`` says; ``timezone`` blank means
-    ``settings.TIME_ZONE``.
+    ``settings.TIME_ZONE``. ``queue`` (blank), ``priority``, ``max_retries`` and
+    ``retry_delay`` (NULL) left empty take the task's own settings at each run.
     """
 
     class ScheduleType(models.TextChoices):
@@ -230,10 +239,14 @@ class ScheduledTask(models.Model):
     )
     args = _json(default=list, blank=True, help_text=_('a JSON list, e.g. [1, "a"]'))
     kwargs = _json(default=dict, blank=True, help_text=_('a JSON object, e.g. {"x": 1}'))
-    queue = models.CharField(_("queue"), max_length=100, default="default")
-    priority = _priority_field()
-    max_retries = models.PositiveIntegerField(_("max retries"), default=3)
-    retry_delay = models.FloatField(_("retry delay (s)"), default=1.0)
+    queue = models.CharField(_("queue"), max_length=100, blank=True, help_text=_TASK_DEFAULT)
+    priority = _priority_field(null=True, blank=True, default=None, help_text=_TASK_DEFAULT)
+    max_retries = models.PositiveIntegerField(
+        _("max retries"), null=True, blank=True, help_text=_TASK_DEFAULT
+    )
+    retry_delay = models.FloatField(
+        _("retry delay (s)"), null=True, blank=True, help_text=_TASK_DEFAULT
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     missed_policy = models.CharField(
         _("missed runs"),
@@ -282,10 +295,19 @@ class ScheduledTask(models.Model):
             errors["args"] = 'Enter a JSON list of positional arguments, e.g. [1, "a"].'
         if not isinstance(self.kwargs, dict):
             errors["kwargs"] = 'Enter a JSON object of keyword arguments, e.g. {"x": 1}.'
-        try:
-            validate_options(queue=self.queue)
-        except ValueError as exc:
-            errors["queue"] = str(exc)
+        if self.task_name in registry:
+            spec = registry.get(self.task_name)
+            self.task_name = spec.name
+            if "args" not in errors and "kwargs" not in errors:
+                try:
+                    spec.check_arguments(tuple(self.args), self.kwargs)
+                except TypeError as exc:
+                    errors["args"] = str(exc)
+        if self.queue:
+            try:
+                validate_options(queue=self.queue)
+            except ValueError as exc:
+                errors["queue"] = str(exc)
         if self.retry_delay is not None and self.retry_delay < 0:
             errors["retry_delay"] = "Enter a number of seconds >= 0."
         if errors:

@@ -60,9 +60,16 @@ def get_app() -> Flowrra:
         return app
     with _lock:
         if _app is None:
-            _set_app(Flowrra(_initial_config()))
+            _set_app(_new_app(_initial_config()))
         assert _app is not None
         return _app
+
+
+def _new_app(config: Config) -> Flowrra:
+    app = Flowrra(config)
+    app.registry.decorator = "@task"
+    app.registry.decorator_source = " (from flowrra_django import task) in an app's tasks.py"
+    return app
 
 
 def _set_app(app: Flowrra | None) -> None:
@@ -176,7 +183,8 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
             "This call blocks and was made from async code; use the async variant "
             "(await flowrra_django.asubmit(...), arevoke(...)) instead."
         )
-    return asyncio.run_coroutine_threadsafe(_as_coroutine(make), loop()).result()
+    target = loop()  # may raise (bad settings): create the coroutine only once it can run
+    return asyncio.run_coroutine_threadsafe(_as_coroutine(make), target).result()
 
 
 async def run_async(make: Callable[[], Awaitable[T]]) -> T:
@@ -206,9 +214,12 @@ def _after_fork_in_child() -> None:
     if _thread is None or _app is None:
         return
     # the parent's loop thread did not survive the fork; keep the tasks, start afresh
-    fresh = Flowrra(_app.config)
+    fresh = _new_app(_app.config)
     for spec in _app.registry:
         fresh.registry.register(spec)
+    for alias, names in _app.registry.aliases().items():
+        for name in names:
+            fresh.registry.add_alias(alias, name)
     _set_app(fresh)
     _loop = _thread = None
 

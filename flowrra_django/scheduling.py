@@ -38,7 +38,6 @@ from flowrra.task import utcnow
 from . import sql
 from .db import database_alias, database_thread, describe_database
 from .models import ScheduledTask as ScheduleRow
-from .runtime import get_app
 
 T = TypeVar("T")
 
@@ -82,7 +81,8 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
         changes = {**_fields(task), "updated_at": utcnow()}
         if task.name:
             changes["name"] = task.name
-        if pk is None or not await self._run(self._rows().filter(pk=pk).update, **changes):
+        update = functools.partial(self._rows().filter(pk=pk).update, **changes)
+        if pk is None or not await self._run(update):
             raise ValueError(f"no schedule with id {task.id!r}")
 
     async def delete(self, task_id: str) -> bool:
@@ -211,7 +211,7 @@ def to_task(row: ScheduleRow) -> ScheduledTask:
         max_retries=row.max_retries,
         retry_delay=row.retry_delay,
         priority=row.priority,
-        queue=row.queue,
+        queue=row.queue or None,
         timezone=row.timezone or settings.TIME_ZONE or "UTC",
         missed_policy=MissedPolicy(row.missed_policy),
         name=row.name,
@@ -220,15 +220,8 @@ def to_task(row: ScheduleRow) -> ScheduledTask:
 
 
 def _fields(task: ScheduledTask) -> dict[str, Any]:
-    """Row values for ``task``; options left as None take the registered task's."""
-    registry = get_app().registry
-    spec = registry.get(task.task_name) if task.task_name in registry else None
-
-    def option(value: Any, name: str, fallback: Any) -> Any:
-        if value is not None:
-            return value
-        return getattr(spec, name) if spec is not None else fallback
-
+    """Row values for ``task``; options left as None stay empty, so each run takes the
+    task's own settings as they are then."""
     return {
         "task_name": task.task_name,
         "schedule_type": task.schedule_type.value,
@@ -236,10 +229,10 @@ def _fields(task: ScheduledTask) -> dict[str, Any]:
         "timezone": "" if task.timezone == settings.TIME_ZONE else task.timezone,
         "args": list(task.args),
         "kwargs": task.kwargs,
-        "queue": option(task.queue, "queue", "default"),
-        "priority": option(task.priority, "priority", 0),
-        "max_retries": option(task.max_retries, "max_retries", 3),
-        "retry_delay": option(task.retry_delay, "retry_delay", 1.0),
+        "queue": task.queue or "",
+        "priority": task.priority,
+        "max_retries": task.max_retries,
+        "retry_delay": task.retry_delay,
         "enabled": task.enabled,
         "missed_policy": task.missed_policy.value,
         "description": task.description or "",

@@ -1,4 +1,5 @@
-"""The statements on the worker's hot path, written once for SQLite and PostgreSQL.
+"""The statements on the worker's hot path, written once for SQLite and PostgreSQL (with
+a branch for MySQL where its SQL differs).
 
 ``bulk_create(update_conflicts=True)`` spends about half a millisecond per row in the ORM
 on the project machine, more than the rest of a no-op task; these build one plain
@@ -19,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from django.db.models.constants import OnConflict
 
 #: Rows per statement (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 CHUNK = 500
@@ -37,8 +39,11 @@ def _column(connection: BaseDatabaseWrapper, model: type[Model], field: str) -> 
 def datetime_adapter(
     connection: BaseDatabaseWrapper,
 ) -> Callable[[dt.datetime | None], Any]:
-    """How this connection takes an aware datetime: as is on PostgreSQL, and on SQLite as
-    the naive text in the connection's time zone that Django itself writes."""
+    """How this connection takes an aware datetime: as is on PostgreSQL, and on SQLite and
+    MySQL as the naive text in the connection's time zone that Django itself writes."""
+    if connection.vendor == "mysql":
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: None if value is None else adapt(value)
     if connection.vendor != "sqlite":
         return lambda value: value
     zone = connection.timezone
@@ -69,6 +74,10 @@ def insert(
         key = _column(connection, model, replace_on)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
         on_conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
+            names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+            suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
+            on_conflict = f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
     if connection.vendor != "postgresql":
         notify = None
     elif len(rows) >= COPY_ROWS:
@@ -162,7 +171,9 @@ def claim(
     best first.
 
     The claim is one statement: SQLite runs a single writer at a time, PostgreSQL skips
-    the rows another worker's claim has locked, so no message is claimed twice. The
+    the rows another worker's claim has locked, so no message is claimed twice (MySQL,
+    whose ``UPDATE`` has no ``RETURNING``, selects and updates in one transaction, see
+    :func:`_claim_mysql`). The
     conditions repeat the partial indexes' own (``"ready"``, ``NOT "ready"``) so that
     SQLite uses them; the order is the ready index's, so a claim reads one batch, not the
     backlog. Two autocommit statements and no transaction: every round trip counts.
@@ -176,6 +187,8 @@ def claim(
     places = ", ".join(["%s"] * len(queues))
     pk, priority, available = col("id"), col("priority"), col("available_at")
     ready, claimed_by = col("ready"), col("claimed_by")
+    if connection.vendor == "mysql":
+        return _claim_mysql(connection, model, queues, limit, claimant, now, until)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # A queue table filled faster than autovacuum analyzes it has statistics saying
@@ -199,4 +212,50 @@ def claim(
         )
         rows = cursor.fetchall()
     rows.sort(key=lambda row: (-row[1], row[0]))
+    return rows
+
+
+def _claim_mysql(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    queues: Sequence[str],
+    limit: int,
+    claimant: str,
+    now: float,
+    until: float,
+) -> list[tuple[Any, ...]]:
+    """:func:`claim` on MySQL 8 and MariaDB 10.6+: lock a batch of ready rows with
+    ``FOR UPDATE SKIP LOCKED`` (read committed, so rows another worker holds are skipped
+    and no gap is locked), then mark them claimed, in one transaction."""
+
+    def col(field: str) -> str:
+        return _column(connection, model, field)
+
+    table = _table(connection, model)
+    places = ", ".join(["%s"] * len(queues))
+    pk, priority, available = col("id"), col("priority"), col("available_at")
+    ready, claimed_by, deliveries = col("ready"), col("claimed_by"), col("deliveries")
+    with connection.cursor() as cursor:
+        _once(connection, cursor, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cursor.execute(
+            f"UPDATE {table} SET {ready} = %s, {claimed_by} = NULL "
+            f"WHERE {ready} = %s AND {available} <= %s",
+            [True, False, now],
+        )
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk}, {priority}, {col('payload')}, {deliveries} + 1, {col('revoked')} "
+            f"FROM {table} WHERE {ready} = %s AND {col('queue')} IN ({places}) "
+            f"ORDER BY {priority} DESC, {pk} LIMIT %s FOR UPDATE SKIP LOCKED",
+            [True, *queues, limit],
+        )
+        rows = list(cursor.fetchall())
+        if rows:
+            ids = [row[0] for row in rows]
+            cursor.execute(
+                f"UPDATE {table} SET {ready} = %s, {claimed_by} = %s, {available} = %s, "
+                f"{deliveries} = {deliveries} + 1 "
+                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))})",
+                [False, claimant, until, *ids],
+            )
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
@@ -12,13 +13,21 @@ from ..exceptions import TaskTimeoutError
 from ..task import TaskResult, TaskStatus
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ..config import BackendConfig
+    from .query import ResultPage, ResultQuery, ThroughputPoint
 
 DEFAULT_RESULT_TTL = 86_400
 
 
 class BaseResultBackend(ABC):
     """Stores :class:`TaskResult` records; final results expire after ``ttl`` seconds."""
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise ``ConfigurationError`` for options or values in ``url`` this backend cannot
+        use; ``BackendConfig`` calls it, so start-up checks catch them before any submit."""
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         self.config = config
@@ -83,6 +92,34 @@ class BaseResultBackend(ABC):
     @abstractmethod
     async def delete(self, task_ids: Sequence[str]) -> int:
         """Remove results; returns how many existed."""
+
+    # -- the query interface of dashboards (see .query) ----------------------------------------
+
+    #: True when :meth:`query`, :meth:`status_counts` and :meth:`throughput` are implemented.
+    supports_queries: bool = False
+
+    async def query(self, query: ResultQuery) -> ResultPage:
+        """One page of the results ``query`` selects, in its order, after its cursor."""
+        raise NotImplementedError(f"{type(self).__name__} does not support result queries")
+
+    async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
+        """Results per status; with ``since``, only those submitted at or after it."""
+        raise NotImplementedError(f"{type(self).__name__} does not support result queries")
+
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[ThroughputPoint]:
+        """Results that finished SUCCESS or FAILED per minute from ``since`` to ``until``,
+        one point per minute (zeros included)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support result queries")
+
+    async def retry_links(self, task_id: str) -> tuple[str | None, builtins.list[str]]:
+        """The task ``task_id`` was resubmitted from, and those resubmitted from it (a
+        backend that records no such links answers ``(None, [])``)."""
+        return None, []
+
+    async def link_retry(self, task_id: str, retry_of: str) -> None:
+        """Record that ``task_id`` was resubmitted from ``retry_of`` (if the backend can)."""
 
     def describe(self) -> str:
         """Where results live, password masked, for banners and logs."""

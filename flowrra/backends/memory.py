@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections import deque
 from collections.abc import Collection, Sequence
@@ -10,14 +11,19 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import TaskTimeoutError
 from ..task import FINAL_STATES, TaskResult, TaskStatus
+from . import query as q
 from .base import BaseResultBackend
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ..config import BackendConfig
 
 
 class MemoryBackend(BaseResultBackend):
     """A dict of results. Final results expire ``ttl`` seconds after they are stored."""
+
+    supports_queries = True
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         super().__init__(config)
@@ -116,3 +122,40 @@ class MemoryBackend(BaseResultBackend):
                 removed += 1
             self._expires.pop(task_id, None)
         return removed
+
+    async def query(self, query: q.ResultQuery) -> q.ResultPage:
+        self._purge_expired()
+        rows = [
+            result
+            for result in self._results.values()
+            if result.submitted_at is not None
+            and q.matches(query, result)
+            and q.after_cursor(query, result, result.task_id)
+        ]
+        rows.sort(key=lambda r: (r.submitted_at, r.task_id), reverse=query.order == "newest")
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        last = page[-1] if page else None
+        cursor = None
+        if more and last is not None and last.submitted_at is not None:
+            cursor = q.Cursor(last.submitted_at, last.task_id)
+        return q.ResultPage(page, cursor)
+
+    async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
+        self._purge_expired()
+        counts = dict.fromkeys(TaskStatus, 0)
+        for result in self._results.values():
+            when = result.submitted_at
+            if since is None or (when is not None and when >= since):
+                counts[result.status] += 1
+        return counts
+
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[q.ThroughputPoint]:
+        self._purge_expired()
+        series = q.empty_series(since, until)
+        for result in self._results.values():
+            if result.finished_at is not None and since <= result.finished_at <= until:
+                q.tally(series, result.finished_at, result.status)
+        return q.to_points(series)

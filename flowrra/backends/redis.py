@@ -25,11 +25,15 @@ from ..redis_client import RedisTarget, parse_redis_url
 from ..redis_commands import RedisComponent, RedisConnection
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
+from . import redis_query
 from .base import BaseResultBackend
 from .redis_waiters import NOTIFY_WAITERS, ResultWaiters
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ..config import BackendConfig
+    from .query import ResultPage, ResultQuery, ThroughputPoint
 
 _STATUSES = [status.value for status in TaskStatus]
 #: Most results one store script writes (Lua's ``unpack`` is bounded).
@@ -141,6 +145,8 @@ class RedisBackend(RedisComponent, BaseResultBackend):
     """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``),
     kept ``ttl`` seconds after their last update (``BackendConfig.ttl``, one day by default)."""
 
+    supports_queries = True
+
     def __init__(self, config: BackendConfig | None = None) -> None:
         if config is None:
             raise ConfigurationError(
@@ -151,6 +157,10 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         self.target = parse_redis_url(config.url)
         self.prefix = self.target.key_prefix
         self._waiters: ResultWaiters | None = None
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        parse_redis_url(url)
 
     async def connect(self) -> None:
         if self._redis is None:
@@ -274,6 +284,19 @@ class RedisBackend(RedisComponent, BaseResultBackend):
     async def counts(self) -> dict[TaskStatus, int]:
         values = await self._script("counts")
         return {TaskStatus(status): int(n) for status, n in zip(_STATUSES, values, strict=True)}
+
+    async def query(self, query: ResultQuery) -> ResultPage:
+        return await redis_query.query(self, query)
+
+    async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
+        if since is None:
+            return await self.counts()
+        return await redis_query.status_counts(self, since)
+
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[ThroughputPoint]:
+        return await redis_query.throughput(self, since, until)
 
     async def delete(self, task_ids: Sequence[str]) -> int:
         if not task_ids:

@@ -24,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import TaskTimeoutError
+from ..outage import Outage
 from ..serialization import loads
 from ..task import FINAL_STATES, TaskResult
 
@@ -128,12 +129,13 @@ class ResultWaiters:
 
     async def _read_loop(self) -> None:
         key = f"{self._prefix}:notify:{self._token}"
-        delay = 0.1
+        outage = Outage(logger, "Result notifications", "Redis")
         recheck = False
         while True:
             try:
                 if self._conn is None:
                     self._conn = await self._connect()
+                    outage.succeeded()
                 if recheck and self._futures:
                     for result in await self._check(list(self._futures)):
                         if result is not None:
@@ -141,17 +143,10 @@ class ResultWaiters:
                 recheck = False
                 await self._conn.send_command("BLPOP", key, _BLOCK, check_health=False)
                 reply = await self._conn.read_response()
-                delay = 0.1
             except _NETWORK_ERRORS as exc:
-                logger.warning(
-                    "Result notifications lost their Redis connection (%s); reconnecting in %.1f s",
-                    exc,
-                    delay,
-                )
                 await self._disconnect()
                 recheck = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(outage.failed(exc))
                 continue
             if reply:
                 self._resolve(TaskResult.from_dict(loads(reply[1])))

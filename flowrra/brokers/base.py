@@ -5,26 +5,27 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..task import Task, TaskResult
+from .stats import DeadLetter, QueueLevel, worker_entry
 
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
 
 
-def requeueable(record: dict[str, Any]) -> Task:
-    """The task of a dead letter ``record`` (see :meth:`BaseBroker.dead_letters`), checked
-    so that it can go back to a queue; ``ValueError`` says why it cannot."""
+def requeueable(letter: DeadLetter) -> Task:
+    """The task of a dead ``letter``, checked so that it can go back to a queue;
+    ``ValueError`` says why it cannot."""
     from ..registry import validate_options
     from ..serialization import loads
 
-    if record.get("truncated"):
+    if letter.truncated:
         raise ValueError("only the start of this message was kept: it cannot be requeued")
     try:
-        data = loads(record["message"])
+        data = loads(letter.message)
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         task = Task.from_message(data)
@@ -61,6 +62,11 @@ class BaseBroker(ABC):
     def __init__(self, config: BrokerConfig | None = None) -> None:
         self.config = config
         self._workers: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise ``ConfigurationError`` for options or values in ``url`` this broker cannot
+        use; ``BrokerConfig`` calls it, so start-up checks catch them before any submit."""
 
     async def connect(self) -> None:
         """Open connections; called by ``app.start()``."""
@@ -124,29 +130,23 @@ class BaseBroker(ABC):
         """Set aside a message no worker can run (unknown task name), keeping ``reason``."""
         await self.ack([delivery])
 
-    # -- dead letters: what UIs show and act on ------------------------------------------
+    # -- dead letters --------------------------------------------------------------------
     #
     # A message no worker can run (malformed, an unknown task name, a bad entry in the
-    # broker's own storage) is set aside with its reason instead of being dropped. Durable
-    # brokers keep the newest, bounded by count and by total bytes (see docs/guarantees.md).
+    # broker's own storage) is set aside with its reason instead of being dropped. A broker
+    # with ``supports_dead_letters`` keeps the newest, bounded by count and by total bytes
+    # (see docs/guarantees.md), and implements ``dead_letter_list``, ``requeue_dead_letter``
+    # and ``delete_dead_letter`` (below, with what dashboards read).
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest ``limit`` dead letters, newest first. Each is a dict with ``id`` (for
+        """The newest ``limit`` dead letters, newest first, as dicts: ``id`` (for
         :meth:`requeue_dead_letter` and :meth:`delete_dead_letter`), ``reason``, ``queue``,
-        ``priority``, ``at`` (Unix time), ``message`` (the raw message text, possibly not
-        even JSON) and ``truncated`` (True when only the start of a huge message was kept).
-        A broker that keeps none returns an empty list."""
-        return []
-
-    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
-        """Enqueue the message of a dead letter again (for instance once its task is
-        deployed) and remove the dead letter; False when there is no such dead letter.
-        ``ValueError`` when its message cannot be run (malformed or truncated): delete it."""
-        return False
-
-    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
-        """Remove a dead letter; False when there is no such dead letter."""
-        return False
+        ``priority``, ``at`` (Unix time), ``message`` (the raw text, possibly not even JSON)
+        and ``truncated`` (only the start of a huge message was kept). Empty for a broker
+        that keeps none."""
+        if not self.supports_dead_letters:
+            return []
+        return [asdict(letter) for letter in await self.dead_letter_list(limit)]
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         """Give back deliveries a stopping worker will not run, so another worker gets them
@@ -188,6 +188,45 @@ class BaseBroker(ABC):
         """The workers whose heartbeat has not expired."""
         now = time.time()
         return [info for expires, info in self._workers.values() if expires > now]
+
+    # -- what dashboards read (see .stats) ---------------------------------------------------
+
+    #: True when :meth:`dead_letters` and the actions on them are implemented.
+    supports_dead_letters: ClassVar[bool] = False
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        """Messages per queue and priority; this default knows only the due count per queue."""
+        return [
+            QueueLevel(queue, None, n) for queue, n in sorted((await self.queue_sizes()).items())
+        ]
+
+    async def workers_seen(self, retention: float) -> list[dict[str, Any]]:
+        """Workers whose heartbeat has not expired, and (in a broker that keeps them) those
+        whose heartbeat expired less than ``retention`` seconds ago, each with
+        ``expires_at`` (Unix time, None when unknown)."""
+        if self._workers:
+            horizon = time.time() - retention
+            return [
+                worker_entry(info, expires)
+                for expires, info in self._workers.values()
+                if expires > horizon
+            ]
+        return [worker_entry(info, None) for info in await self.list_workers()]
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest ``limit`` dead letters, newest first (see
+        :attr:`supports_dead_letters`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        """Put a dead letter's message back on its queue (for instance once its task is
+        deployed) and forget the dead letter; False if it is gone. ``ValueError`` when its
+        message cannot run (malformed, or truncated): delete it instead."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        """Forget a dead letter; False if it is gone."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
 
     def describe(self) -> str:
         """Where this broker lives, password masked, for banners and logs."""

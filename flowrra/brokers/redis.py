@@ -27,13 +27,14 @@ from ..redis_commands import RedisComponent, RedisConnection
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
-from . import redis_lua
-from .base import BaseBroker, Delivery, requeueable
+from . import redis_inspect, redis_lua
+from .base import BaseBroker, Delivery
 
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
     from ..task import TaskResult
+    from .stats import DeadLetter, QueueLevel
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._limits_written = False
         #: This consumer has renewed its lease before (so a missing lease means it lapsed).
         self._leased = False
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        _queue_visibility(parse_redis_url(url, extra_prefixes=(_VISIBILITY_OPTION,)).extra, url)
 
     # -- connection --------------------------------------------------------------------------
 
@@ -334,30 +339,19 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def scheduled_count(self) -> int:
         return int(await self.redis.client.zcard(self._key("delayed")))
 
-    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest dead letters first: ``id``, ``reason``, ``queue``, ``priority``,
-        ``at`` (Unix time), the raw ``message`` text and ``truncated``."""
-        ids = await self.redis.runner.execute("ZREVRANGE", self._key("dead", "ids"), 0, limit - 1)
-        if not ids:
-            return []
-        raw = await self.redis.runner.execute("HMGET", self._key("dead", "items"), *ids)
-        # a message may be bytes that are not text at all
-        return [loads(item.decode("utf-8", "replace")) for item in raw if item is not None]
+    supports_dead_letters = True
 
-    async def requeue_dead_letter(self, dead_letter_id: int | str) -> bool:
-        raw = await self.redis.runner.execute(
-            "HGET", self._key("dead", "items"), str(dead_letter_id)
-        )
-        if raw is None:
-            return False
-        record = loads(raw.decode("utf-8", "replace"))
-        task = requeueable(record)
-        return bool(
-            await self._script("REQUEUE_DEAD", str(dead_letter_id), task.queue, task.priority)
-        )
+    async def queue_levels(self) -> list[QueueLevel]:
+        return await redis_inspect.queue_levels(self)
 
-    async def delete_dead_letter(self, dead_letter_id: int | str) -> bool:
-        return bool(await self._script("DELETE_DEAD", str(dead_letter_id)))
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        return await redis_inspect.dead_letters(self, limit)
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        return await redis_inspect.requeue(self, str(letter_id))
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        return await redis_inspect.delete(self, str(letter_id))
 
     # -- workers -----------------------------------------------------------------------------
 

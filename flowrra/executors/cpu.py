@@ -21,7 +21,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from ..config import Config
 from ..exceptions import TaskTimeLimitExceeded
+from ..registry import TaskRegistry
 from ..task import Task
 from .base import BaseTaskExecutor
 
@@ -94,7 +96,12 @@ class CPUExecutor(BaseTaskExecutor):
 
     kind = "cpu"
 
-    def __init__(self, config: Any, registry: Any = None) -> None:
+    def __init__(self, config: Config | None, registry: TaskRegistry | None = None) -> None:
+        if config is None:
+            raise ValueError(
+                "CPUExecutor needs a Config: CPUExecutor(config=Config(executor="
+                "ExecutorConfig(cpu_workers=4))); a result backend is optional"
+            )
         super().__init__(config, registry)
         self.size = config.executor.cpu_workers
         self.initializer = config.executor.cpu_initializer
@@ -163,7 +170,7 @@ class CPUExecutor(BaseTaskExecutor):
         self._slots.add(fresh)
         return fresh
 
-    async def stop(self, timeout: float | None = None) -> None:
+    async def close(self, timeout: float | None = None) -> None:
         slots, self._slots, self._idle = list(self._slots), set(), None
         for slot in slots:
             with contextlib.suppress(OSError):

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 class FlowrraManager:
     """Answers questions about one app's tasks, queues and workers as JSON-ready dicts."""
 
-    def __init__(self, app: Flowrra) -> None:
+    def __init__(self, app: Flowrra, scheduler: Scheduler | None = None) -> None:
+        """``scheduler`` is the one whose schedules to manage (default: ``app.scheduler``);
+        a web process passes one that is never started, only read and written."""
         self.app = app
+        self._own_scheduler = scheduler
 
     async def get_stats(self) -> dict[str, Any]:
         """Task counts per status, queue depths, registered tasks and live workers."""
@@ -72,29 +75,37 @@ class FlowrraManager:
 
     # -- schedules ---------------------------------------------------------------------------
 
-    def _scheduler(self) -> Scheduler:
-        scheduler = self.app.scheduler
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The scheduler whose schedules this manager reads and changes, if any."""
+        return self._own_scheduler or self.app.scheduler
+
+    def scheduler_required(self) -> Scheduler:
+        """:attr:`scheduler`; ``ValueError`` when there is none."""
+        scheduler = self.scheduler
         if scheduler is None:
             raise ValueError("No scheduler configured: call app.create_scheduler() first")
         return scheduler
 
+    _scheduler = scheduler_required
+
     async def list_schedules(self, enabled_only: bool = False) -> list[dict[str, Any]]:
         """Every schedule (or only the enabled ones), soonest due first; [] without a scheduler."""
-        if self.app.scheduler is None:
+        if self.scheduler is None:
             return []
-        backend = self.app.scheduler.backend
+        backend = self.scheduler.backend
         tasks = await (backend.list_enabled() if enabled_only else backend.list_all())
         return [task.to_dict() for task in tasks]
 
     async def get_schedule(self, schedule_id: str) -> dict[str, Any] | None:
-        if self.app.scheduler is None:
+        if self.scheduler is None:
             return None
-        task = await self.app.scheduler.get_scheduled_task(schedule_id)
+        task = await self.scheduler.get_scheduled_task(schedule_id)
         return None if task is None else task.to_dict()
 
     async def get_scheduler_stats(self) -> dict[str, Any] | None:
         """Whether the scheduler runs, its store, and schedule counts; None without one."""
-        scheduler = self.app.scheduler
+        scheduler = self.scheduler
         if scheduler is None:
             return None
         tasks = await scheduler.backend.list_all()

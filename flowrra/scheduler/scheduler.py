@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..registry import TaskRegistry, validate_options
+from ..registry import TaskRegistry, TaskSpec, validate_options
 from ..serialization import transfer_arguments
 from ..task import new_task_id
 from .backends import BaseSchedulerBackend, Claim, create_backend
@@ -223,7 +223,7 @@ class Scheduler:
                 f"unknown schedule option(s) {', '.join(sorted(unknown))}; "
                 "allowed: missed_policy, name, queue, timezone"
             )
-        self._known_task(task.task_name)
+        spec = self._known_task(task.task_name)
         task.timezone = options.get("timezone") or "UTC"
         task.schedule = normalize_schedule(task.schedule_type, schedule, task.timezone)
         task.queue, task.name = options.get("queue"), options.get("name")
@@ -235,6 +235,9 @@ class Scheduler:
             queue=task.queue,
         )
         task.args, task.kwargs = _json_arguments(args, kwargs)
+        if spec is not None:
+            spec.check_arguments(task.args, task.kwargs)
+            task.task_name = spec.name
         now = self.clock.now()
         task.created_at = task.updated_at = now
         task.next_run_at = task.first_run(now) if task.enabled else None
@@ -242,15 +245,19 @@ class Scheduler:
         self._changed.set()
         return stored.id
 
-    def _known_task(self, task_name: Any) -> None:
+    def _known_task(self, task_name: Any) -> TaskSpec | None:
+        """The registered spec of ``task_name`` (None without a registry)."""
         if not isinstance(task_name, str) or not task_name:
             raise ValueError(f"task_name must be the name of a registered task, got {task_name!r}")
-        if self.registry is not None and task_name not in self.registry:
+        if self.registry is None:
+            return None
+        if task_name not in self.registry:
             known = ", ".join(spec.name for spec in self.registry) or "none"
             raise ValueError(
                 f"Task {task_name!r} is not registered (registered: {known}); "
-                "decorate the function with @app.task() and use its name"
+                f"decorate the function with {self.registry.decorator}() and use its name"
             )
+        return self.registry.get(task_name)
 
     async def unschedule(self, task_id: str) -> bool:
         """Delete a schedule; False if there was none."""

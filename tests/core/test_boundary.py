@@ -21,6 +21,9 @@ def test_flowrra_runs_without_django_importable() -> None:
         sys.meta_path.insert(0, NoDjango())
         import flowrra
         import flowrra.management, flowrra.process, flowrra.worker
+        import flowrra.ui, flowrra.ui.chart, flowrra.ui.django  # the dashboard's services
+        from flowrra.ui import UIService, ScheduleService
+        from flowrra.management import FlowrraManager
 
         app = flowrra.Flowrra.from_urls()
 
@@ -31,6 +34,9 @@ def test_flowrra_runs_without_django_importable() -> None:
         async def main():
             async with app:
                 result = await app.wait_for_result(await app.submit(ping), timeout=5)
+                manager = FlowrraManager(app)
+                await UIService(manager).get_dashboard_data()
+                await ScheduleService(manager).list_schedules()
             print(result.result)
 
         asyncio.run(main())

@@ -3,6 +3,7 @@ running the command sees them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,22 @@ def test_an_unreachable_broker_is_reported_with_the_password_masked() -> None:
     assert "broker:      redis://:***@127.0.0.1:9/0" in done.stdout
     assert "Cannot reach the broker at redis://:***@127.0.0.1:9/0" in done.stderr
     assert "s3cret" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_burst_worker_gives_up_on_an_unreachable_broker_with_one_line() -> None:
+    done = flowrra(
+        "worker",
+        "--app",
+        "tests.core.cli_apps:unreachable_app",
+        "--burst",
+        "--connect-timeout",
+        "1.5",
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert re.search(
+        r"ERROR \d+\] flowrra.cli: Cannot reach the broker at redis://:\*\*\*@127\.0\.0\.1:9/0 "
+        r"within 1\.5 s \(ConnectionError: .*127\.0\.0\.1:9.*\)\. Is the server running and "
+        r"the URL right\?$",
+        line,
+    ), line

@@ -88,6 +88,9 @@ def test_passwords_are_masked_in_descriptions() -> None:
         (lambda: ExecutorConfig(queues=()), "must name at least one queue"),
         (lambda: BackendConfig(url="memory://", ttl=0), "ttl must be a whole number >= 1"),
         (lambda: BrokerConfig(url="memory://", visibility_timeout=0), "visibility_timeout must be"),
+        (lambda: BrokerConfig(url="redis://h/0?visibilty_timeout=5"), "unknown option 'visib"),
+        (lambda: BrokerConfig(url="redis://h/0?visibility_timeout.q=x"), "visibility_timeout.q"),
+        (lambda: BackendConfig(url="redis://h/0?db=-1"), "option db='-1': must be >= 0"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(factory, message: str) -> None:

@@ -76,5 +76,5 @@ async def test_executors_can_be_used_directly() -> None:
         assert (await cpu.execute(Task("t1", "whoami", (5,), {})))["double"] == 10
         assert await io.execute(Task("t2", "shout", ("hi",), {})) == "HI"
     finally:
-        await cpu.stop()
+        await cpu.close()
     assert cpu.pids == []

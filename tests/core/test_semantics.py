@@ -218,3 +218,35 @@ async def test_stop_ends_worker_and_executor(wait: bool) -> None:
     await app.submit(noop)
     await app.stop(wait=wait, timeout=1)
     assert not app.is_running and app.worker is None
+
+
+async def test_stop_runs_delayed_tasks_and_retries_first_within_its_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Flowrra()
+    runs: list[str] = []
+
+    @app.task(max_retries=1, retry_delay=0.2)
+    async def note(label: str) -> None:
+        runs.append(label)
+        if label == "flaky" and runs.count("flaky") == 1:
+            raise ConnectionError("first attempt fails")
+
+    await app.start()
+    await app.options(countdown=0.3).submit(note, "later")
+    await app.submit(note, "flaky")
+    await app.stop(timeout=10)
+    assert sorted(runs) == ["flaky", "flaky", "later"]
+    assert "lost" not in caplog.text
+
+    bounded = Flowrra()
+    bounded.task(name="note")(note)
+    await bounded.start()
+    await bounded.options(countdown=60).submit("note", "much later")
+    started = time.monotonic()
+    await bounded.stop(timeout=0.3)
+    assert time.monotonic() - started < 5
+    assert (
+        "Stopping with 1 task(s) left in the in-memory broker: lost "
+        "(not done within the 0.3 s bound)" in caplog.text
+    )

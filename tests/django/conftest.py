@@ -42,9 +42,30 @@ def _postgres_missing() -> str | None:
     return None
 
 
+def _mysql_missing() -> str | None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.mysql":
+        return None
+    import MySQLdb
+
+    db = settings.DATABASES["default"]
+    try:
+        MySQLdb.connect(
+            host=db["HOST"],
+            port=int(db["PORT"] or 3306),
+            user=db["USER"],
+            password=db.get("PASSWORD") or "",
+            connect_timeout=3,
+        ).close()
+    except MySQLdb.OperationalError as exc:
+        return f"MariaDB/MySQL at {db['HOST']}:{db['PORT']} is not reachable ({exc})"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mine = [item for item in items if "tests/django" in str(item.path)]
-    skip_unavailable(mine, _postgres_missing(), "set FLOWRRA_TEST_DB=sqlite or start it")
+    skip_unavailable(
+        mine, _postgres_missing() or _mysql_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"
+    )
 
 
 @pytest.fixture(autouse=True)

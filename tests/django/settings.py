@@ -2,7 +2,10 @@
 
 SQLite by default (a file of this test session, so worker subprocesses share it);
 PostgreSQL with ``FLOWRRA_TEST_DB=postgres``, at ``FLOWRRA_TEST_DATABASE_URL`` (default
-``postgres://root@127.0.0.1:5432/test``), in a test database of this session. A worker
+``postgres://root@127.0.0.1:5432/test``), in a test database of this session; MariaDB or
+MySQL with ``FLOWRRA_TEST_DB=mysql``, at ``FLOWRRA_TEST_MYSQL_URL`` (default
+``mysql://root@127.0.0.1:3306/test``), likewise, through mysqlclient (PyMySQL standing in
+where mysqlclient is not installed). A worker
 subprocess started by a test inherits the environment and sets ``FLOWRRA_TEST_SUBPROCESS=1``
 to open the test database itself.
 """
@@ -62,6 +65,20 @@ if ENGINE == "postgres":
     _db["TEST"] = {"NAME": _test_name}
     if SUBPROCESS:
         _db["NAME"] = _test_name
+elif ENGINE == "mysql":
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:  # mysqlclient needs C headers to build; PyMySQL comes with aiomysql
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
+    _test_name = os.environ.setdefault("FLOWRRA_TEST_DB_NAME", f"flowrra_test_{os.getpid()}")
+    _url = os.environ.get("FLOWRRA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+    _db = environ.Env.db_url_config(_url)
+    _db["OPTIONS"] = {"charset": "utf8mb4", "isolation_level": "read committed"}
+    _db["TEST"] = {"NAME": _test_name, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"}
+    if SUBPROCESS:
+        _db["NAME"] = _test_name
 elif ENGINE == "sqlite":
     _path = os.environ.setdefault(
         "FLOWRRA_TEST_DB_NAME",
@@ -69,7 +86,7 @@ elif ENGINE == "sqlite":
     )
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": _path, "TEST": {"NAME": _path}}
 else:
-    raise RuntimeError(f"FLOWRRA_TEST_DB must be 'sqlite' or 'postgres', not {ENGINE!r}")
+    raise RuntimeError(f"FLOWRRA_TEST_DB must be 'sqlite', 'postgres' or 'mysql', not {ENGINE!r}")
 DATABASES = {"default": _db}
 
 FLOWRRA = {

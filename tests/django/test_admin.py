@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 RESULTS = reverse("admin:flowrra_django_taskresult_changelist")
 SCHEDULES = reverse("admin:flowrra_django_scheduledtask_changelist")
 
+TASKS = "tests.django.testapp.tasks."
+
 
 @pytest.fixture
 def staff() -> Client:
@@ -67,7 +69,7 @@ def test_the_changelist_filters_and_searches(staff: Client) -> None:
     with CaptureQueriesContext(connection) as queries:
         assert shown(q=f" {uuid_like} ") == {uuid_like}
     assert not any("LIKE" in q["sql"].upper() for q in queries)
-    for choice in ("add", "fail", "flaky", "Failed", "Revoked"):
+    for choice in (f"{TASKS}add", f"{TASKS}fail", f"{TASKS}flaky", "Failed", "Revoked"):
         assert f">{choice}<" in content
 
 
@@ -112,7 +114,7 @@ def test_retry_selected_submits_the_same_arguments_linked_to_the_original(staff:
     )
     assert "Submitted 1 task again." in response.content.decode()
     again = TaskResult.objects.get(retry_of=original)
-    assert (again.task_name, again.args, again.status) == ("add", [20, 22], "pending")
+    assert (again.task_name, again.args, again.status) == (f"{TASKS}add", [20, 22], "pending")
     message = QueuedMessage.objects.get(task_id=again.task_id)
     assert (message.queue, message.priority) == ("urgent", 5)
 
@@ -167,7 +169,7 @@ def test_a_valid_schedule_is_saved_from_the_admin(staff: Client) -> None:
     response = staff.post(reverse("admin:flowrra_django_scheduledtask_add"), schedule_form())
     assert response.status_code == 302
     saved = ScheduledTask.objects.get()
-    assert (saved.task_name, saved.args, saved.schedule) == ("add", [1, 2], "30 2 * * *")
+    assert (saved.task_name, saved.args, saved.schedule) == (f"{TASKS}add", [1, 2], "30 2 * * *")
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from flowrra import BrokerConfig, Task
+from flowrra.brokers.stats import WORKER_RETENTION
 from flowrra.task import new_task_id, utcnow
 from flowrra_django.brokers import DatabaseBroker
 from flowrra_django.models import QueuedMessage, WorkerHeartbeat
@@ -97,17 +101,35 @@ async def test_two_brokers_never_get_the_same_message(make_broker: Callable[...,
     assert sorted(ids) == sorted(t.id for t in tasks)
 
 
-async def test_an_expired_claim_is_delivered_again(make_broker: Callable[..., object]) -> None:
+async def test_an_expired_claim_is_delivered_again(
+    make_broker: Callable[..., object], caplog: pytest.LogCaptureFixture
+) -> None:
     forgetful = await make_broker(visibility_timeout=0.2)  # type: ignore[misc]
     other = await make_broker()  # type: ignore[misc]
     lost = task()
     await forgetful.enqueue([lost])
     assert len(await forgetful.fetch(["default"], 1, 0)) == 1
     assert await other.fetch(["default"], 1, 0) == []
-    again = await other.fetch(["default"], 1, 10)
+    with caplog.at_level(logging.WARNING, logger="flowrra_django.brokers"):
+        again = await other.fetch(["default"], 1, 10)
     assert [d.task.id for d in again] == [lost.id]
     row = await QueuedMessage.objects.aget(task_id=lost.id)
     assert row.deliveries == 2 and row.claimed_by == other.consumer_id
+    assert f"add[{lost.id}] delivered again (delivery 2): its worker stopped or died" in caplog.text
+
+
+async def test_a_planned_retry_is_not_reported_as_a_redelivery(
+    broker: DatabaseBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = task(max_retries=3)
+    await broker.enqueue([first])
+    for attempt in (1, 2):
+        [delivery] = await broker.fetch(["default"], 1, 0)
+        await broker.retry(delivery, dataclasses.replace(delivery.task, current_retry=attempt))
+    with caplog.at_level(logging.INFO, logger="flowrra_django.brokers"):
+        [third] = await broker.fetch(["default"], 1, 0)
+    assert third.task.current_retry == 2
+    assert "delivered again" not in caplog.text
 
 
 async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
@@ -122,6 +144,13 @@ async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
     await alive.heartbeat({"id": "live-worker"}, ttl=30)
     assert [d.task.id for d in await alive.fetch(["default"], 1, 0)] == [held.id]
     assert [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+    # the dashboard lists it as offline until the retention time, then it is gone
+    seen = {w["id"]: w["expires_at"] for w in await alive.workers_seen(3600)}
+    assert set(seen) == {"dead-worker", "live-worker"} and seen["dead-worker"] < time.time()
+    await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aupdate(
+        expires_at=utcnow() - dt.timedelta(seconds=WORKER_RETENTION + 1)
+    )
+    await alive.heartbeat({"id": "live-worker"}, ttl=30)
     assert not await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aexists()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+
 import pytest
 from django.core.checks import Error, run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -155,3 +158,55 @@ def test_the_settings_cache_follows_setting_changes() -> None:
         assert flowrra_settings()["IO_WORKERS"] == 9
         assert flowrra_settings()["CPU_WORKERS"] == DEFAULTS["CPU_WORKERS"]
     assert flowrra_settings()["IO_WORKERS"] == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "problem"),
+    [
+        (
+            "BROKER_URL",
+            "redis://127.0.0.1:6379/0?visibilty_timeout=5",
+            "Invalid Redis URL 'redis://127.0.0.1:6379/0?visibilty_timeout=5': unknown option "
+            "'visibilty_timeout' (did you mean 'visibility_timeout.<name>'?); known options: ",
+        ),
+        (
+            "BROKER_URL",
+            "redis://:secret@127.0.0.1:6379/0?visibility_timeout.emails=soon",
+            "Invalid option visibility_timeout.emails='soon' in broker URL "
+            "'redis://:***@127.0.0.1:6379/0?visibility_timeout.emails=soon'",
+        ),
+        (
+            "RESULT_BACKEND",
+            "redis://127.0.0.1:6379/0?socket_connect_timeout=soon",
+            "option socket_connect_timeout='soon': could not convert string to float",
+        ),
+        (
+            "RESULT_BACKEND",
+            "redis://127.0.0.1:6379/0?visibility_timeout.emails=5",
+            "unknown option 'visibility_timeout.emails'",
+        ),
+    ],
+)
+def test_the_options_and_values_in_a_url_are_checked(key: str, url: str, problem: str) -> None:
+    with override_settings(FLOWRRA={key: url}):
+        errors = flowrra_checks()
+    assert [(e.id, e.hint) for e in errors] == [("flowrra.E003", f"Correct FLOWRRA[{key!r}].")]
+    assert errors[0].msg.startswith(f"FLOWRRA[{key!r}]: ")
+    assert problem in errors[0].msg
+
+
+def test_submit_with_a_bad_url_raises_the_check_error_and_leaves_no_coroutine() -> None:
+    from flowrra_django import runtime, submit
+    from tests.django.testapp import tasks
+
+    runtime.shutdown()
+    url = "redis://127.0.0.1:6379/0?visibilty_timeout=5"
+    with (
+        override_settings(FLOWRRA={"BROKER_URL": url}),
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        with pytest.raises(ImproperlyConfigured, match="unknown option 'visibilty_timeout'"):
+            submit(tasks.add, 1, 2)
+        gc.collect()
+    assert [str(w.message) for w in caught] == []

@@ -12,7 +12,10 @@ from django.db import connection
 
 def test_the_chosen_database_is_the_one_in_use() -> None:
     wanted = os.environ.get("FLOWRRA_TEST_DB", "sqlite")
-    assert connection.vendor == {"sqlite": "sqlite", "postgres": "postgresql"}[wanted]
+    assert (
+        connection.vendor
+        == {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql"}[wanted]
+    )
 
 
 @pytest.mark.django_db

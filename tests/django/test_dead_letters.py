@@ -84,10 +84,11 @@ async def test_an_unknown_task_is_dead_lettered_and_can_be_requeued_or_deleted(
         await broker.dead_letter(delivery, f"task {delivery.task.name!r} is not registered")
 
     dead = await broker.dead_letters()
-    assert [(d["task_id"], d["queue"]) for d in dead] == [
-        (other.id, "default"),
-        (lost.id, "default"),
+    assert [(d["queue"], d["reason"]) for d in dead] == [
+        ("default", "task 'also.unknown' is not registered"),
+        ("default", "task 'not.registered' is not registered"),
     ]
+    assert other.id in dead[0]["message"] and lost.id in dead[1]["message"]
     assert not await QueuedMessage.objects.aexists()
 
     assert await broker.requeue_dead_letter(dead[1]["id"]) is True

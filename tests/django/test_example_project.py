@@ -16,20 +16,21 @@ import pytest
 from tests.django.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("FLOWRRA_TEST_DB") == "postgres",
+    os.environ.get("FLOWRRA_TEST_DB", "sqlite") != "sqlite",
     reason="the example site has its own SQLite database; it runs in the SQLite pass",
 )
 
 SUBMIT = """
 import flowrra_django
 from django.contrib.auth.models import User
+from example_project.shop import tasks
 user = User.objects.create_user("alice", "alice@example.com", "pw")
 ids = {
-    "check_url": flowrra_django.submit("check_url", URL),
-    "send_welcome_email": flowrra_django.submit("send_welcome_email", user.pk),
-    "count_primes": flowrra_django.submit("count_primes", 100),
-    "charge_payment": flowrra_django.submit("charge_payment", 7, 2.5),
-    "import_rows": flowrra_django.submit("import_rows", "apples,3\\npears,x"),
+    "check_url": flowrra_django.submit(tasks.check_url, URL),
+    "send_welcome_email": flowrra_django.submit(tasks.send_welcome_email, user.pk),
+    "count_primes": flowrra_django.submit(tasks.count_primes, 100),
+    "charge_payment": flowrra_django.submit(tasks.charge_payment, 7, 2.5),
+    "import_rows": flowrra_django.submit("import_rows", "apples,3\\npears,x"),  # short name
 }
 """
 
@@ -41,10 +42,16 @@ client = Client()
 client.login(username="alice", password="pw")
 page = client.get("/")
 bad = client.post("/", {"task": "nope", "count": "many"})
+from django.contrib.auth.models import User
+User.objects.create_user("olga", "olga@example.com", "pw", is_staff=True)
+staff = Client()
+staff.login(username="olga", password="pw")
+staff_page = staff.get("/").content.decode()
 rows = {
     r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
 }
 print(json.dumps({"page": [page.status_code, "Latest results" in page.content.decode()],
+                  "staff_page": ["Latest results" in staff_page, "/flowrra/" in staff_page],
                   "bad_form": [bad.status_code, "Select a valid choice" in bad.content.decode()],
                   "results": rows}))
 """
@@ -87,9 +94,12 @@ def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str)
     manage(env, "shell", "-c", f"URL = {site_url!r}\n{SUBMIT}")
     manage(env, "flowrra_worker", "--max-tasks", "7", "--loglevel", "WARNING")
     report = json.loads(manage(env, "shell", "-c", REPORT).strip().splitlines()[-1])
-    assert report["page"] == [200, True]
+    assert report["page"] == [200, False]  # a user who is not staff sees nobody's results
+    assert report["staff_page"] == [True, True]
     assert report["bad_form"] == [200, True]
-    results = report["results"]
+    prefix = "example_project.shop.tasks."  # a task's name is its dotted path
+    assert all(name.startswith(prefix) for name in report["results"]), report["results"]
+    results = {name.removeprefix(prefix): row for name, row in report["results"].items()}
     assert results["check_url"][0] == "success"
     assert results["check_url"][1]["status"] == "HTTP/1.0 200 OK"
     assert results["send_welcome_email"][:2] == ["success", "alice@example.com"]

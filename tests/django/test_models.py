@@ -45,8 +45,10 @@ def test_scheduled_task_has_the_fields_the_scheduler_relies_on() -> None:
     assert [c for c, _ in fields["schedule_type"].choices] == ["cron", "interval", "once"]
     assert [c for c, _ in fields["missed_policy"].choices] == ["run_once", "skip"]
     assert fields["missed_policy"].default == "run_once"
-    assert fields["queue"].default == "default" and fields["priority"].default == 0
-    assert fields["max_retries"].default == 3 and fields["retry_delay"].default == 1.0
+    # empty task options mean "the task's own settings"
+    assert fields["queue"].blank and ScheduledTask().queue == ""
+    for name in ("priority", "max_retries", "retry_delay"):
+        assert fields[name].null and fields[name].blank and getattr(ScheduledTask(), name) is None
     index = ScheduledTask._meta.indexes[0]
     assert index.fields == ["enabled", "next_run_at"]
 
@@ -74,7 +76,9 @@ def test_a_valid_schedule_is_normalized_and_saved() -> None:
     task = schedule(schedule="  30   2 * *  * ")
     task.full_clean()
     task.save()
-    assert ScheduledTask.objects.get().schedule == "30 2 * * *"
+    saved = ScheduledTask.objects.get()
+    assert saved.schedule == "30 2 * * *"
+    assert saved.task_name == "tests.django.testapp.tasks.add"  # the short name is resolved
     interval = schedule(name="often", schedule_type="interval", schedule="90.0")
     interval.full_clean()
     assert interval.schedule == "90"
@@ -92,6 +96,8 @@ def test_a_valid_schedule_is_normalized_and_saved() -> None:
         ({"task_name": "nope"}, "task_name", "No task named 'nope' is registered"),
         ({"args": {"a": 1}}, "args", "JSON list"),
         ({"kwargs": [1]}, "kwargs", "JSON object"),
+        ({"args": [1, 2, 3]}, "args", "cannot take these arguments: too many positional"),
+        ({"args": [1, 2], "kwargs": {"c": 3}}, "args", "unexpected keyword argument 'c'"),
         ({"queue": "no spaces"}, "queue", "queue must be"),
         ({"priority": 10}, "priority", "less than or equal to 9"),
     ],

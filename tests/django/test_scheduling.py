@@ -63,17 +63,19 @@ def test_the_python_api_stores_rows_and_fires_them(beat: Beat) -> None:
     )
     row = ScheduledTask.objects.get(pk=schedule_id)
     assert (row.task_name, row.schedule, row.timezone, row.args) == (
-        "add",
+        "tests.django.testapp.tasks.add",
         "*/5 * * * *",
         "Europe/Berlin",
         [2, 3],
     )
-    assert (row.queue, row.max_retries) == ("default", 3)  # the registered task's options
+    assert (row.queue, row.max_retries) == ("", None)  # empty: the task's own, at each run
     assert row.next_run_at == START + dt.timedelta(minutes=5)
 
     assert beat.at(START + dt.timedelta(minutes=4)) == []
     assert beat.at(START + dt.timedelta(minutes=5)) == [schedule_id]
-    assert beat.fired == [(START + dt.timedelta(minutes=5), "add", (2, 3), {})]
+    assert beat.fired == [
+        (START + dt.timedelta(minutes=5), "tests.django.testapp.tasks.add", (2, 3), {})
+    ]
     row.refresh_from_db()
     assert row.total_run_count == 1
     assert row.last_run_at == START + dt.timedelta(minutes=5)
@@ -88,7 +90,9 @@ def test_a_schedule_saved_in_the_admin_is_planned_then_fired(
     assert beat.at(START) == []  # planned from its definition, in settings.TIME_ZONE (UTC)
     assert ScheduledTask.objects.get().next_run_at == START + dt.timedelta(hours=1)
     assert beat.at(START + dt.timedelta(hours=1)) != []
-    assert [(name, args) for _, name, args, _ in beat.fired] == [("add", (1, 2))]
+    assert [(name, args) for _, name, args, _ in beat.fired] == [
+        ("tests.django.testapp.tasks.add", (1, 2))
+    ]
 
 
 def test_admin_edits_take_effect_without_a_restart(beat: Beat, admin_client: Client) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test import override_settings
 
 import flowrra_django
@@ -24,7 +26,12 @@ def queued_ids() -> list[str]:
 def test_submit_records_a_pending_result_and_queues_the_message() -> None:
     task_id = flowrra_django.submit(tasks.add, 2, b=3)
     row = TaskResult.objects.get(task_id=task_id)
-    assert (row.task_name, row.status, row.args, row.kwargs) == ("add", "pending", [2], {"b": 3})
+    assert (row.task_name, row.status, row.args, row.kwargs) == (
+        "tests.django.testapp.tasks.add",
+        "pending",
+        [2],
+        {"b": 3},
+    )
     assert queued_ids() == [task_id]
 
 
@@ -52,17 +59,43 @@ def test_a_rolled_back_transaction_queues_nothing() -> None:
     assert not TaskResult.objects.exists()
 
 
+SQLITE = connection.vendor == "sqlite"
+ONE_WRITER = "cannot be queued at once inside transaction.atomic\\(\\) on SQLite"
+
+
 def test_on_commit_false_queues_at_once() -> None:
     with transaction.atomic():
+        if SQLITE:  # the transaction holds the only write lock: say so, never hang
+            with pytest.raises(TransactionManagementError, match=ONE_WRITER):
+                flowrra_django.options(on_commit=False).submit(tasks.add, 1, 1)
+            return
         task_id = flowrra_django.options(on_commit=False).submit(tasks.add, 1, 1)
         assert queued_ids() == [task_id]
 
 
 @override_settings(FLOWRRA={"SUBMIT_ON_COMMIT": False})
 def test_the_setting_decides_the_default() -> None:
+    task_id = flowrra_django.submit(tasks.add, 1, 1)
+    assert queued_ids() == [task_id]
     with transaction.atomic():
+        if SQLITE:
+            with pytest.raises(TransactionManagementError, match=ONE_WRITER):
+                flowrra_django.submit(tasks.add, 1, 1)
+            return
         task_id = flowrra_django.submit(tasks.add, 1, 1)
-        assert queued_ids() == [task_id]
+        assert task_id in queued_ids()
+
+
+def test_arguments_the_function_cannot_take_fail_at_once_and_store_nothing() -> None:
+    receipt = "'tests.django.testapp.tasks.send_receipt' cannot take these arguments"
+    with pytest.raises(TypeError, match=f"{receipt}: too many positional arguments"):
+        flowrra_django.submit(tasks.send_receipt, 1, 2, 3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        asyncio.run(flowrra_django.asubmit(tasks.send_receipt, 1, colour="red"))
+    missing = "missing a required argument: 'order_id'"
+    with pytest.raises(TypeError, match=missing), transaction.atomic():  # checked before commit
+        flowrra_django.options(queue="urgent").submit("send_receipt")
+    assert queued_ids() == [] and not TaskResult.objects.exists()
 
 
 def test_arguments_that_are_not_json_fail_at_once_and_queue_nothing() -> None:
@@ -75,7 +108,8 @@ def test_arguments_that_are_not_json_fail_at_once_and_queue_nothing() -> None:
 
 def test_an_unregistered_task_is_refused() -> None:
     with pytest.raises(
-        TaskNotFoundError, match=r"'nope' is not registered\. Registered tasks: add"
+        TaskNotFoundError,
+        match=r"'nope' is not registered\. Registered tasks: tests\.django\.testapp\.tasks\.add",
     ):
         flowrra_django.submit("nope")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from io import StringIO
 
 import pytest
@@ -39,9 +41,9 @@ def test_burst_runs_what_is_queued_then_returns() -> None:
     assert not QueuedMessage.objects.exists()
     assert "Flowrra worker " in banner
     assert "  broker:      django:// (" in banner
-    assert "  queues:      default\n" in banner
+    assert "  queues:      default, emails\n" in banner
     assert "  concurrency: 4 async, 1 CPU processes, prefetch 64" in banner
-    assert "add, count_results, cpu_count_results, fail, flaky" in banner
+    assert "tests.django.testapp.tasks.add, tests.django.testapp.tasks.count_results" in banner
     assert "burst (exit when the queues are empty)" in banner
 
 
@@ -87,3 +89,43 @@ def test_bad_arguments_are_refused_with_the_reason(args: list[str], message: str
 def test_the_worker_runs_the_system_checks_first() -> None:
     with pytest.raises(SystemCheckError, match=r"flowrra.E003.*IO_WORKERS"):
         run_worker("--burst")
+
+
+def test_a_burst_worker_logs_each_task_and_what_it_left_behind(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ok = flowrra_django.submit(tasks.add, 2, 3)
+    failed = flowrra_django.submit(tasks.fail, "boom")
+    retried = flowrra_django.options(max_retries=1, retry_delay=60).submit(tasks.fail, "again")
+    flowrra_django.options(countdown=600).submit(tasks.add, 1, 1)
+    with caplog.at_level(logging.INFO, logger="flowrra"):
+        run_worker("--burst")
+    lines = [r.getMessage() for r in caplog.records if r.name == "flowrra.worker"]
+    add, fail = "tests.django.testapp.tasks.add", "tests.django.testapp.tasks.fail"
+    assert any(re.fullmatch(rf"Task {add}\[{ok}\] succeeded in \d+\.\d{{3}} s", x) for x in lines)
+    assert any(
+        re.fullmatch(rf"Task {fail}\[{failed}\] failed in \d+\.\d{{3}} s: ValueError: boom", x)
+        for x in lines
+    )
+    assert any(
+        re.fullmatch(
+            rf"Task {fail}\[{retried}\] failed in \d+\.\d{{3}} s \(ValueError: again\); "
+            r"retry 1/1 in \d+\.\d\d s",
+            x,
+        )
+        for x in lines
+    )
+    [summary] = [x for x in lines if " stopped after " in x]
+    assert re.fullmatch(
+        r"Worker \S+ stopped after 3 task\(s\) \(1 succeeded, 1 failed, 1 retried\); left in "
+        r"the broker: 2 delayed \(1 of them retries of tasks run here, the next due in "
+        r"\d+\.\d s\)",
+        summary,
+    ), summary
+
+
+def test_the_loglevel_option_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        call_command("flowrra_worker", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "-l LEVEL, --loglevel LEVEL DEBUG, INFO (the default: a line per finished task" in text

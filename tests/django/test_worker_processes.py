@@ -116,3 +116,20 @@ def test_reload_restarts_the_worker_when_code_changes_and_stops_it_cleanly_first
 
     wait_until(touched_and_restarted, what="the worker to restart")
     assert not WorkerHeartbeat.objects.filter(worker_id=first).exists()  # stopped cleanly
+
+
+def test_a_burst_worker_with_an_unreachable_broker_exits_1_with_one_line(
+    worker_process: Callable[..., WorkerProcess],
+) -> None:
+    worker = worker_process(
+        "--burst", "--broker", "redis://:s3cret@127.0.0.1:1/0", "--connect-timeout", "1"
+    )
+    assert worker.wait(60) == 1
+    out, err = worker.output()
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith(
+        "CommandError: Cannot reach the broker at redis://:***@127.0.0.1:1/0 within 1 s "
+        "(ConnectionError: "
+    )
+    assert line.endswith("). Is the server running and the URL right?")

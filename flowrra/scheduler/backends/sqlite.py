@@ -50,11 +50,13 @@ def path_from_url(url: str | None) -> str:
     return path or DEFAULT_PATH
 
 
-def _micros(moment: dt.datetime | None) -> int | None:
+def micros(moment: dt.datetime | None) -> int | None:
+    """``moment`` as whole microseconds since the Unix epoch (how stores keep times)."""
     return None if moment is None else (moment - _EPOCH) // _MICROSECOND
 
 
-def _from_micros(value: int) -> dt.datetime:
+def from_micros(value: int) -> dt.datetime:
+    """The aware UTC datetime ``value`` microseconds after the Unix epoch."""
     return _EPOCH + value * _MICROSECOND
 
 
@@ -102,7 +104,7 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
             try:
                 db.execute(
                     "INSERT INTO flowrra_schedule (id, enabled, next_run, data) VALUES (?,?,?,?)",
-                    (task.id, task.enabled, _micros(task.next_run_at), dumps(task.to_dict())),
+                    (task.id, task.enabled, micros(task.next_run_at), dumps(task.to_dict())),
                 )
             except sqlite3.IntegrityError:
                 raise ValueError(f"a schedule with id {task.id!r} already exists") from None
@@ -144,7 +146,7 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
                 db,
                 "SELECT data FROM flowrra_schedule WHERE enabled = 1 "
                 "AND (next_run <= ? OR next_run IS NULL) ORDER BY next_run LIMIT ?",
-                (_micros(now), limit),
+                (micros(now), limit),
             )
 
         return await self._run(read)
@@ -159,7 +161,7 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
         row = await self._run(read)
         if row is None:
             return None
-        return _EPOCH if row[0] is None else _from_micros(row[0])
+        return _EPOCH if row[0] is None else from_micros(row[0])
 
     async def claim(self, claims: Sequence[Claim]) -> set[str]:
         def apply(db: sqlite3.Connection) -> set[str]:
@@ -171,7 +173,7 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
                         db,
                         "SELECT data FROM flowrra_schedule "
                         "WHERE id = ? AND enabled = 1 AND next_run IS ?",
-                        (claim.task_id, _micros(claim.expected)),
+                        (claim.task_id, micros(claim.expected)),
                     )
                     if found:
                         claim.apply(found[0])
@@ -202,5 +204,5 @@ def _tasks(db: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list
 def _write(db: sqlite3.Connection, task: ScheduledTask) -> int:
     return db.execute(
         "UPDATE flowrra_schedule SET enabled = ?, next_run = ?, data = ? WHERE id = ?",
-        (task.enabled, _micros(task.next_run_at), dumps(task.to_dict()), task.id),
+        (task.enabled, micros(task.next_run_at), dumps(task.to_dict()), task.id),
     ).rowcount

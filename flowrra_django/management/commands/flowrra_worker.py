@@ -21,9 +21,16 @@ from django.utils import autoreload
 from flowrra import Config, Flowrra, Worker
 from flowrra.backends import BACKENDS
 from flowrra.brokers import BROKERS
-from flowrra.cli import log_level, positive_int, positive_seconds, queue_list
+from flowrra.cli import (
+    LOG_LEVEL_HELP,
+    log_level,
+    positive_int,
+    positive_seconds,
+    queue_list,
+    seconds,
+)
 from flowrra.exceptions import ConfigurationError
-from flowrra.process import serve
+from flowrra.process import reach_services, serve
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
@@ -65,7 +72,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend", type=_url(BACKENDS), help="result backend URL (overrides settings)"
         )
-        parser.add_argument("-l", "--loglevel", default="INFO", type=log_level)
+        parser.add_argument(
+            "-l",
+            "--loglevel",
+            default="INFO",
+            type=log_level,
+            metavar="LEVEL",
+            help=LOG_LEVEL_HELP,
+        )
         parser.add_argument("--burst", action="store_true", help="run what is queued, then exit 0")
         parser.add_argument(
             "--max-tasks", type=positive_int, help="exit after running this many tasks"
@@ -74,6 +88,13 @@ class Command(BaseCommand):
             "--shutdown-timeout",
             type=positive_seconds,
             help="seconds running tasks get to finish after SIGTERM (default: settings)",
+        )
+        parser.add_argument(
+            "--connect-timeout",
+            type=seconds,
+            default=30.0,
+            help="seconds to keep trying to reach the broker and result store at start-up; "
+            "then exit 1 with the reason (default 30)",
         )
         parser.add_argument(
             "--reload", action="store_true", help="restart when code changes (development)"
@@ -133,6 +154,9 @@ class Command(BaseCommand):
         app.worker = worker
         beat = None
         try:
+            problem = await reach_services(app, options["connect_timeout"])
+            if problem is not None:
+                raise CommandError(problem)
             if options.get("beat"):
                 beat = await start_beat(app)
             self.stdout.write(banner(app, worker) + (f"\n{beat_banner(beat)}" if beat else ""))

@@ -86,3 +86,9 @@ def cpu_record(path: str, token: str) -> str:
     worker = multiprocessing.parent_process()
     _append(path, f"{token} {worker.pid if worker else os.getpid()}\n")
     return token
+
+
+@task(queue="emails", max_retries=0, retry_delay=5.0)
+async def send_receipt(order_id: int, *, copy: bool = False) -> int:
+    """A task with options of its own: schedules must not override them by accident."""
+    return order_id

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flowrra_django', '0001_initial'),
+        ('flowrra_django', '0003_dashboard_indexes'),
     ]
 
     operations = [

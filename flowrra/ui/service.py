@@ -1,0 +1,289 @@
+"""UIService: the data of every dashboard page, framework-free.
+
+It reads through :class:`~flowrra.management.FlowrraManager` (the app, its broker, its
+result backend and its scheduler) and the result backend's query interface
+(:mod:`flowrra.backends.query`), and returns plain dicts and dataclasses: adapters only
+render them. Times are aware datetimes in UTC; adapters show them in the user's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from ..backends.query import ResultQuery
+from ..brokers.stats import WORKER_RETENTION, DeadLetter
+from ..task import TaskResult, TaskStatus, new_task_id, utcnow
+from .formatter import PREVIEW_CHARS, Formatter, mask_urls
+from .workers import WorkerView, worker_views
+
+if TYPE_CHECKING:
+    from ..backends.base import BaseResultBackend
+    from ..brokers.base import BaseBroker
+    from ..management import FlowrraManager
+
+#: The overview counts results submitted in this window.
+COUNTS_WINDOW = dt.timedelta(hours=24)
+#: The overview's chart spans this many minutes.
+CHART_MINUTES = 60
+#: Workers the overview lists (the workers page has them all).
+OVERVIEW_WORKERS = 10
+#: Characters of a traceback a page shows before it offers "show all".
+TRACEBACK_PREVIEW = 20_000
+_WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
+
+
+class UIService:
+    """Prepares the data of the dashboard pages from a :class:`FlowrraManager`."""
+
+    def __init__(self, manager: FlowrraManager, *, worker_retention: float = WORKER_RETENTION):
+        self.manager = manager
+        self.worker_retention = worker_retention
+
+    @property
+    def backend(self) -> BaseResultBackend:
+        return self.manager.app.backend_required
+
+    @property
+    def broker(self) -> BaseBroker:
+        return self.manager.app.broker_required
+
+    # -- overview ----------------------------------------------------------------------------
+
+    async def get_dashboard_data(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Counts per status over :data:`COUNTS_WINDOW`, the per-minute chart of the last
+        hour, recent failures, workers online, queue lengths and the next scheduled runs."""
+        now = now or utcnow()
+        backend = self.backend
+        counts = await backend.status_counts(since=now - COUNTS_WINDOW)
+        since = (now - dt.timedelta(minutes=CHART_MINUTES - 1)).replace(second=0, microsecond=0)
+        series = await backend.throughput(since, now)
+        failed = await backend.query(ResultQuery(statuses=frozenset({TaskStatus.FAILED}), limit=8))
+        workers = await self.workers(now)
+        online = [worker for worker in workers if worker.online]
+        queues = await self.queue_totals(workers)
+        every_schedule = await self.manager.list_schedules()
+        schedules = [schedule for schedule in every_schedule if schedule["enabled"]]
+        total = sum(counts.values())
+        return {
+            "stats": {
+                "tasks": {"total": total, **{s.value: counts.get(s, 0) for s in TaskStatus}},
+                "registered_tasks": len(self.manager.app.registry),
+                "workers_online": len(online),
+                "broker": self.broker.describe(),
+                "backend": backend.describe(),
+            },
+            "counts": [(status, counts.get(status, 0)) for status in TaskStatus],
+            "counts_since": now - COUNTS_WINDOW,
+            "throughput": series,
+            "finished_last_hour": (
+                sum(p.succeeded for p in series),
+                sum(p.failed for p in series),
+            ),
+            "recent_failed_tasks": failed.results,
+            "workers": online[:OVERVIEW_WORKERS],
+            "workers_online": len(online),
+            "queues": queues,
+            "scheduled_count": await self.broker.scheduled_count(),
+            "schedules": schedules[:8],
+            "total_schedules": len(every_schedule),
+        }
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    async def get_tasks_page_data(
+        self, status: str | None = None, limit: int = 200, *, query: ResultQuery | None = None
+    ) -> dict[str, Any]:
+        """One page of results: by ``status`` and ``limit`` (the first API), or by
+        ``query`` (filters, search, order and cursor)."""
+        if query is None:
+            statuses = frozenset({TaskStatus(status)}) if status else frozenset()
+            query = ResultQuery(statuses=statuses, limit=min(limit, 200))
+        page = await self.backend.query(query)
+        return {
+            "tasks": page.results,
+            "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
+            "search_limited": page.search_limited,
+            "query": query,
+            "task_names": sorted(spec.name for spec in self.manager.app.registry),
+            "queue_names": await self.queue_names(),
+            "workers": [w.id for w in await self.workers()],
+        }
+
+    async def get_task_detail(self, task_id: str, *, full: bool = False) -> dict[str, Any] | None:
+        """Everything about one task: timeline, arguments, result, error, retry chain,
+        the schedules of its task; values cut unless ``full``; None if unknown."""
+        result = await self.backend.get(task_id)
+        if result is None:
+            return None
+        limit = None if full else PREVIEW_CHARS
+        args, args_cut = Formatter.pretty_json(list(result.args), limit)
+        kwargs, kwargs_cut = Formatter.pretty_json(result.kwargs, limit)
+        value, value_cut = Formatter.pretty_json(result.result, limit)
+        traceback = mask_urls(result.traceback or "")
+        traceback_cut = not full and len(traceback) > TRACEBACK_PREVIEW
+        retry_of, retried_as = await self.backend.retry_links(task_id)
+        schedules = [
+            schedule
+            for schedule in await self.manager.list_schedules()
+            if schedule["task_name"] == result.task_name
+        ]
+        return {
+            "task": result,
+            "timeline": timeline(result),
+            "args": args,
+            "kwargs": kwargs,
+            "result": value,
+            "truncated": args_cut or kwargs_cut or value_cut or traceback_cut,
+            "error": mask_urls(result.error or ""),
+            "traceback": traceback[:TRACEBACK_PREVIEW] if traceback_cut else traceback,
+            "retry_of": retry_of,
+            "retried_as": retried_as,
+            "schedules": schedules[:20],
+            "registered": result.task_name in self.manager.app.registry,
+            "can_revoke": result.status in _WAITING,
+        }
+
+    async def retry_task(self, task_id: str) -> str | None:
+        """Submit a task again with its arguments, queue and priority; the new task id,
+        or None if the original is unknown. ``ValueError`` if its task is not registered."""
+        original = await self.backend.get(task_id)
+        if original is None:
+            return None
+        if original.task_name is None or original.task_name not in self.manager.app.registry:
+            raise ValueError(f"{original.task_name!r} is not a registered task any more")
+        new_id = new_task_id()
+        submitter = self.manager.app.options(
+            task_id=new_id, queue=original.queue, priority=original.priority
+        )
+        await submitter.submit(original.task_name, *original.args, **original.kwargs)
+        await self.backend.link_retry(new_id, task_id)
+        return new_id
+
+    async def revoke_task(self, task_id: str) -> bool:
+        """Revoke a task that has not started; False if it started or finished already."""
+        result = await self.backend.get(task_id)
+        if result is None or result.status not in _WAITING:
+            return False
+        return await self.manager.app.revoke(task_id)
+
+    # -- workers -----------------------------------------------------------------------------
+
+    async def workers(self, now: dt.datetime | None = None) -> list[WorkerView]:
+        """Every worker seen within the retention time, online ones first."""
+        seen = await self.broker.workers_seen(self.worker_retention)
+        return worker_views(seen, now or utcnow())
+
+    async def get_workers_page_data(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        workers = await self.workers(now)
+        return {
+            "workers": workers,
+            "online": sum(1 for worker in workers if worker.online),
+            "retention": self.worker_retention,
+        }
+
+    async def get_worker_detail(
+        self, worker_id: str, now: dt.datetime | None = None
+    ) -> dict[str, Any] | None:
+        """One worker, its active tasks with how long they have run, its recent results."""
+        now = now or utcnow()
+        found = [worker for worker in await self.workers(now) if worker.id == worker_id]
+        recent = await self.backend.query(ResultQuery(worker=worker_id, limit=20))
+        if not found and not recent.results:
+            return None
+        worker = found[0] if found else None
+        active: list[tuple[TaskResult | None, str, float | None]] = []
+        if worker is not None and worker.active:
+            results = await self.backend.get_many(worker.active[:100])
+            for task_id, result in zip(worker.active[:100], results, strict=True):
+                started = result.started_at if result is not None else None
+                active.append(
+                    (result, task_id, (now - started).total_seconds() if started else None)
+                )
+        return {"id": worker_id, "worker": worker, "active": active, "recent": recent.results}
+
+    # -- queues ------------------------------------------------------------------------------
+
+    async def queue_names(self) -> list[str]:
+        """Queues the registry names and the broker knows of."""
+        names = {"default", *self.manager.app.registry.queues()}
+        names.update(level.queue for level in await self.broker.queue_levels())
+        return sorted(names)
+
+    async def queue_totals(self, workers: list[WorkerView] | None = None) -> list[dict[str, Any]]:
+        """Per queue: ready, delayed and held messages (None when the broker does not say),
+        and the online ``workers`` (default: all seen) that consume it."""
+        totals: dict[str, dict[str, Any]] = {
+            name: {"queue": name, "ready": 0, "delayed": None, "held": None, "levels": []}
+            for name in {"default", *self.manager.app.registry.queues()}
+        }
+        for level in await self.broker.queue_levels():
+            entry = totals.setdefault(
+                level.queue,
+                {"queue": level.queue, "ready": 0, "delayed": None, "held": None, "levels": []},
+            )
+            entry["ready"] += level.ready
+            for field in ("delayed", "held"):
+                value = getattr(level, field)
+                if value is not None:
+                    entry[field] = (entry[field] or 0) + value
+            entry["levels"].append(level)
+        consumers: dict[str, list[str]] = defaultdict(list)
+        for worker in workers if workers is not None else await self.workers():
+            if worker.online:
+                for queue in worker.queues:
+                    consumers[queue].append(worker.id)
+        for name, entry in totals.items():
+            entry["workers"] = consumers.get(name, []) + consumers.get("*", [])
+        return [totals[name] for name in sorted(totals)]
+
+    async def get_queues_page_data(self, dead_limit: int = 100) -> dict[str, Any]:
+        """Queue totals and levels, delayed messages, and the dead letters when the broker
+        keeps them (``dead_letters`` None otherwise)."""
+        broker = self.broker
+        dead: list[DeadLetter] | None = None
+        if broker.supports_dead_letters:
+            dead = await broker.dead_letter_list(dead_limit)
+        return {
+            "queues": await self.queue_totals(),
+            "scheduled_count": await broker.scheduled_count(),
+            "dead_letters": dead,
+            "broker": broker.describe(),
+        }
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        """Put a dead letter's message back on its queue; False if it is gone."""
+        return await self.broker.requeue_dead_letter(letter_id)
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        return await self.broker.delete_dead_letter(letter_id)
+
+    # -- schedules ---------------------------------------------------------------------------
+
+    async def get_schedules_page_data(self, enabled_only: bool = False) -> dict[str, Any]:
+        schedules = await self.manager.list_schedules(enabled_only)
+        return {
+            "schedules": schedules,
+            "total": len(schedules),
+            "enabled": sum(1 for schedule in schedules if schedule["enabled"]),
+            "has_scheduler": self.manager.scheduler is not None,
+        }
+
+
+def timeline(result: TaskResult) -> list[tuple[str, dt.datetime | None, str]]:
+    """The task's steps: (label, when, note), in order."""
+    steps: list[tuple[str, dt.datetime | None, str]] = [("Submitted", result.submitted_at, "")]
+    if result.submitted_at and result.started_at:
+        wait = (result.started_at - result.submitted_at).total_seconds()
+        steps.append(
+            ("Started", result.started_at, f"after {Formatter.format_duration(wait)} queued")
+        )
+    elif result.started_at:
+        steps.append(("Started", result.started_at, ""))
+    if result.finished_at:
+        note = f"{result.status.value} after {Formatter.format_duration(result.runtime)}"
+        if result.retries:
+            note += f", {result.retries} retr{'y' if result.retries == 1 else 'ies'}"
+        steps.append(("Finished", result.finished_at, note))
+    return steps

@@ -1,0 +1,143 @@
+"""The result query interface of the ``django://`` backend, as indexed ORM queries.
+
+Pages are keyset pages over ``(submitted_at, id)``: every filter the indexes hold (status,
+task name, queue, worker, time range) narrows an index range scan that stops after one
+page, however deep the page. A search first looks up an exact task id (the unique index);
+otherwise it reads the newest :data:`~flowrra.backends.query.SEARCH_WINDOW` rows matching
+the filters, from the cursor on, and stops at the first page of matches, so a search
+costs at most that many rows, never the whole table; the page's cursor then continues it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import connections
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMinute
+
+from flowrra.backends import query as q
+from flowrra.task import TaskStatus
+
+from .models import TaskResult as TaskResultRow
+
+
+def _filtered(rows: QuerySet[TaskResultRow], query: q.ResultQuery) -> QuerySet[TaskResultRow]:
+    rows = rows.filter(submitted_at__isnull=False)
+    if query.statuses:
+        rows = rows.filter(status__in=sorted(status.value for status in query.statuses))
+    if query.task_name:
+        rows = rows.filter(task_name=query.task_name)
+    if query.queue:
+        rows = rows.filter(queue=query.queue)
+    if query.worker:
+        rows = rows.filter(worker=query.worker)
+    if query.submitted_from:
+        rows = rows.filter(submitted_at__gte=query.submitted_from)
+    if query.submitted_to:
+        rows = rows.filter(submitted_at__lt=query.submitted_to)
+    cursor = query.after
+    if cursor is not None:
+        try:
+            key = int(cursor.key)
+        except ValueError:
+            raise ValueError("invalid page cursor") from None
+        when = cursor.submitted_at
+        # the plain bound lets the index scan start at the cursor; the OR breaks ties
+        if query.order == "newest":
+            rows = rows.filter(submitted_at__lte=when).filter(
+                Q(submitted_at__lt=when) | Q(submitted_at=when, id__lt=key)
+            )
+        else:
+            rows = rows.filter(submitted_at__gte=when).filter(
+                Q(submitted_at__gt=when) | Q(submitted_at=when, id__gt=key)
+            )
+    order = ("-submitted_at", "-id") if query.order == "newest" else ("submitted_at", "id")
+    return rows.order_by(*order)
+
+
+def page_ids(rows: QuerySet[TaskResultRow], query: q.ResultQuery) -> tuple[list[int], Any, bool]:
+    """Ids of the page's rows (one more than the limit when there is a next page), the
+    cursor of the end of a search's window when it was reached, and whether it was."""
+    ordered = _filtered(rows, query)
+    want = query.limit + 1
+    if not query.search:
+        return list(ordered.values_list("id", flat=True)[:want]), None, False
+    exact = list(ordered.filter(task_id=query.search).values_list("id", flat=True)[:1])
+    if exact:
+        return exact, None, False
+    ids = _search(ordered, query.search, want)
+    if len(ids) >= want:
+        return ids, None, False
+    edge = list(
+        ordered.values_list("submitted_at", "id")[q.SEARCH_WINDOW - 1 : q.SEARCH_WINDOW + 1]
+    )
+    if len(edge) < 2:
+        return ids, None, False
+    return ids, q.Cursor(edge[0][0], str(edge[0][1])), True
+
+
+def _search(ordered: QuerySet[TaskResultRow], text: str, want: int) -> list[int]:
+    """Ids of up to ``want`` rows among the first ``SEARCH_WINDOW`` of ``ordered`` whose
+    name, arguments or error contain ``text`` (case-insensitive), in the same order."""
+    window = ordered.values("id", "submitted_at", "task_name", "args", "kwargs", "error")
+    inner, params = window[: q.SEARCH_WINDOW].query.sql_with_params()
+    connection = connections[ordered.db]
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        like, cast = "ILIKE", "{}::text"
+    else:
+        like, cast = "LIKE", "{}"
+    needle = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    column = "w.{}".format
+    columns = [
+        column(quote("task_name")),
+        column(quote("error")),
+        cast.format(column(quote("args"))),
+        cast.format(column(quote("kwargs"))),
+    ]
+    condition = " OR ".join(f"{expression} {like} %s ESCAPE '\\'" for expression in columns)
+    direction = "DESC" if ordered.query.order_by[0].startswith("-") else "ASC"
+    sql = (
+        f"SELECT w.{quote('id')} FROM ({inner}) w WHERE {condition} "
+        f"ORDER BY w.{quote('submitted_at')} {direction}, w.{quote('id')} {direction} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *([needle] * len(columns)), want])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def status_counts(
+    rows: QuerySet[TaskResultRow], since: dt.datetime | None
+) -> dict[TaskStatus, int]:
+    """Rows per status (submitted at or after ``since``), one grouped index scan."""
+    if since is not None:
+        rows = rows.filter(submitted_at__gte=since)
+    counts = dict.fromkeys(TaskStatus, 0)
+    for row in rows.values("status").annotate(n=Count("id")).order_by():
+        counts[TaskStatus(row["status"])] = row["n"]
+    return counts
+
+
+def throughput(
+    rows: QuerySet[TaskResultRow], since: dt.datetime, until: dt.datetime
+) -> list[q.ThroughputPoint]:
+    """SUCCESS and FAILED rows per minute of ``finished_at`` (its index) in the range."""
+    finished = rows.filter(
+        finished_at__gte=since,
+        finished_at__lte=until,
+        status__in=[TaskStatus.SUCCESS.value, TaskStatus.FAILED.value],
+    )
+    grouped = (
+        finished.annotate(minute=TruncMinute("finished_at", tzinfo=dt.UTC))
+        .values("minute", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    series = q.empty_series(since, until)
+    for row in grouped:
+        slot = series.get(q.minute_floor(row["minute"].astimezone(dt.UTC)))
+        if slot is not None:
+            slot[0 if row["status"] == TaskStatus.SUCCESS.value else 1] += row["n"]
+    return q.to_points(series)
