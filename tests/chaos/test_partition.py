@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus
+from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus, TaskTimeoutError
 from tests.core.redis.conftest import free_port
 from tests.services import unavailable
 from tests.waiting import wait_until
@@ -130,7 +130,11 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
             for i in range(2)
         ]
         processes.extend(local)
-        results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
+        try:
+            results = [await app.wait_for_result(task_id, timeout=90) for task_id in ids]
+        except TaskTimeoutError:
+            logs = "\n".join(f"== {p.log.name}\n{p.output()[-2500:]}" for p in processes)
+            pytest.fail(f"tasks not finished; ledger {ledger.read_text()!r}\n{logs}")
         await asyncio.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
         namespace.heal()
         wait_until(lambda: "not stored" in remote.output(), 30, "the remote worker to come back")
