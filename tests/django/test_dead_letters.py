@@ -44,6 +44,8 @@ def queue_raw(*payloads: str) -> None:
 async def test_a_deeply_nested_message_is_dead_lettered_and_its_batch_is_served(
     broker: DatabaseBroker,
 ) -> None:
+    if connections["default"].vendor == "mysql":
+        pytest.skip("MariaDB/MySQL refuse JSON this deep at insert: it never reaches the queue")
     good = [task() for _ in range(50)]
     # deeper than Python's recursion limit, within what SQLite's JSON_VALID accepts
     await queue_raw('{"id": "deep", "args": ' + "[" * 1500 + "]" * 1500 + "}")
