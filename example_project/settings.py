@@ -79,6 +79,13 @@ FLOWRRA = {
     "BROKER_URL": env("FLOWRRA_BROKER_URL", default=REDIS_URL or "django://"),
     "RESULT_BACKEND": env("FLOWRRA_RESULT_BACKEND", default="django://"),
 }
+# Django's own Tasks framework (django.tasks; the django-tasks backport on Django 5.2)
+TASKS = {
+    "default": {
+        "BACKEND": "flowrra_django.tasks_backend.FlowrraTaskBackend",
+        "QUEUES": ["default", "reports"],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
