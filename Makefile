@@ -39,8 +39,8 @@ docs-check: venv ## build the documentation site with --strict: a broken link or
 test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 	$(VENV)/bin/pytest
 
-test-postgres: venv ## the Django tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
-	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django
+test-postgres: venv ## the Django tests and their chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
+	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
 
 test-mysql: venv mysqlclient ## the Django tests again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
 	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django

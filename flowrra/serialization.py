@@ -38,23 +38,43 @@ def _encode_special(value: Any) -> dict[str, Any]:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _text(decoder: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        return decoder(value)
+
+    return decode
+
+
+def _set(value: Any) -> set[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return set(value)
+
+
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "datetime": dt.datetime.fromisoformat,
-    "date": dt.date.fromisoformat,
-    "time": dt.time.fromisoformat,
-    "uuid": UUID,
-    "decimal": Decimal,
-    "bytes": base64.b64decode,
-    "set": set,
+    "datetime": _text(dt.datetime.fromisoformat),
+    "date": _text(dt.date.fromisoformat),
+    "time": _text(dt.time.fromisoformat),
+    "uuid": _text(UUID),
+    "decimal": _text(Decimal),
+    "bytes": _text(lambda text: base64.b64decode(text, validate=True)),
+    "set": _set,
 }
 
 
 def _decode_special(obj: dict[str, Any]) -> Any:
     tag = obj.get(TAG)
-    if tag is None or len(obj) != 2:
+    if tag is None or len(obj) != 2 or "v" not in obj:
         return obj
-    decoder = _DECODERS.get(tag)
-    return obj if decoder is None else decoder(obj["v"])
+    decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+    if decoder is None:
+        return obj
+    try:
+        return decoder(obj["v"])
+    except (ValueError, TypeError, ArithmeticError) as exc:  # Decimal raises ArithmeticError
+        raise ValueError(f"malformed {tag} value {obj['v']!r:.60}: {exc}") from None
 
 
 _encoder = json.JSONEncoder(default=_encode_special, separators=(",", ":"), ensure_ascii=False)
@@ -67,10 +87,14 @@ def dumps(value: Any) -> str:
 
 
 def loads(data: str | bytes) -> Any:
-    """Decode what :func:`dumps` wrote."""
+    """Decode what :func:`dumps` wrote; ``ValueError`` for anything else (not UTF-8, not
+    JSON, nested too deeply, a malformed tagged value)."""
     if isinstance(data, bytes | bytearray | memoryview):
         data = bytes(data).decode("utf-8")
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except RecursionError:
+        raise ValueError("the JSON document is nested too deeply") from None
 
 
 def _is_plain(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:

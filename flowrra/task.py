@@ -91,12 +91,17 @@ class Task:
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> Task:
         """Rebuild a task from :meth:`to_message` output; raise ``ValueError`` on a bad shape."""
+        args, kwargs = data.get("args") or (), data.get("kwargs") or {}
+        if not isinstance(args, list | tuple) or not isinstance(kwargs, dict):
+            raise ValueError("malformed task message: args must be a list and kwargs an object")
+        if not all(isinstance(key, str) for key in kwargs):
+            raise ValueError("malformed task message: kwargs keys must be strings")
         try:
             task = cls(
                 id=str(data["id"]),
                 name=str(data["name"]),
-                args=tuple(data.get("args") or ()),
-                kwargs=dict(data.get("kwargs") or {}),
+                args=tuple(args),
+                kwargs=dict(kwargs),
                 max_retries=int(data.get("max_retries", 3)),
                 retry_delay=float(data.get("retry_delay", 1.0)),
                 current_retry=int(data.get("current_retry", 0)),

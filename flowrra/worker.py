@@ -12,11 +12,12 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import secrets
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -104,7 +105,15 @@ class Worker:
         self._cpu_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
+        #: How many runs of each active id this worker has (an id may arrive twice).
+        self._runs: Counter[str] = Counter()
+        #: The deliveries being run, by ``id()``.
+        self._in_hand: dict[int, Delivery] = {}
+        #: Set while the broker lease is known good; cleared when it may have run out.
+        self._lease_ok = asyncio.Event()
+        self._renewed_at: float | None = None
         self.writer = ResultWriter(app, self.id, self._active)
+        self.writer.before_flush = self._doubt_lease
         #: Fetches and heartbeats that fail: one line when the broker is lost, one when back.
         self.broker_outage = Outage(logger, f"Worker {self.id}", "the broker")
         self._finished = asyncio.Event()
@@ -133,6 +142,7 @@ class Worker:
         self._revoked_elsewhere = self.app.broker_required.revoked_ids
         self._stopping = False
         self._finished.clear()
+        self._lease_ok.set()
         self._flusher = asyncio.create_task(
             self.writer.run(self._drained_and_stopped), name="flowrra-flusher"
         )
@@ -190,6 +200,7 @@ class Worker:
         self._cpu_buffer.clear()
         self._io_ready.set()
         self._cpu_ready.set()
+        self._lease_ok.set()
         if leftover:
             await self.app.broker_required.release(leftover)
         await _finish(*self._runners, timeout=timeout if wait else 0)
@@ -224,6 +235,9 @@ class Worker:
     async def _fetch_loop(self) -> None:
         broker = self.app.broker_required
         while not self._stopping:
+            if not self._lease_ok.is_set():  # no new work while the lease may have run out
+                await self._lease_ok.wait()
+                continue
             room = self._room_left()
             if room <= 0:
                 if self.max_tasks is not None and self.processed >= self.max_tasks:
@@ -285,10 +299,24 @@ class Worker:
                 ready.clear()
                 await ready.wait()
                 continue
+            self._doubt_lease()
+            if not self._lease_ok.is_set():  # nothing new starts while the lease is in doubt
+                await self._lease_ok.wait()
+                continue
             delivery = buffer.popleft()
             if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
                 self._room.set()
-            await self._execute(delivery, executor)
+            try:
+                await self._execute(delivery, executor)
+            except Exception:
+                task = delivery.task
+                logger.exception(
+                    "Worker %s: internal error around task %s[%s]; the slot goes on "
+                    "(a durable broker delivers the message again once this worker stops)",
+                    self.id,
+                    task.name,
+                    task.id,
+                )
 
     async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
         task = delivery.task
@@ -303,12 +331,13 @@ class Worker:
         clock = time.perf_counter()
         current_task.set(task)
         self._active[task.id] = started
+        self._runs[task.id] += 1
+        self._in_hand[id(delivery)] = delivery
         self.writer.started(task)
         try:
             value = await executor.execute(task)
             check_result(value)
         except asyncio.CancelledError:
-            del self._active[task.id]
             logger.warning(
                 "Worker %s abandoned running task %s[%s]%s",
                 self.id,
@@ -327,10 +356,19 @@ class Worker:
             if logger.isEnabledFor(logging.INFO):
                 runtime = time.perf_counter() - clock
                 logger.info("Task %s[%s] succeeded in %.3f s", task.name, task.id, runtime)
-        del self._active[task.id]
+        finally:
+            self._ran(task.id)
+            self._in_hand.pop(id(delivery), None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
             self._finished.set()
+
+    def _ran(self, task_id: str) -> None:
+        """One run of ``task_id`` ended; it stays active while another run of it goes on."""
+        self._runs[task_id] -= 1
+        if self._runs[task_id] <= 0:
+            del self._runs[task_id]
+            self._active.pop(task_id, None)
 
     def _record_failure(
         self, delivery: Delivery, started: dt.datetime, exc: Exception, runtime: float
@@ -433,16 +471,78 @@ class Worker:
 
     async def _heartbeat_loop(self) -> None:
         broker = self.app.broker_required
+        lease = self._lease
         while True:
             info = self.info()
             try:
-                await broker.heartbeat(info, ttl=3 * self.heartbeat_interval)
+                async with asyncio.timeout(self.heartbeat_interval):
+                    lapsed = await broker.heartbeat(info, ttl=lease)
             except Exception as exc:
                 self.broker_outage.failed(exc)
-            else:
-                self.broker_outage.succeeded()
+                self._doubt_lease()
+                await asyncio.sleep(min(self.heartbeat_interval, 0.5))  # renew as soon as can be
+                continue
+            self.broker_outage.succeeded()
+            now = time.monotonic()
+            if lapsed or (self._renewed_at is not None and now - self._renewed_at > lease):
+                self._lease_ok.clear()  # before anything else runs: nothing starts meanwhile
+                self.writer.check_ownership = True
+            self._renewed_at = now
+            if not self._lease_ok.is_set():
+                try:
+                    await self._recover_lease()
+                except Exception:
+                    logger.warning("Worker %s: could not check its messages", self.id)
+                    self._doubt_lease(now=math.inf)
             await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
             await asyncio.sleep(self.heartbeat_interval)
+
+    @property
+    def _lease(self) -> float:
+        return 3 * self.heartbeat_interval
+
+    def _doubt_lease(self, now: float | None = None) -> None:
+        """No renewal for nearly a lease (the broker down, or this process frozen): stop
+        starting tasks and taking work, and check ownership before storing."""
+        if self._renewed_at is None or not self._lease_ok.is_set():
+            return
+        now = time.monotonic() if now is None else now
+        if now - self._renewed_at > self._lease - self.heartbeat_interval:
+            self._lease_ok.clear()
+            self.writer.check_ownership = True
+            logger.warning(
+                "Worker %s could not renew its lease for %.1f s: it takes no new work, and "
+                "stores no result of a message that another worker may now hold, until it can",
+                self.id,
+                time.monotonic() - self._renewed_at,
+            )
+
+    async def _recover_lease(self) -> None:
+        """After a renewal that may have come too late: drop the buffered messages that were
+        given to other workers, and mark running ones whose results are no longer ours."""
+        buffered = [*self._io_buffer, *self._cpu_buffer]
+        running = [*self._in_hand.values(), *self.writer.unwritten()]
+        held = {id(d) for d in await self.app.broker_required.still_held(buffered + running)}
+        lost = [d for d in buffered if id(d) not in held]
+        for buffer in (self._io_buffer, self._cpu_buffer):
+            kept = [d for d in buffer if id(d) in held]
+            buffer.clear()
+            buffer.extend(kept)
+        gone = [d for d in running if id(d) not in held]
+        for delivery in gone:
+            self.writer.disown(delivery)
+        if lost or gone:
+            logger.warning(
+                "Worker %s: its lease ran out and other workers took over %d buffered "
+                "message(s), dropped here, and %d running task(s), whose results here will "
+                "not be stored",
+                self.id,
+                len(lost),
+                len(gone),
+            )
+        self.writer.check_ownership = False
+        self._lease_ok.set()
+        self._room.set()
 
 
 async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> None:

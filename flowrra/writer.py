@@ -36,6 +36,13 @@ class ResultWriter:
         self._acks: list[Delivery] = []
         self._retries: list[tuple[Delivery, Task]] = []
         self._wanted = asyncio.Event()
+        #: Set while the worker's lease may have run out: each flush first asks the broker
+        #: which deliveries are still this worker's.
+        self.check_ownership = False
+        #: Called first at each flush (the worker checks its lease there).
+        self.before_flush: Callable[[], None] = lambda: None
+        #: ``id()`` of deliveries that another worker took over while this one ran them.
+        self._disowned: set[int] = set()
         self.outage = Outage(logger, f"Worker {worker_id}", "the broker or result store")
 
     @property
@@ -77,6 +84,14 @@ class ResultWriter:
     def wake(self) -> None:
         self._wanted.set()
 
+    def unwritten(self) -> list[Delivery]:
+        """Deliveries whose outcome waits for the next flush."""
+        return [*self._acks, *(delivery for delivery, _ in self._retries)]
+
+    def disown(self, delivery: Delivery) -> None:
+        """Another worker took ``delivery`` over: its outcome here is not to be stored."""
+        self._disowned.add(id(delivery))
+
     async def run(self, done: Callable[[], bool]) -> None:
         """Flush whenever there is something to write, until ``done()`` after a flush."""
         while True:
@@ -107,6 +122,11 @@ class ResultWriter:
         broker = self.app.broker_required
         while True:
             try:
+                self.before_flush()
+                if self.check_ownership or self._disowned:
+                    running, writes, acks, retries = await self._owned(
+                        running, writes, acks, retries
+                    )
                 if running or writes or acks:
                     await broker.store_and_ack(
                         self.app.backend_required, running + writes if running else writes, acks
@@ -119,6 +139,50 @@ class ResultWriter:
         self.outage.succeeded()
         if self.app.events.has_subscribers:
             await self._emit_updates(started, running, writes)
+
+    async def _owned(
+        self,
+        running: list[TaskResult],
+        writes: list[TaskResult],
+        acks: list[Delivery],
+        retries: list[tuple[Delivery, Task]],
+    ) -> tuple[list[TaskResult], list[TaskResult], list[Delivery], list[tuple[Delivery, Task]]]:
+        """What is left to write once the outcomes of deliveries that another worker took
+        over are dropped (that worker stores its own)."""
+        deliveries = [*acks, *(delivery for delivery, _ in retries)]
+        disowned = self._disowned
+        if self.check_ownership and deliveries:
+            held = {id(d) for d in await self.app.broker_required.still_held(deliveries)}
+            lost = [d for d in deliveries if id(d) not in held or id(d) in disowned]
+            running = []  # progress of a task that may be another worker's now: not shown
+        else:
+            lost = [d for d in deliveries if id(d) in disowned]
+        disowned.difference_update(id(d) for d in lost)
+        # taken over, or forgotten by a broker that lost its data: only a result stored by
+        # another worker since says which
+        lost = [d for d in lost if await self._superseded(d.task)]
+        if not lost:
+            return running, writes, acks, retries
+        gone = {id(d) for d in lost}
+        for delivery in lost:
+            logger.warning(
+                "Task %s[%s] ran on worker %s after its lease ran out, and another worker "
+                "took its message over: the result of this run is not stored",
+                delivery.task.name,
+                delivery.task.id,
+                self.worker_id,
+            )
+        acks = [d for d in acks if id(d) not in gone]
+        retries = [(d, t) for d, t in retries if id(d) not in gone]
+        kept = {d.task.id for d in acks} | {d.task.id for d, _ in retries}
+        dropped = {d.task.id for d in lost} - kept
+        writes = [w for w in writes if w.task_id not in dropped]
+        running = [r for r in running if r.task_id not in dropped]
+        return running, writes, acks, retries
+
+    async def _superseded(self, task: Task) -> bool:
+        stored = await self.app.backend_required.get(task.id)
+        return stored is not None and stored.worker not in (None, "", self.worker_id)
 
     async def _emit_updates(
         self, started: list[Task], running: list[TaskResult], writes: list[TaskResult]

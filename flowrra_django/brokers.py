@@ -46,15 +46,15 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Count, Max, Q
 
 from flowrra import serialization
-from flowrra.brokers.base import BaseBroker, Delivery
-from flowrra.brokers.stats import WORKER_RETENTION, QueueLevel
+from flowrra.brokers.base import BaseBroker, Delivery, requeueable
+from flowrra.brokers.stats import WORKER_RETENTION, DeadLetter, QueueLevel
 from flowrra.serialization import dumps
 from flowrra.task import Task, TaskResult, utcnow
 
@@ -62,6 +62,7 @@ from . import broker_stats, sql
 from .backends import DatabaseBackend
 from .conf import flowrra_settings
 from .db import UsesDatabase, database_thread
+from .models import DeadLetter as DeadLetterRow
 from .models import QueuedMessage, WorkerHeartbeat
 
 if TYPE_CHECKING:
@@ -94,7 +95,13 @@ _INSERT_FIELDS = [
 
 
 class DatabaseBroker(UsesDatabase, BaseBroker):
-    """Task messages in the ``QueuedMessage`` table of the database the URL names."""
+    """Task messages in the ``QueuedMessage`` table of the database the URL names; messages
+    no worker can run are kept as ``DeadLetter`` rows (the newest ``dead_letter_limit``,
+    at most ``dead_letter_bytes`` in all, each message cut at ``dead_message_bytes``)."""
+
+    dead_letter_limit = 10_000
+    dead_letter_bytes = 64 * 1024 * 1024
+    dead_message_bytes = 1024 * 1024
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         super().__init__(config)
@@ -106,6 +113,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self.revoked_ids: set[str] = set()
         self._listens = False
         self._listener: asyncio.Task[None] | None = None
+        #: Messages claimed by a claim that failed half-way, to give back at the next claim.
+        self._stray: set[int] = set()
         #: SQLite: the database file and its write-ahead log, watched while idle.
         self._files: tuple[str, ...] = ()
         #: MySQL (no LISTEN, no file): an idle worker looks at the newest message id.
@@ -117,7 +126,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     # -- producing -------------------------------------------------------------------------
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
-        await database_thread.run(self._insert, self._rows(tasks))
+        await _once_more_on_a_new_connection(self._insert, self._rows(tasks))
         self._arrived.set()
 
     async def store_and_enqueue(
@@ -129,7 +138,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             await super().store_and_enqueue(backend, pending, tasks)
             return
         assert isinstance(backend, DatabaseBackend)
-        await database_thread.run(self._write_and_insert, backend, pending, self._rows(tasks))
+        await _once_more_on_a_new_connection(
+            self._write_and_insert, backend, pending, self._rows(tasks)
+        )
         self._arrived.set()
 
     def _write_and_insert(
@@ -313,6 +324,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return list(held.values_list("task_id", flat=True))
 
     def _claim(self, queues: tuple[str, ...], max_count: int) -> tuple[list[Delivery], list[str]]:
+        if self._stray:
+            self._release_ids(sorted(self._stray))
+            self._stray.clear()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],
@@ -323,17 +337,29 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             now,
             now + self.visibility_timeout,
         )
+        try:
+            return self._accept(rows), self._held_revoked()
+        except BaseException:
+            # whatever went wrong, nothing claimed stays held by a worker that never saw it
+            self._stray.update(row[0] for row in rows)
+            raise
+
+    def _accept(self, rows: list[tuple[Any, ...]]) -> list[Delivery]:
+        """Deliveries of the claimed ``rows``; revoked ones are dropped and any message that
+        does not decode, for whatever reason, is dead-lettered alone."""
         deliveries = []
         dropped = []
+        bad: list[tuple[int, str, Any]] = []
         for row_id, _priority, payload, deliveries_so_far, revoked in rows:
             if revoked:  # revoked while a worker that has since died held it
                 dropped.append(row_id)
                 continue
             try:
                 task = Task.from_message(_decode(payload))
-            except ValueError as exc:
-                logger.error("Dropping malformed message %s: %s", row_id, exc)
-                dropped.append(row_id)
+            except Exception as exc:
+                reason = f"malformed message: {type(exc).__name__}: {exc}"[:2000]
+                logger.error("Dead-lettering message %s: %s", row_id, reason)
+                bad.append((row_id, reason, payload))
                 continue
             if deliveries_so_far > 1:
                 logger.warning(
@@ -343,9 +369,11 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                     deliveries_so_far,
                 )
             deliveries.append(Delivery(task, row_id))
+        if bad:
+            self._bury(bad)
         if dropped:
             sql.delete_ids(connections[self.alias], QueuedMessage, dropped)
-        return deliveries, self._held_revoked()
+        return deliveries
 
     async def store_and_ack(
         self,
@@ -378,7 +406,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         sql.delete_ids(connections[self.alias], QueuedMessage, ids)
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
-        update = self._messages().filter(pk=delivery.receipt).update
+        # only while still ours: one given to another worker meanwhile runs there as it is
+        update = self._messages().filter(pk=delivery.receipt, claimed_by=self.consumer_id).update
         now = time.time()
         await database_thread.run(
             lambda: update(
@@ -392,6 +421,82 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             )
         )
         self._arrived.set()
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        payload = await database_thread.run(
+            lambda: self._messages().filter(pk=delivery.receipt).values_list("payload").first()
+        )
+        if payload is None:
+            return  # no longer held here (given back meanwhile): nothing to set aside
+        await database_thread.run(self._bury, [(delivery.receipt, reason, payload[0])])
+
+    def _bury(self, bad: list[tuple[int, str, Any]]) -> None:
+        """Replace the messages ``(id, reason, payload)`` by dead letters, then drop the
+        oldest dead letters beyond the bounds."""
+        letters = []
+        now = utcnow()
+        for _row_id, reason, payload in bad:
+            text = payload if isinstance(payload, str) else _raw_text(payload)
+            data = text.encode("utf-8", "replace")
+            truncated = len(data) > self.dead_message_bytes
+            if truncated:
+                text = data[: self.dead_message_bytes].decode("utf-8", "ignore")
+            head = _peek(text)
+            letters.append(
+                DeadLetterRow(
+                    task_id=str(head.get("id") or "")[:255],
+                    queue=str(head.get("queue") or "")[:100],
+                    priority=_priority(head.get("priority")),
+                    reason=reason,
+                    message=text,
+                    size=min(len(data), self.dead_message_bytes),
+                    truncated=truncated,
+                    created_at=now,
+                )
+            )
+        dead = DeadLetterRow.objects.using(self.alias)
+        with transaction.atomic(using=self.alias):
+            dead.bulk_create(letters)
+            sql.delete_ids(connections[self.alias], QueuedMessage, [b[0] for b in bad])
+            newest = dead.order_by("-id").values_list("id", "size")[: self.dead_letter_limit + 1]
+            total, cut = 0, None
+            for position, (letter_id, size) in enumerate(newest):
+                total += size
+                if position >= self.dead_letter_limit or total > self.dead_letter_bytes:
+                    cut = letter_id
+                    break
+            if cut is not None:
+                dead.filter(id__lte=cut).delete()
+
+    supports_dead_letters = True
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        rows = DeadLetterRow.objects.using(self.alias).order_by("-id")[:limit]
+        return [_letter(row) for row in await database_thread.run(list, rows)]
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        return await database_thread.run(self._requeue_dead, letter_id)
+
+    def _requeue_dead(self, dead_letter_id: int | str) -> bool:
+        with transaction.atomic(using=self.alias):
+            letter = (
+                DeadLetterRow.objects.using(self.alias)
+                .select_for_update()
+                .filter(pk=_int_or_none(dead_letter_id))
+                .first()
+            )
+            if letter is None:
+                return False
+            task = requeueable(_letter(letter))
+            self._insert(self._rows([task]))
+            letter.delete()
+        self._arrived.set()
+        return True
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        letters = DeadLetterRow.objects.using(self.alias).filter(pk=_int_or_none(letter_id))
+        deleted, _ = await database_thread.run(letters.delete)
+        return deleted > 0
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         ids = [delivery.receipt for delivery in deliveries]
@@ -416,10 +521,20 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     # -- workers ---------------------------------------------------------------------------
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
         """Record the worker, keep its claims, and give the messages of workers whose
         heartbeat expired back to the queue (every live worker does this)."""
         self._learn_revoked(await database_thread.run(self._heartbeat, dict(info), ttl))
+        return False
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        ids = [delivery.receipt for delivery in deliveries]
+        mine = self._messages().filter(claimed_by=self.consumer_id)
+        held: set[int] = set()
+        for start in range(0, len(ids), sql.CHUNK):
+            chunk = mine.filter(pk__in=ids[start : start + sql.CHUNK])
+            held.update(await database_thread.run(list, chunk.values_list("pk", flat=True)))
+        return [delivery for delivery in deliveries if delivery.receipt in held]
 
     def _heartbeat(self, info: dict[str, Any], ttl: float) -> list[str]:
         now = dt.datetime.now(dt.UTC)
@@ -479,6 +594,17 @@ def _upsert_names_target(alias: str) -> bool:
     return bool(connections[alias].features.supports_update_conflicts_with_target)
 
 
+async def _once_more_on_a_new_connection(fn: Callable[..., Any], *args: Any) -> None:
+    """Run a write in the database thread; when the connection failed under it (the server
+    ended the session, a failover), the transaction was rolled back, so run it once more on
+    a fresh connection (the thread replaces a broken one before each call)."""
+    try:
+        await database_thread.run(fn, *args)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("A write to the queue failed (%s); retrying once on a new connection", exc)
+        await database_thread.run(fn, *args)
+
+
 def _signature(files: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """Modification time and size of each of ``files`` (0, 0 for a missing one): a commit
     by any process changes the SQLite database file or its write-ahead log."""
@@ -500,6 +626,46 @@ def _listen_params(alias: str) -> dict[str, Any]:
     for django_only in ("cursor_factory", "context"):
         params.pop(django_only, None)
     return {**params, "autocommit": True}
+
+
+def _raw_text(payload: Any) -> str:
+    try:
+        return serialization.dumps(payload)
+    except (TypeError, ValueError, RecursionError):
+        return repr(payload)
+
+
+def _peek(text: str) -> dict[str, Any]:
+    """The top-level fields of a message that may be anything, for the dead letter's
+    columns; nothing when it does not decode."""
+    try:
+        data = serialization.loads(text)
+    except Exception:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _letter(row: DeadLetterRow) -> DeadLetter:
+    return DeadLetter(
+        id=str(row.pk),
+        reason=row.reason,
+        queue=row.queue,
+        priority=row.priority,
+        at=row.created_at.timestamp(),
+        message=row.message,
+        truncated=row.truncated,
+    )
+
+
+def _priority(value: Any) -> int:
+    return value if isinstance(value, int) and 0 <= value <= 9 else 0
+
+
+def _int_or_none(value: int | str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _decode(payload: Any) -> dict[str, Any]:

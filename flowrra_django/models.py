@@ -1,4 +1,5 @@
-"""ORM models: task results, the embedded broker's queue, worker heartbeats and schedules."""
+"""ORM models: task results, the embedded broker's queue and dead letters, worker heartbeats
+and schedules."""
 
 from __future__ import annotations
 
@@ -149,6 +150,35 @@ class QueuedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue}: {self.task_id}"
+
+
+class DeadLetter(models.Model):
+    """A message the ``django://`` broker set aside because no worker can run it: not JSON,
+    the wrong shape, nested too deep, or naming a task that is not registered.
+
+    ``message`` is the raw text as it was queued (it may not be JSON at all, hence a text
+    field); a huge one keeps only its start (``truncated``). The broker keeps the newest,
+    bounded by count and by the total ``size``.
+    """
+
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, db_index=True)
+    queue = models.CharField(_("queue"), max_length=100, blank=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    reason = models.TextField(_("reason"))
+    message = models.TextField(_("message"), blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    truncated = models.BooleanField(
+        _("truncated"), default=False, help_text=_("only the start of a huge message was kept")
+    )
+    created_at = models.DateTimeField(_("dead-lettered at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.queue or '?'}: {self.task_id or '?'} ({self.reason[:60]})"
 
 
 class WorkerHeartbeat(models.Model):

@@ -18,9 +18,10 @@ in id order, so two beats on PostgreSQL never wait on each other in a cycle.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -124,6 +125,33 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
             return _EPOCH
         first: dt.datetime | None = enabled.aggregate(first=Min("next_run_at"))["first"]
         return first
+
+    @contextlib.asynccontextmanager
+    async def firing(self, app: Flowrra | None) -> AsyncIterator[bool]:
+        """One transaction for a pass's claims and submissions when ``app`` queues and
+        stores results in this database (``django://``): a beat killed or cut off half-way
+        leaves no occurrence claimed and not submitted."""
+        from .backends import DatabaseBackend
+        from .brokers import DatabaseBroker
+
+        broker = app.broker if app is not None else None
+        backend = app.backend if app is not None else None
+        if not (
+            isinstance(broker, DatabaseBroker)
+            and isinstance(backend, DatabaseBackend)
+            and broker.alias == backend.alias == self.alias
+        ):
+            yield False
+            return
+        await self.connect()
+        atomic = transaction.atomic(using=self.alias)
+        await database_thread.run(atomic.__enter__)
+        try:
+            yield True
+        except BaseException as exc:
+            await database_thread.run(atomic.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        await database_thread.run(atomic.__exit__, None, None, None)
 
     async def claim(self, claims: Sequence[Claim]) -> set[str]:
         return await self._run(self._claim, sorted(claims, key=lambda c: _pk(c.task_id) or 0))

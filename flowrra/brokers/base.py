@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..task import Task, TaskResult
@@ -14,6 +14,25 @@ from .stats import DeadLetter, QueueLevel, worker_entry
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
+
+
+def requeueable(letter: DeadLetter) -> Task:
+    """The task of a dead ``letter``, checked so that it can go back to a queue;
+    ``ValueError`` says why it cannot."""
+    from ..registry import validate_options
+    from ..serialization import loads
+
+    if letter.truncated:
+        raise ValueError("only the start of this message was kept: it cannot be requeued")
+    try:
+        data = loads(letter.message)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        task = Task.from_message(data)
+        validate_options(priority=task.priority, queue=task.queue)
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise ValueError(f"this message cannot be requeued: it is malformed ({exc})") from None
+    return task
 
 
 @dataclass(slots=True)
@@ -111,6 +130,24 @@ class BaseBroker(ABC):
         """Set aside a message no worker can run (unknown task name), keeping ``reason``."""
         await self.ack([delivery])
 
+    # -- dead letters --------------------------------------------------------------------
+    #
+    # A message no worker can run (malformed, an unknown task name, a bad entry in the
+    # broker's own storage) is set aside with its reason instead of being dropped. A broker
+    # with ``supports_dead_letters`` keeps the newest, bounded by count and by total bytes
+    # (see docs/guarantees.md), and implements ``dead_letter_list``, ``requeue_dead_letter``
+    # and ``delete_dead_letter`` (below, with what dashboards read).
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` dead letters, newest first, as dicts: ``id`` (for
+        :meth:`requeue_dead_letter` and :meth:`delete_dead_letter`), ``reason``, ``queue``,
+        ``priority``, ``at`` (Unix time), ``message`` (the raw text, possibly not even JSON)
+        and ``truncated`` (only the start of a huge message was kept). Empty for a broker
+        that keeps none."""
+        if not self.supports_dead_letters:
+            return []
+        return [asdict(letter) for letter in await self.dead_letter_list(limit)]
+
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         """Give back deliveries a stopping worker will not run, so another worker gets them
         at once rather than after the visibility timeout."""
@@ -129,9 +166,19 @@ class BaseBroker(ABC):
     async def scheduled_count(self) -> int:
         """Number of messages waiting for their ``eta`` (countdowns and retry back-off)."""
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
-        """Record that a worker is alive; ``info`` is shown by UIs until ``ttl`` runs out."""
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
+        """Record that a worker is alive and renew its lease on what it holds; ``info`` is
+        shown by UIs until ``ttl`` runs out. Returns True when the broker found that the
+        lease had already run out (what it held may have gone to other workers: see
+        :meth:`still_held`)."""
         self._workers[info["id"]] = (time.time() + ttl, dict(info))
+        return False
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Those of ``deliveries`` this process still holds, i.e. not given to another
+        worker after its lease ran out. A broker that never takes deliveries back (the
+        in-memory one) returns them all."""
+        return list(deliveries)
 
     async def forget_worker(self, worker_id: str) -> None:
         """Remove a worker that stopped cleanly from :meth:`list_workers`."""
@@ -167,11 +214,14 @@ class BaseBroker(ABC):
         return [worker_entry(info, None) for info in await self.list_workers()]
 
     async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
-        """The newest dead letters (see :attr:`supports_dead_letters`)."""
+        """The newest ``limit`` dead letters, newest first (see
+        :attr:`supports_dead_letters`)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
 
     async def requeue_dead_letter(self, letter_id: str) -> bool:
-        """Put a dead letter's message back on its queue; False if it is gone."""
+        """Put a dead letter's message back on its queue (for instance once its task is
+        deployed) and forget the dead letter; False if it is gone. ``ValueError`` when its
+        message cannot run (malformed, or truncated): delete it instead."""
         raise NotImplementedError(f"{type(self).__name__} does not keep dead letters")
 
     async def delete_dead_letter(self, letter_id: str) -> bool:

@@ -43,8 +43,11 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 #: Lease of a consumer that fetched before its first heartbeat, in seconds.
 FIRST_LEASE = 60.0
-#: Dead-lettered messages kept; older ones are dropped.
-DEAD_LETTER_LIMIT = 10_000
+#: Dead letters kept, by count and by total bytes (older ones are dropped), and the most
+#: of one message kept.
+DEAD_LETTER_LIMIT = redis_lua.DEAD_LETTER_LIMIT
+DEAD_LETTER_BYTES = redis_lua.DEAD_LETTER_BYTES
+DEAD_MESSAGE_BYTES = redis_lua.DEAD_MESSAGE_BYTES
 #: A held message this consumer does not know of (its fetch reply was lost with the
 #: connection) is given back once it is this many seconds old.
 ORPHAN_AGE = 30.0
@@ -60,6 +63,12 @@ class RedisBroker(RedisComponent, BaseBroker):
     ``visibility_timeout.<queue>=<seconds>`` in the URL query overrides
     ``BrokerConfig.visibility_timeout`` for one queue.
     """
+
+    #: Bounds of the dead letters (written to Redis by a worker's first heartbeat; the last
+    #: one wins).
+    dead_letter_limit = DEAD_LETTER_LIMIT
+    dead_letter_bytes = DEAD_LETTER_BYTES
+    dead_message_bytes = DEAD_MESSAGE_BYTES
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         if config is None:
@@ -82,6 +91,9 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding: set[int] = set()
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._limits_written = False
+        #: This consumer has renewed its lease before (so a missing lease means it lapsed).
+        self._leased = False
 
     @classmethod
     def check_url(cls, url: str) -> None:
@@ -170,12 +182,14 @@ class RedisBroker(RedisComponent, BaseBroker):
         want = max(1, min(max_count, MAX_BATCH))
         wake_key = self._key("wake", self.consumer_id)
         while True:
-            register = timeout > 0
+            # a sleeper announces how long it may block, so a dead one is never handed work
+            nap = self._block(deadline - time.monotonic()) if timeout > 0 else 0
+            register = nap > 0
             reply = await self._script(
                 "FETCH",
                 self.consumer_id,
                 want,
-                int(register),
+                nap,
                 int(self._sleeping),
                 self._lease,
                 *queue_args,
@@ -243,7 +257,7 @@ class RedisBroker(RedisComponent, BaseBroker):
                 continue
             deliveries.append(Delivery(task, tag))
         if rejected:
-            await self._script("DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, *rejected)
+            await self._script("DEAD_LETTER", self.consumer_id, *rejected)
             outstanding.difference_update(rejected[::2])
         if skipped:
             await self.redis.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
@@ -307,9 +321,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding.discard(delivery.receipt)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        await self._script(
-            "DEAD_LETTER", self.consumer_id, DEAD_LETTER_LIMIT, delivery.receipt, reason
-        )
+        await self._script("DEAD_LETTER", self.consumer_id, delivery.receipt, reason)
         self._outstanding.discard(delivery.receipt)
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
@@ -327,15 +339,6 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def scheduled_count(self) -> int:
         return int(await self.redis.client.zcard(self._key("delayed")))
 
-    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest dead-lettered messages: ``reason``, ``queue``, ``priority``, ``at``
-        (Unix time) and the raw ``message`` text."""
-        raw: list[bytes] = await self.redis.runner.execute(
-            "LRANGE", self._key("dead"), 0, limit - 1
-        )
-        # a message may be bytes that are not text at all
-        return [loads(item.decode("utf-8", "replace")) for item in raw]
-
     supports_dead_letters = True
 
     async def queue_levels(self) -> list[QueueLevel]:
@@ -345,30 +348,52 @@ class RedisBroker(RedisComponent, BaseBroker):
         return await redis_inspect.dead_letters(self, limit)
 
     async def requeue_dead_letter(self, letter_id: str) -> bool:
-        return await redis_inspect.requeue(self, letter_id, DEAD_LETTER_LIMIT)
+        return await redis_inspect.requeue(self, str(letter_id))
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
-        return await redis_inspect.delete(self, letter_id, DEAD_LETTER_LIMIT)
+        return await redis_inspect.delete(self, str(letter_id))
 
     # -- workers -----------------------------------------------------------------------------
 
-    async def heartbeat(self, info: dict[str, Any], ttl: float) -> None:
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
         """Renew this consumer's lease, publish ``info``, and requeue what dead consumers held
         (every live worker does this on each heartbeat, so one that dies is noticed within
         one heartbeat interval of its lease running out)."""
         self._worker_ids.add(info["id"])
         self._lease = max(ttl, 1.0)
-        moved = await self._script(
+        if not self._limits_written:
+            await self.redis.runner.execute(
+                "HSET",
+                self._key("dead", "limits"),
+                "count",
+                self.dead_letter_limit,
+                "bytes",
+                self.dead_letter_bytes,
+                "message",
+                self.dead_message_bytes,
+            )
+            self._limits_written = True
+        moved, lapsed = await self._script(
             "HEARTBEAT",
             self.consumer_id,
             info["id"],
             ttl,
             dumps(info),
             max(ORPHAN_AGE, ttl),
+            int(self._leased),
             *self._outstanding,
         )
+        self._leased = True
         if moved:
             logger.warning("Requeued %d message(s) held by dead or stuck workers", moved)
+        return bool(lapsed)
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        if not deliveries:
+            return []
+        tags = [d.receipt for d in deliveries]
+        found = await self.redis.runner.execute("HMGET", self._key("held", self.consumer_id), *tags)
+        return [d for d, value in zip(deliveries, found, strict=True) if value is not None]
 
     async def forget_worker(self, worker_id: str) -> None:
         self._worker_ids.discard(worker_id)

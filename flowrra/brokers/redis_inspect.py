@@ -2,9 +2,9 @@
 messages, and its dead-letter list (with requeue and delete).
 
 Read-only commands over the broker's keys (``P:q:<queue>:<level>`` lists, ``P:delayed``,
-``P:held:<consumer>`` hashes of the consumers in ``P:leases``, ``P:dead``); a requeue
-removes the dead letter (``LREM``) before it enqueues its message, so two clicks never
-run it twice.
+``P:held:<consumer>`` hashes of the consumers in ``P:leases``, ``P:dead:*``); a requeue
+removes the dead letter and enqueues its message in one script, so two clicks never run it
+twice.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..serialization import loads
-from ..task import Task
-from .stats import DeadLetter, QueueLevel, letter_id
+from .base import requeueable
+from .stats import DeadLetter, QueueLevel
 
 if TYPE_CHECKING:
     from .redis import RedisBroker
@@ -65,46 +65,38 @@ async def queue_levels(broker: RedisBroker) -> list[QueueLevel]:
 
 
 async def dead_letters(broker: RedisBroker, limit: int) -> list[DeadLetter]:
-    raw: list[bytes] = await broker.redis.runner.execute(
-        "LRANGE", broker._key("dead"), 0, limit - 1
-    )
-    return [_letter(item) for item in raw]
+    """The newest ``limit`` dead letters (``P:dead:ids`` by age, ``P:dead:items`` by id)."""
+    runner = broker.redis.runner
+    ids = await runner.execute("ZREVRANGE", broker._key("dead", "ids"), 0, limit - 1)
+    if not ids:
+        return []
+    raw = await runner.execute("HMGET", broker._key("dead", "items"), *ids)
+    return [_letter(item) for item in raw if item is not None]
 
 
 def _letter(raw: bytes) -> DeadLetter:
+    # the message may be bytes that are not text at all
     data: dict[str, Any] = loads(raw.decode("utf-8", "replace"))
     return DeadLetter(
-        id=letter_id(raw),
+        id=str(data.get("id")),
         reason=str(data.get("reason") or ""),
         queue=str(data.get("queue") or ""),
         priority=data.get("priority"),
         at=data.get("at"),
         message=str(data.get("message") or ""),
+        truncated=bool(data.get("truncated")),
     )
 
 
-async def _take(broker: RedisBroker, wanted: str, limit: int) -> DeadLetter | None:
-    """Remove the dead letter ``wanted`` from the list; None if another client was first."""
-    key = broker._key("dead")
-    for raw in await broker.redis.runner.execute("LRANGE", key, 0, limit - 1):
-        if letter_id(raw) == wanted:
-            removed = await broker.redis.runner.execute("LREM", key, 1, raw)
-            return _letter(raw) if removed else None
-    return None
+async def requeue(broker: RedisBroker, wanted: str) -> bool:
+    """Enqueue the dead letter's message again and forget it, in one script (two clicks never
+    run it twice); ``ValueError`` if its message cannot run."""
+    raw = await broker.redis.runner.execute("HGET", broker._key("dead", "items"), wanted)
+    if raw is None:
+        return False
+    task = requeueable(_letter(raw))
+    return bool(await broker._script("REQUEUE_DEAD", wanted, task.queue, task.priority))
 
 
-async def requeue(broker: RedisBroker, wanted: str, limit: int) -> bool:
-    """Enqueue the dead letter's message again (``ValueError`` if it is not a task)."""
-    key = broker._key("dead")
-    for raw in await broker.redis.runner.execute("LRANGE", key, 0, limit - 1):
-        if letter_id(raw) == wanted:
-            task = Task.from_message(loads(_letter(raw).message))
-            if not await broker.redis.runner.execute("LREM", key, 1, raw):
-                return False
-            await broker.enqueue([task])
-            return True
-    return False
-
-
-async def delete(broker: RedisBroker, wanted: str, limit: int) -> bool:
-    return await _take(broker, wanted, limit) is not None
+async def delete(broker: RedisBroker, wanted: str) -> bool:
+    return bool(await broker._script("DELETE_DEAD", wanted))

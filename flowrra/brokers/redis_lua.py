@@ -9,12 +9,17 @@ Keys, all under the prefix ``P`` (``flowrra`` by default):
 ``P:held:<consumer>``       hash tag -> ``<deadline>|<fetched>|<queue>|<priority>|<message>``
 ``P:due``                   zset consumer -> earliest visibility deadline it may hold
 ``P:leases``                zset consumer -> when its lease (heartbeat) runs out
-``P:sleepers:<queue>``      hash consumer -> its visibility timeout, for consumers that found
-                            the queue empty and block on their wake list
+``P:sleepers:<queue>``      hash consumer -> ``<visibility timeout>|<asleep until>``, for
+                            consumers that found the queue empty and block on their wake list
+                            (an entry past its time, or of a consumer whose lease ran out, is
+                            stale: that consumer died or stopped waiting)
 ``P:wake:<consumer>``       list a sleeping consumer BLPOPs: ``<tag>|<message>`` hand-offs, or
                             ``1`` (look again)
 ``P:revoked``, ``P:revoked:v``  zset of revoked task ids, and its change counter
-``P:dead``                  list of dead-lettered messages with the reason
+``P:dead:ids``, ``P:dead:items``, ``P:dead:bytes``, ``P:dead:seq``  dead letters: zset of
+                            ids by age, hash id -> JSON record {id, reason, queue, priority,
+                            message, at, truncated}, their total size, the id counter
+``P:dead:limits``           hash count/bytes/message: the bounds (the broker writes them)
 ``P:workers``, ``P:worker:<id>``  live worker ids and their heartbeat info
 ``P:queues``                set of every queue name used
 ``P:seq``                   delivery tag counter
@@ -37,11 +42,22 @@ SCRIPTS = (
     "RETIRE",
     "LIST_WORKERS",
     "QUEUE_SIZES",
+    "REQUEUE_DEAD",
+    "DELETE_DEAD",
 )
+
+#: Dead letters kept, by count and by total bytes; the oldest go first.
+DEAD_LETTER_LIMIT = 10_000
+DEAD_LETTER_BYTES = 64 * 1024 * 1024
+#: A dead-lettered message longer than this keeps only its start (it can then not be requeued).
+DEAD_MESSAGE_BYTES = 1024 * 1024
+#: How long past its announced wake-up a sleeping consumer's entry stays valid, in seconds.
+SLEEPER_SLACK = 1.0
 
 #: Shared helpers; ARGV[1] is always the key prefix.
 _PRELUDE = """
 local P = ARGV[1]
+local SLEEPER_SLACK = @SLEEPER_SLACK
 local function now_s()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -52,13 +68,44 @@ end
 local function split_held(v)
   return string.match(v, '^([^|]*)|([^|]*)|([^|]*)|(%d)|(.*)$')
 end
--- Take one sleeping consumer of queue q off its sleepers hash: its id and visibility timeout.
-local function pop_sleeper(q)
+-- Set a message aside with the reason; the list is bounded by count and by bytes.
+local function bury(reason, q, lvl, msg, now)
+  local limits = redis.call('HMGET', P .. ':dead:limits', 'count', 'bytes', 'message')
+  local max_count = tonumber(limits[1]) or @DEAD_LETTER_LIMIT
+  local max_bytes = tonumber(limits[2]) or @DEAD_LETTER_BYTES
+  local max_message = tonumber(limits[3]) or @DEAD_MESSAGE_BYTES
+  local truncated = #msg > max_message
+  if truncated then msg = string.sub(msg, 1, max_message) end
+  local id = redis.call('INCR', P .. ':dead:seq')
+  local record = cjson.encode({id = id, reason = reason, queue = q or '',
+    priority = tonumber(lvl) or 0, message = msg, at = now, truncated = truncated})
+  redis.call('HSET', P .. ':dead:items', id, record)
+  redis.call('ZADD', P .. ':dead:ids', id, id)
+  local total = redis.call('INCRBY', P .. ':dead:bytes', #record)
+  while redis.call('ZCARD', P .. ':dead:ids') > max_count or total > max_bytes do
+    local oldest = redis.call('ZPOPMIN', P .. ':dead:ids')
+    if #oldest == 0 then break end
+    local gone = redis.call('HGET', P .. ':dead:items', oldest[1])
+    redis.call('HDEL', P .. ':dead:items', oldest[1])
+    if gone then total = redis.call('DECRBY', P .. ':dead:bytes', #gone) end
+  end
+end
+-- Take one live sleeping consumer of queue q off its sleepers hash: its id and visibility
+-- timeout. Stale entries (past their time, lease run out, malformed) are dropped on the way.
+local function pop_sleeper(q, now)
   local key = P .. ':sleepers:' .. q
-  local pick = redis.call('HRANDFIELD', key, 1, 'WITHVALUES')
-  if #pick == 0 then return nil end
-  redis.call('HDEL', key, pick[1])
-  return pick[1], tonumber(pick[2])
+  for _ = 1, 50 do
+    local pick = redis.call('HRANDFIELD', key, 1, 'WITHVALUES')
+    if #pick == 0 then return nil end
+    redis.call('HDEL', key, pick[1])
+    local vt, untl = string.match(pick[2], '^([^|]+)|([^|]+)$')
+    vt, untl = tonumber(vt), tonumber(untl)
+    if vt and untl and vt > 0 and untl > now then
+      local lease = tonumber(redis.call('ZSCORE', P .. ':leases', pick[1]))
+      if lease == nil or lease > now then return pick[1], vt end
+    end
+  end
+  return nil
 end
 local function push_wake(c, item)
   local k = P .. ':wake:' .. c
@@ -67,7 +114,7 @@ local function push_wake(c, item)
 end
 -- A due message goes straight to a sleeping consumer if there is one, else to its list.
 local function deliver(q, lvl, msg, now, front)
-  local c, vt = pop_sleeper(q)
+  local c, vt = pop_sleeper(q, now)
   if c == nil then
     redis.call(front and 'LPUSH' or 'RPUSH', P .. ':q:' .. q .. ':' .. lvl, msg)
     return
@@ -79,8 +126,8 @@ local function deliver(q, lvl, msg, now, front)
   push_wake(c, tag .. '|' .. msg)
 end
 -- Wake one sleeper of q without a message (a sooner delayed message: it recomputes its wait).
-local function poke(q)
-  local c = pop_sleeper(q)
+local function poke(q, now)
+  local c = pop_sleeper(q, now)
   if c then push_wake(c, '1') end
 end
 -- Give held entries {tag, value} of a consumer back, oldest delivery first at the head.
@@ -90,15 +137,20 @@ local function requeue(consumer, entries, now)
   local held = P .. ':held:' .. consumer
   for _, e in ipairs(entries) do
     local _, _, q, lvl, msg = split_held(e[2])
-    redis.call('HDEL', held, e[1])
-    deliver(q, lvl, msg, now, true)
+    redis.call('HDEL', held, e[3] or e[1])
+    if q == nil then
+      bury('malformed held entry: expected <deadline>|<fetched>|<queue>|<priority>|<message>',
+        nil, nil, e[2], now)
+    else
+      deliver(q, lvl, msg, now, true)
+    end
   end
   return #entries
 end
 local function held_entries(consumer)
   local flat = redis.call('HGETALL', P .. ':held:' .. consumer)
   local entries = {}
-  for j = 1, #flat, 2 do entries[#entries + 1] = {tonumber(flat[j]), flat[j + 1]} end
+  for j = 1, #flat, 2 do entries[#entries + 1] = {tonumber(flat[j]) or 0, flat[j + 1], flat[j]} end
   return entries
 end
 local function retire(consumer, now)
@@ -122,7 +174,7 @@ local function reclaim(now)
     local overdue, earliest = {}, nil
     for _, e in ipairs(held_entries(c)) do
       local deadline = tonumber(string.match(e[2], '^([^|]*)|'))
-      if deadline <= now then
+      if deadline == nil or deadline <= now then
         overdue[#overdue + 1] = e
       elseif earliest == nil or deadline < earliest then
         earliest = deadline
@@ -139,6 +191,14 @@ local function reclaim(now)
 end
 """
 
+for _name, _value in {
+    "@DEAD_LETTER_LIMIT": DEAD_LETTER_LIMIT,
+    "@DEAD_LETTER_BYTES": DEAD_LETTER_BYTES,
+    "@DEAD_MESSAGE_BYTES": DEAD_MESSAGE_BYTES,
+    "@SLEEPER_SLACK": SLEEPER_SLACK,
+}.items():
+    _PRELUDE = _PRELUDE.replace(_name, repr(_value))
+
 #: ARGV: prefix, n, then n times (queue, priority, eta or '', message).
 ENQUEUE = (
     _PRELUDE
@@ -150,7 +210,7 @@ for i = 0, n - 1 do
   if eta ~= '' and tonumber(eta) > now then
     local first = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
     redis.call('ZADD', P .. ':delayed', eta, q .. '|' .. lvl .. '|' .. msg)
-    if first[2] == nil or tonumber(eta) < tonumber(first[2]) then poke(q) end
+    if first[2] == nil or tonumber(eta) < tonumber(first[2]) then poke(q, now) end
   else
     deliver(q, lvl, msg, now, false)
   end
@@ -163,7 +223,8 @@ return n
 """
 )
 
-#: ARGV: prefix, consumer, max count, register as sleeper (0/1), unregister (0/1), default
+#: ARGV: prefix, consumer, max count, seconds it will sleep if nothing is found (0: it will
+#: not, so it does not register as a sleeper), unregister (0/1), default
 #: lease, default visibility timeout, every queue (0/1), then (queue, visibility timeout)
 #: pairs: the queues to take from, or with "every queue" only the overrides.
 #: Returns {revoked version, next delayed ETA or '', tag, message, tag, message, ...}.
@@ -200,13 +261,24 @@ if handed then
 end
 
 -- Due delayed messages join their queues; the script is atomic, so each moves exactly once.
+-- Every entry is read before anything is written, and a malformed one is dead-lettered, so
+-- an error can never leave some moved and the rest to be moved again by the next fetch.
 local due = redis.call('ZRANGEBYSCORE', P .. ':delayed', '-inf', now, 'LIMIT', 0, 500)
 if #due > 0 then
-  for _, member in ipairs(due) do
-    local q, lvl, msg = string.match(member, '^([^|]*)|(%d)|(.*)$')
-    deliver(q, lvl, msg, now, false)
+  local parsed = {}
+  for i, member in ipairs(due) do
+    local q, lvl, msg = string.match(member, '^([A-Za-z0-9_.:-]+)|(%d)|(.+)$')
+    parsed[i] = {q, lvl, msg}
   end
   redis.call('ZREM', P .. ':delayed', unpack(due))
+  for i, member in ipairs(due) do
+    local q, lvl, msg = parsed[i][1], parsed[i][2], parsed[i][3]
+    if q == nil then
+      bury('malformed delayed entry: expected <queue>|<priority>|<message>', nil, nil, member, now)
+    else
+      deliver(q, lvl, msg, now, false)
+    end
+  end
 end
 
 -- Highest priority first over all the queues, FIFO within a priority.
@@ -228,10 +300,13 @@ for level = 9, 0, -1 do
 end
 
 if #out == 2 and #got == 0 then
-  if ARGV[4] == '1' then
+  local nap = tonumber(ARGV[4])
+  if nap > 0 then
+    local entry = string.format('|%.3f', now + nap + SLEEPER_SLACK)
     for _, q in ipairs(queues) do
-      redis.call('HSET', P .. ':sleepers:' .. q, me, vts[q] or ARGV[7])
+      redis.call('HSET', P .. ':sleepers:' .. q, me, (vts[q] or ARGV[7]) .. entry)
     end
+    redis.call('ZADD', P .. ':leases', 'NX', now + tonumber(ARGV[6]), me)
   end
   local first = redis.call('ZRANGE', P .. ':delayed', 0, 0, 'WITHSCORES')
   if first[2] then out[2] = first[2] end
@@ -273,7 +348,7 @@ if redis.call('HDEL', P .. ':held:' .. ARGV[2], ARGV[3]) == 0 then return 0 end
 local now, q, lvl, eta, msg = now_s(), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if eta ~= '' and tonumber(eta) > now then
   redis.call('ZADD', P .. ':delayed', eta, q .. '|' .. lvl .. '|' .. msg)
-  poke(q)
+  poke(q, now)
 else
   deliver(q, lvl, msg, now, false)
 end
@@ -281,24 +356,52 @@ return 1
 """
 )
 
-#: ARGV: prefix, consumer, max kept, then (tag, reason) pairs. Moves held messages to
-#: ``P:dead`` as JSON records {reason, queue, priority, message, at}.
+#: ARGV: prefix, consumer, then (tag, reason) pairs. Moves held messages to the dead letters
+#: (see :func:`bury`).
 DEAD_LETTER = (
     _PRELUDE
     + """
 local held, now, moved = P .. ':held:' .. ARGV[2], now_s(), 0
-for j = 4, #ARGV, 2 do
+for j = 3, #ARGV, 2 do
   local v = redis.call('HGET', held, ARGV[j])
   if v then
     local _, _, q, lvl, msg = split_held(v)
     redis.call('HDEL', held, ARGV[j])
-    redis.call('LPUSH', P .. ':dead', cjson.encode({
-      reason = ARGV[j + 1], queue = q, priority = tonumber(lvl), message = msg, at = now}))
+    bury(ARGV[j + 1], q, lvl, msg or v, now)
     moved = moved + 1
   end
 end
-redis.call('LTRIM', P .. ':dead', 0, tonumber(ARGV[3]) - 1)
 return moved
+"""
+)
+
+#: ARGV: prefix, dead letter id, queue, priority. Removes the dead letter and enqueues its
+#: message (checked by the caller) again; returns 0 when it is gone already.
+REQUEUE_DEAD = (
+    _PRELUDE
+    + """
+local raw = redis.call('HGET', P .. ':dead:items', ARGV[2])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+redis.call('HDEL', P .. ':dead:items', ARGV[2])
+redis.call('ZREM', P .. ':dead:ids', ARGV[2])
+redis.call('DECRBY', P .. ':dead:bytes', #raw)
+redis.call('SADD', P .. ':queues', ARGV[3])
+deliver(ARGV[3], ARGV[4], record['message'], now_s(), false)
+return 1
+"""
+)
+
+#: ARGV: prefix, dead letter id. Deletes it; returns 0 when it is gone already.
+DELETE_DEAD = (
+    _PRELUDE
+    + """
+local raw = redis.call('HGET', P .. ':dead:items', ARGV[2])
+if not raw then return 0 end
+redis.call('HDEL', P .. ':dead:items', ARGV[2])
+redis.call('ZREM', P .. ':dead:ids', ARGV[2])
+redis.call('DECRBY', P .. ':dead:bytes', #raw)
+return 1
 """
 )
 
@@ -315,25 +418,30 @@ return requeue(ARGV[2], entries, now_s())
 """
 )
 
-#: ARGV: prefix, consumer, worker id, lease seconds, worker info JSON, orphan age, then the
-#: tags the consumer knows it holds. Renews the lease, publishes the worker's info, gives back
-#: entries held for this consumer that it does not know of (a reply lost with a connection)
-#: once they are ``orphan age`` seconds old, and reclaims from dead or overdue consumers.
+#: ARGV: prefix, consumer, worker id, lease seconds, worker info JSON, orphan age, renewal
+#: (1 when the consumer had a lease before), then the tags the consumer knows it holds.
+#: Renews the lease, publishes the worker's info, gives back entries held for this consumer
+#: that it does not know of (a reply lost with a connection) once they are ``orphan age``
+#: seconds old, and reclaims from dead or overdue consumers. Returns {messages moved, 1 when
+#: the lease had run out before this renewal}.
 HEARTBEAT = (
     _PRELUDE
     + """
 local me, now, ttl = ARGV[2], now_s(), tonumber(ARGV[4])
+local before = tonumber(redis.call('ZSCORE', P .. ':leases', me))
+local lapsed = ARGV[7] == '1' and (before == nil or before < now)
 redis.call('ZADD', P .. ':leases', now + ttl, me)
 redis.call('SET', P .. ':worker:' .. ARGV[3], ARGV[5], 'PX', math.ceil(ttl * 1000))
 redis.call('ZADD', P .. ':workers', now + ttl, ARGV[3])
 redis.call('ZREMRANGEBYSCORE', P .. ':workers', '-inf', now)
 local known, orphans, oldest = {}, {}, now - tonumber(ARGV[6])
-for j = 7, #ARGV do known[ARGV[j]] = true end
+for j = 8, #ARGV do known[ARGV[j]] = true end
 for _, e in ipairs(held_entries(me)) do
   local _, fetched = split_held(e[2])
-  if not known[tostring(e[1])] and tonumber(fetched) < oldest then orphans[#orphans + 1] = e end
+  fetched = tonumber(fetched)
+  if not known[e[3]] and (fetched == nil or fetched < oldest) then orphans[#orphans + 1] = e end
 end
-return requeue(me, orphans, now) + reclaim(now)
+return {requeue(me, orphans, now) + reclaim(now), lapsed and 1 or 0}
 """
 )
 

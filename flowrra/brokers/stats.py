@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,8 @@ class QueueLevel:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A message set aside because no worker can run it: ``message`` is its raw text."""
+    """A message set aside because no worker can run it: ``message`` is its raw text (only
+    its start when ``truncated``: a huge message)."""
 
     id: str
     reason: str
@@ -33,12 +33,7 @@ class DeadLetter:
     priority: int | None
     at: float | None
     message: str
-
-
-def letter_id(raw: str | bytes) -> str:
-    """A stable id for a dead letter stored without one (a digest of its stored form)."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    return hashlib.sha256(data).hexdigest()[:16]
+    truncated: bool = False
 
 
 def worker_entry(info: dict[str, Any], expires_at: float | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from multiprocessing.connection import Connection
@@ -45,23 +46,31 @@ class CPUWorkerDied(Exception):
 
 def _child_main(conn: Connection, initializer: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    parent = os.getppid()
     if initializer:
         module_name, _, attr = initializer.rpartition(".")
         getattr(importlib.import_module(module_name), attr)()
     while True:
         try:
             message = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the worker is gone (killed): nothing left to do
             return
-        if message is None:
+        if message is None or os.getppid() != parent:  # stopping, or the worker was killed
             return
         func, args, kwargs = message
         try:
             reply: tuple[Any, ...] = ("ok", func(*args, **kwargs))
-            conn.send(reply)
         except BaseException as exc:
             name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
-            conn.send(("error", name, str(exc), traceback.format_exc()))
+            reply = ("error", name, str(exc), traceback.format_exc())
+        try:
+            conn.send(reply)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the worker is gone
+            return
+        except Exception as exc:  # a result that does not pickle
+            name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
+            with contextlib.suppress(OSError):
+                conn.send(("error", name, str(exc), traceback.format_exc()))
 
 
 class _Slot:

@@ -158,6 +158,9 @@ class Decision:
     fire: bool
     next_run_at: dt.datetime | None
     missed: bool = False
+    #: Later occurrences that were due by ``now`` too (the scheduler could not run): the
+    #: missed policy covers them by this run (``run_once``) or skips them, never silently.
+    passed_over: tuple[dt.datetime, ...] = ()
 
 
 def decide(task: ScheduledTask, now: dt.datetime, grace: float = DEFAULT_MISFIRE_GRACE) -> Decision:
@@ -172,7 +175,44 @@ def decide(task: ScheduledTask, now: dt.datetime, grace: float = DEFAULT_MISFIRE
         return Decision(False, task.first_run(now))
     missed = (now - task.next_run_at).total_seconds() > grace
     fire = not missed or task.missed_policy is MissedPolicy.RUN_ONCE
-    return Decision(fire, task.run_after(now), missed)
+    return Decision(fire, task.run_after(now), missed, passed_over(task, now))
+
+
+#: Most passed-over occurrences a decision lists (a beat down for a day under a 1 s
+#: interval passed over 86,400: the count says so, the list stops here).
+PASSED_OVER_LISTED = 20
+
+
+def passed_over(task: ScheduledTask, now: dt.datetime) -> tuple[dt.datetime, ...]:
+    """The occurrences of ``task`` after its due one (``next_run_at``) and up to ``now``:
+    up to :data:`PASSED_OVER_LISTED` of them."""
+    due = task.next_run_at
+    if due is None or task.schedule_type is ScheduleType.ONCE:
+        return ()
+    found: list[dt.datetime] = []
+    moment = due
+    while len(found) < PASSED_OVER_LISTED:
+        if task.schedule_type is ScheduleType.INTERVAL:
+            following: dt.datetime | None = moment + dt.timedelta(
+                seconds=parse_interval(task.schedule)
+            )
+        else:
+            following = next_fire_time(cron_for(task.schedule), moment, get_zone(task.timezone))
+        if following is None or following > now:
+            break
+        found.append(following)
+        moment = following
+    return tuple(found)
+
+
+def count_passed_over(task: ScheduledTask, now: dt.datetime, listed: int) -> int:
+    """How many occurrences :func:`passed_over` found, counted past its list's end for an
+    interval (a cron schedule reports the listed ones)."""
+    if listed < PASSED_OVER_LISTED or task.schedule_type is not ScheduleType.INTERVAL:
+        return listed
+    assert task.next_run_at is not None
+    seconds = (now - task.next_run_at).total_seconds()
+    return math.floor(seconds / parse_interval(task.schedule))
 
 
 def normalize_schedule(schedule_type: ScheduleType | str, schedule: Any, timezone: str) -> str:

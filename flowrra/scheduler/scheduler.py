@@ -25,6 +25,7 @@ from .models import (
     MissedPolicy,
     ScheduledTask,
     ScheduleType,
+    count_passed_over,
     decide,
     normalize_schedule,
 )
@@ -304,13 +305,18 @@ class Scheduler:
             now = self.clock.now()
             due = await self.backend.list_due(now, self.batch_size)
             plans = [(task, self._decide(task, now)) for task in due]
-            won = await self.backend.claim(
-                [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
-            )
-            firing = []
-            for task, decision in plans:
-                if task.id not in won:
-                    continue
+            # one transaction where the store and the broker allow it: a pass that fails or
+            # is killed half-way has then neither claimed nor submitted anything
+            async with self.backend.firing(self.app) as atomic:
+                won = await self.backend.claim(
+                    [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
+                )
+                claimed = [(task, decision) for task, decision in plans if task.id in won]
+                firing = [task for task, decision in claimed if decision.fire]
+                submitted = await submit_fired(
+                    firing, self.app, self._submit_callback, raise_errors=atomic
+                )
+            for task, decision in claimed:
                 if decision.missed:
                     logger.warning(
                         "Schedule %s (%s) was due at %s: %s",
@@ -319,13 +325,31 @@ class Scheduler:
                         task.next_run_at,
                         "running it once now" if decision.fire else "skipped (missed_policy=skip)",
                     )
-                if decision.fire:
-                    firing.append(task)
-            for task, task_id in await submit_fired(firing, self.app, self._submit_callback):
+                if decision.passed_over:
+                    self._log_passed_over(task, decision, now)
+            for task, task_id in submitted:
                 await self._fired(task, task_id)
                 fired.append(task.id)
             if len(due) < self.batch_size:
                 return fired
+
+    def _log_passed_over(self, task: ScheduledTask, decision: Decision, now: dt.datetime) -> None:
+        times = decision.passed_over
+        count = count_passed_over(task, now, len(times))
+        listed = ", ".join(moment.isoformat() for moment in times)
+        if count > len(times):
+            listed += f" and {count - len(times)} more"
+        logger.warning(
+            "Schedule %s (%s): %d later occurrence(s) passed while the scheduler could not "
+            "run (%s): %s",
+            task.id,
+            task.task_name,
+            count,
+            listed,
+            "covered by this one run (missed_policy=run_once)"
+            if decision.fire and task.missed_policy is MissedPolicy.RUN_ONCE
+            else "skipped (missed_policy=skip)",
+        )
 
     def _decide(self, task: ScheduledTask, now: dt.datetime) -> Decision:
         try:
@@ -359,7 +383,9 @@ class Scheduler:
                 failures = 0
             except Exception:
                 failures += 1
-                delay = min(self.check_interval, 0.5 * 2 ** min(failures, 8))
+                # at once the first time: a dropped database connection is replaced by then
+                delay = 0.0 if failures == 1 else 0.25 * 2 ** min(failures, 8)
+                delay = min(self.check_interval, delay)
                 logger.exception("Scheduler pass failed; retrying in %g s", delay)
             await self._sleep(self.clock.now() + dt.timedelta(seconds=delay))
 

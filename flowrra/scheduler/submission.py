@@ -18,13 +18,18 @@ SubmitCallback = Callable[..., Awaitable[Any]]
 
 
 async def submit_fired(
-    tasks: Sequence[ScheduledTask], app: Flowrra | None, callback: SubmitCallback | None
+    tasks: Sequence[ScheduledTask],
+    app: Flowrra | None,
+    callback: SubmitCallback | None,
+    *,
+    raise_errors: bool = False,
 ) -> list[tuple[ScheduledTask, str]]:
     """Submit the task of each schedule in ``tasks``; returns (schedule, task id) for those
     submitted. Through ``app``, all of them go in one batch (one write to the result store
     and one to the broker), with each schedule's queue, priority and retry options; through
     ``callback``, one ``await callback(task_name, *args, **kwargs)`` each. A schedule that
-    cannot be submitted is logged and skipped."""
+    cannot be submitted is logged and skipped; with ``raise_errors`` (the pass is one
+    transaction, which then rolls back) a failed batch raises instead."""
     if callback is not None:
         done = []
         for task in tasks:
@@ -52,9 +57,26 @@ async def submit_fired(
         calls.append((task.task_name, task.args, task.kwargs, options))
     if not calls:
         return []
+    if raise_errors:
+        return list(zip(ready, await app.submit_many(calls), strict=True))
     try:
         ids = await app.submit_many(calls)
     except Exception:
-        logger.exception("Could not submit the tasks of %d schedules", len(calls))
-        return []
+        logger.warning(
+            "Could not submit the tasks of %d schedule(s); trying once more at once",
+            len(calls),
+            exc_info=True,
+        )
+        try:
+            ids = await app.submit_many(calls)
+        except Exception:
+            logger.exception("Could not submit the tasks of %d schedule(s)", len(calls))
+            for task in ready:
+                logger.error(
+                    "Schedule %s (%s): the occurrence due at %s was not submitted: skipped",
+                    task.id,
+                    task.task_name,
+                    task.next_run_at.isoformat() if task.next_run_at else "now",
+                )
+            return []
     return list(zip(ready, ids, strict=True))

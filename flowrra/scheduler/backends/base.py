@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..models import ScheduledTask
+
+if TYPE_CHECKING:
+    from ...app import Flowrra
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,17 @@ class Claim:
             task.total_run_count += 1
 
 
+class _NotAtomic(AbstractAsyncContextManager[bool]):
+    async def __aenter__(self) -> bool:
+        return False
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NOT_ATOMIC = _NotAtomic()
+
+
 class BaseSchedulerBackend(ABC):
     """Where schedules are stored. Implementations: memory, SQLite, the Django ORM.
 
@@ -48,6 +64,13 @@ class BaseSchedulerBackend(ABC):
 
     async def connect(self) -> None:
         """Open the store; called by ``Scheduler.start()``."""
+
+    def firing(self, app: Flowrra | None) -> AbstractAsyncContextManager[bool]:
+        """The context of one pass's claims and submissions. A store that can make them one
+        transaction with ``app``'s broker (the ``django://`` store and broker on one
+        database) yields True, and a pass that fails half-way then leaves nothing done;
+        others yield False (claims commit at once, submissions follow)."""
+        return _NOT_ATOMIC
 
     async def close(self) -> None:
         """Release the store; called by ``Scheduler.stop()``."""

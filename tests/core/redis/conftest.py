@@ -78,11 +78,16 @@ def with_prefix(url: str, prefix: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}key_prefix={prefix}"
 
 
+def new_space() -> Space:
+    """A key space of its own on the test database (``clean()`` it, close its client)."""
+    prefix = f"t{secrets.token_hex(4)}"
+    return Space(with_prefix(REDIS_URL, prefix), prefix, redis.Redis.from_url(REDIS_URL))
+
+
 @pytest.fixture
 def r() -> Iterator[Space]:
     """This test's key space on the test database, cleaned up afterwards."""
-    prefix = f"t{secrets.token_hex(4)}"
-    space = Space(with_prefix(REDIS_URL, prefix), prefix, redis.Redis.from_url(REDIS_URL))
+    space = new_space()
     yield space
     space.clean()
     space.client.close()
@@ -177,16 +182,28 @@ class RedisServer:
     """A redis-server of the test's own on a free port, without persistence; with
     ``sentinel_for`` a Sentinel watching that server as ``mymaster``."""
 
-    def __init__(self, workdir: Path, sentinel_for: RedisServer | None = None) -> None:
+    def __init__(
+        self, workdir: Path, sentinel_for: RedisServer | None = None, *, durable: bool = False
+    ) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.workdir = workdir
         self.sentinel_for = sentinel_for
+        #: Write every change to an append-only file before answering: a restart loses nothing.
+        self.durable = durable
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         if self.sentinel_for is None:
-            options = ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+            options = ["--save", "", "--daemonize", "no", "--dir", str(self.workdir)]
+            options += (
+                ["--appendonly", "yes", "--appendfsync", "always"]
+                if self.durable
+                else [
+                    "--appendonly",
+                    "no",
+                ]
+            )
             command = ["redis-server", "--port", str(self.port), *options]
         else:
             config = self.workdir / f"sentinel-{self.port}.conf"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import redis.asyncio
 
@@ -72,3 +73,21 @@ async def flaky(label: str) -> int:
     if attempt == 0:
         raise RuntimeError("first attempt fails")
     return attempt
+
+
+@app.task(max_retries=0)
+async def ledgered(label: str, seconds: float) -> str:
+    """Notes ``start:<label>:<pid>``, sleeps, then notes ``end:<label>:<pid>``."""
+    await _record(f"start:{label}:{os.getpid()}")
+    await asyncio.sleep(seconds)
+    await _record(f"end:{label}:{os.getpid()}")
+    return label
+
+
+@app.task(cpu_bound=True, max_retries=0)
+def cpu_sleep(pid_file: str, seconds: float) -> int:
+    """In a CPU pool process: writes its pid to ``pid_file``, then sleeps."""
+    with open(pid_file, "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()

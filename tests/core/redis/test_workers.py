@@ -7,6 +7,7 @@ import asyncio
 import collections
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 
@@ -14,7 +15,7 @@ from flowrra import Flowrra, TaskStatus
 from tests.waiting import wait_until
 
 from .conftest import RedisServer, Space, WorkerProcess, make_app, with_prefix
-from .tasks_app import flaky, nap, record, slow
+from .tasks_app import cpu_sleep, flaky, nap, record, slow
 
 Workers = Callable[..., WorkerProcess]
 
@@ -198,3 +199,19 @@ async def test_a_worker_finds_the_master_through_sentinel(
         direct.close()
     finally:
         await app.stop()
+
+
+async def test_the_cpu_pool_of_a_killed_worker_exits_without_tracebacks(
+    producer: Flowrra, workers: Workers, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child.pid"
+    worker = workers("--cpu-workers", "2", "--io-workers", "1")
+    await producer.submit(cpu_sleep, str(pid_file), 1.0)
+    wait_until(lambda: pid_file.exists() and pid_file.read_text(), what="the CPU task to start")
+    child = int(pid_file.read_text())
+    worker.kill()  # the worker only: its pool processes live on, one of them mid-task
+
+    wait_until(lambda: not Path(f"/proc/{child}").exists(), 20, "the orphaned pool process")
+    output = worker.output()
+    assert "Traceback" not in output, output
+    assert "BrokenPipeError" not in output and "ConnectionResetError" not in output

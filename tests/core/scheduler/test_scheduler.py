@@ -191,3 +191,24 @@ async def test_scheduler_config_enabled_creates_the_scheduler_with_the_app() -> 
         assert app.scheduler is not None and app.scheduler.is_running
         assert app.scheduler.check_interval == 5
     assert not app.scheduler.is_running
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome"),
+    [("run_once", "covered by this one run"), ("skip", "skipped (missed_policy=skip)")],
+)
+async def test_occurrences_passed_over_while_the_beat_could_not_run_are_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture, policy: str, outcome: str
+) -> None:
+    schedule_id = await harness.scheduler.schedule_interval("ping", 1, missed_policy=policy)
+    await harness.advance(1)
+    assert len(harness.runs) == 1
+    with caplog.at_level("WARNING", logger="flowrra.scheduler"):
+        await harness.advance(3.5)  # the beat could not run for 3.5 s (a dropped database)
+
+    assert len(harness.runs) == 2  # once for the late occurrence, within the grace
+    lines = [r.getMessage() for r in caplog.records if "later occurrence" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert schedule_id in lines[0] and "2 later occurrence(s)" in lines[0] and outcome in lines[0]
+    assert (START + dt.timedelta(seconds=3)).isoformat() in lines[0]
+    assert (START + dt.timedelta(seconds=4)).isoformat() in lines[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 import pytest
@@ -140,17 +141,37 @@ def test_workers_show_online_then_offline(viewer: Client, heartbeat: WorkerHeart
     assert viewer.get(reverse("flowrra:worker", args=["box:42:beef"])).status_code == 404
 
 
-def test_queues_show_lengths_and_say_dead_letters_are_not_kept(operator: Client) -> None:
+def test_queues_show_lengths_and_the_dead_letters_of_django_broker(operator: Client) -> None:
     import flowrra_django
+    from flowrra import Task
+    from flowrra_django.models import DeadLetter, QueuedMessage
     from tests.django.testapp import tasks
 
     flowrra_django.options(queue="mail", priority=7).submit(tasks.add, 1, 2)
     flowrra_django.options(countdown=600).submit(tasks.add, 1, 2)
+    message = Task("dead-add", "add", (3, 4), {}).to_message()
+    kept = DeadLetter.objects.create(
+        task_id="dead-add",
+        queue="default",
+        reason="task 'add' was not registered then",
+        message=json.dumps(message),
+        created_at=utcnow(),
+    )
+    junk = DeadLetter.objects.create(
+        queue="default", reason="malformed message: <b>junk</b>", message="[1]", created_at=utcnow()
+    )
     page = text(operator.get(reverse("flowrra:queues")))
     assert "p7: 1" in page
-    assert "not kept by this broker" in page
-    response = operator.post(reverse("flowrra:dead-requeue", args=["abc"]), follow=True)
-    assert "does not keep dead letters" in text(response)
+    assert "not registered then" in page and "&lt;b&gt;junk&lt;/b&gt;" in page
+    requeued = operator.post(reverse("flowrra:dead-requeue", args=[kept.pk]), follow=True)
+    assert "Requeued the dead letter" in text(requeued)
+    assert QueuedMessage.objects.filter(task_id="dead-add").exists()
+    refused = operator.post(reverse("flowrra:dead-requeue", args=[junk.pk]), follow=True)
+    assert "Not requeued" in text(refused)
+    operator.post(reverse("flowrra:dead-delete", args=[junk.pk]))
+    assert not DeadLetter.objects.exists()
+    gone = operator.post(reverse("flowrra:dead-delete", args=["abc"]), follow=True)
+    assert "gone already" in text(gone)
 
 
 def test_schedules_list_and_the_form_previews_runs(

@@ -58,15 +58,20 @@ def test_dead_letters_are_shown_escaped_and_can_be_requeued_or_deleted(
     client, prefix = redis_space
     message = Task("dead-1", "add", (1, 2), {}).to_message()
     hostile = {"id": "dead-2", "name": "<script>x</script>", "args": ["https://u:pw@h/"]}
-    for payload, reason in ((message, "no task named 'add'"), (hostile, "<b>bad</b>")):
+    for number, (payload, reason) in enumerate(
+        ((message, "no task named 'add'"), (hostile, "<b>bad</b>")), start=1
+    ):
         letter = {
+            "id": number,
             "reason": reason,
             "queue": "default",
             "priority": 0,
             "at": time.time(),
             "message": json.dumps(payload),
+            "truncated": False,
         }
-        client.lpush(f"{prefix}:dead", json.dumps(letter))  # type: ignore[attr-defined]
+        client.hset(f"{prefix}:dead:items", number, json.dumps(letter))  # type: ignore[attr-defined]
+        client.zadd(f"{prefix}:dead:ids", {number: number})  # type: ignore[attr-defined]
     page = operator.get(reverse("flowrra:queues"))
     text = page.content.decode()
     assert page.status_code == 200
@@ -78,4 +83,4 @@ def test_dead_letters_are_shown_escaped_and_can_be_requeued_or_deleted(
     assert client.llen(f"{prefix}:q:default:0") == 1  # type: ignore[attr-defined]
     delete = reverse("flowrra:dead-delete", args=[letters[0].id])
     operator.post(delete)
-    assert client.llen(f"{prefix}:dead") == 0  # type: ignore[attr-defined]
+    assert client.zcard(f"{prefix}:dead:ids") == 0  # type: ignore[attr-defined]

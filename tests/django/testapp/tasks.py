@@ -78,6 +78,16 @@ async def noop(x: int) -> int:
     return x
 
 
+@task(cpu_bound=True, max_retries=0)
+def cpu_record(path: str, token: str) -> str:
+    """``record`` in a CPU pool process, noting its worker's pid."""
+    import multiprocessing
+
+    worker = multiprocessing.parent_process()
+    _append(path, f"{token} {worker.pid if worker else os.getpid()}\n")
+    return token
+
+
 @task(queue="emails", max_retries=0, retry_delay=5.0)
 async def send_receipt(order_id: int, *, copy: bool = False) -> int:
     """A task with options of its own: schedules must not override them by accident."""
