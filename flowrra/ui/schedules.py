@@ -53,6 +53,10 @@ class ScheduleValidationError(ValueError):
         self.errors = errors
 
 
+class ScheduleConflict(ScheduleValidationError):
+    """A definition that clashes with another schedule (its name is taken)."""
+
+
 @dataclass(slots=True)
 class ScheduleDraft:
     """A checked schedule definition, ready to store."""
@@ -267,7 +271,7 @@ class ScheduleService:
             return
         for schedule in await self.manager.list_schedules():
             if schedule["name"] == name and schedule["id"] != exclude_id:
-                raise ScheduleValidationError({"name": "A schedule with this name exists."})
+                raise ScheduleConflict({"name": "A schedule with this name exists."})
 
     async def create_schedule(self, data: Mapping[str, Any]) -> str:
         """Create a schedule from form ``data`` (any type); returns its id."""

@@ -16,6 +16,7 @@ from ..backends.query import ResultQuery
 from ..brokers.stats import WORKER_RETENTION, DeadLetter
 from ..task import TaskResult, TaskStatus, new_task_id, utcnow
 from .formatter import PREVIEW_CHARS, Formatter, mask_urls
+from .submission import parse_submission, submit
 from .workers import WorkerView, worker_views
 
 if TYPE_CHECKING:
@@ -90,6 +91,26 @@ class UIService:
             "total_schedules": len(every_schedule),
         }
 
+    async def get_stats_data(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Counts per status over :data:`COUNTS_WINDOW`, workers online, queue totals,
+        delayed messages and registered tasks (the API's stats)."""
+        now = now or utcnow()
+        counts = await self.backend.status_counts(since=now - COUNTS_WINDOW)
+        workers = await self.workers(now)
+        return {
+            "tasks": {
+                "total": sum(counts.values()),
+                **{s.value: counts.get(s, 0) for s in TaskStatus},
+            },
+            "counts_since": now - COUNTS_WINDOW,
+            "workers_online": sum(1 for worker in workers if worker.online),
+            "queues": await self.queue_totals(workers),
+            "scheduled_count": await self.broker.scheduled_count(),
+            "registered_tasks": len(self.manager.app.registry),
+            "broker": self.broker.describe(),
+            "backend": self.backend.describe(),
+        }
+
     # -- tasks -------------------------------------------------------------------------------
 
     async def get_tasks_page_data(
@@ -144,6 +165,28 @@ class UIService:
             "registered": result.task_name in self.manager.app.registry,
             "can_revoke": result.status in _WAITING,
         }
+
+    async def get_task_data(self, task_id: str) -> dict[str, Any] | None:
+        """One result with its retry links and whether it can still be revoked, values
+        whole (the API's detail); None if unknown."""
+        result = await self.backend.get(task_id)
+        if result is None:
+            return None
+        retry_of, retried_as = await self.backend.retry_links(task_id)
+        return {
+            "task": result,
+            "retry_of": retry_of,
+            "retried_as": retried_as,
+            "registered": result.task_name in self.manager.app.registry,
+            "can_revoke": result.status in _WAITING,
+        }
+
+    async def submit_task(self, data: Any) -> str:
+        """Submit a registered task by name from JSON-like ``data`` (see
+        :func:`~flowrra.ui.submission.parse_submission`); the new task id.
+        ``SubmissionError`` names the fields that are wrong."""
+        app = self.manager.app
+        return await submit(app, parse_submission(data, app))
 
     async def retry_task(self, task_id: str) -> str | None:
         """Submit a task again with its arguments, queue and priority; the new task id,

@@ -1,0 +1,51 @@
+"""The API's URLs, included under ``api/`` by :mod:`flowrra_django.urls`."""
+
+from django.urls import path, re_path
+
+from .base import ApiError, ApiView
+from .schedules import ScheduleActionApi, ScheduleDetailApi, ScheduleListApi
+from .system import DeadLetterActionApi, QueueListApi, StatsApi, WorkerDetailApi, WorkerListApi
+from .tasks import TaskDetailApi, TaskListApi, TaskRetryApi, TaskRevokeApi, TaskTypeListApi
+
+
+class UnknownApi(ApiView):
+    """Any other path under ``api/``: a JSON 404 (after the same authentication)."""
+
+    def dispatch(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.get = self.post = self._missing  # every method is "allowed", then not found
+        return super().dispatch(request, *args, **kwargs)
+
+    def _missing(self, *args: object, **kwargs: object) -> None:
+        raise ApiError(404, "No such API endpoint: see openapi.json.")
+
+
+urlpatterns = [
+    path("tasks/", TaskListApi.as_view(), name="api-tasks"),
+    path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="api-task"),
+    path("tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="api-task-retry"),
+    path("tasks/<str:task_id>/revoke/", TaskRevokeApi.as_view(), name="api-task-revoke"),
+    path("task-types/", TaskTypeListApi.as_view(), name="api-task-types"),
+    path("schedules/", ScheduleListApi.as_view(), name="api-schedules"),
+    path("schedules/<str:schedule_id>/", ScheduleDetailApi.as_view(), name="api-schedule"),
+    *(
+        path(
+            f"schedules/<str:schedule_id>/{action}/",
+            ScheduleActionApi.as_view(action=action),
+            name=f"api-schedule-{action}",
+        )
+        for action in ("enable", "disable", "run")
+    ),
+    path("workers/", WorkerListApi.as_view(), name="api-workers"),
+    path("workers/<str:worker_id>/", WorkerDetailApi.as_view(), name="api-worker"),
+    path("queues/", QueueListApi.as_view(), name="api-queues"),
+    *(
+        path(
+            f"queues/dead/<str:letter_id>/{action}/",
+            DeadLetterActionApi.as_view(action=action),
+            name=f"api-dead-{action}",
+        )
+        for action in ("requeue", "delete")
+    ),
+    path("stats/", StatsApi.as_view(), name="api-stats"),
+    re_path(r"^.*$", UnknownApi.as_view(), name="api-unknown"),
+]
