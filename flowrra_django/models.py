@@ -172,6 +172,21 @@ class WorkerHeartbeat(models.Model):
         return self.worker_id
 
 
+class BeatPass(models.Model):
+    """When each beat process last finished a pass over the schedules (health checks
+    and the scheduler-lateness metric read it)."""
+
+    beat = models.CharField(_("beat"), max_length=200, unique=True)
+    last_pass_at = models.DateTimeField(_("last pass"), db_index=True)
+
+    class Meta:
+        verbose_name = _("beat pass")
+        verbose_name_plural = _("beat passes")
+
+    def __str__(self) -> str:
+        return self.beat
+
+
 class ScheduledTask(models.Model):
     """A task submitted on a schedule by ``flowrra_beat``.
 

@@ -4,12 +4,14 @@ from django.urls import include, path
 
 from . import views
 from .views.api import routes as api_routes
+from .views.health import HealthView
 
 app_name = "flowrra"
 
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("api/", include(api_routes)),
+    path("health", HealthView.as_view(), name="health"),
     path("tasks/", views.TaskListView.as_view(), name="tasks"),
     path("tasks/<str:task_id>/", views.TaskDetailView.as_view(), name="task"),
     path("tasks/<str:task_id>/retry/", views.TaskRetryView.as_view(), name="task-retry"),
