@@ -5,6 +5,7 @@ from django.urls import include, path
 from . import views
 from .views.api import routes as api_routes
 from .views.health import HealthView
+from .views.metrics import MetricsView
 
 app_name = "flowrra"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("api/", include(api_routes)),
     path("health", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("tasks/", views.TaskListView.as_view(), name="tasks"),
     path("tasks/<str:task_id>/", views.TaskDetailView.as_view(), name="task"),
     path("tasks/<str:task_id>/retry/", views.TaskRetryView.as_view(), name="task-retry"),

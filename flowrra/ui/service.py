@@ -32,6 +32,10 @@ CHART_MINUTES = 60
 OVERVIEW_WORKERS = 10
 #: Characters of a traceback a page shows before it offers "show all".
 TRACEBACK_PREVIEW = 20_000
+#: Metrics count the results of this recent window (an indexed range, never the table).
+METRICS_WINDOW = dt.timedelta(minutes=5)
+#: Dead letters a metrics scrape reads at most.
+DEAD_LETTER_SCAN = 1000
 _WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
 
 
@@ -109,6 +113,38 @@ class UIService:
             "registered_tasks": len(self.manager.app.registry),
             "broker": self.broker.describe(),
             "backend": self.backend.describe(),
+        }
+
+    async def get_metrics_data(
+        self, window: dt.timedelta = METRICS_WINDOW, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """What a metrics scrape reports: the result store's :class:`WindowStats` over
+        ``window``, queue levels, dead letters per queue (up to :data:`DEAD_LETTER_SCAN`),
+        workers, and the scheduler's lateness (how far past due its earliest enabled
+        schedule is) and last pass."""
+        now = now or utcnow()
+        broker = self.broker
+        dead: dict[str, int] | None = None
+        if broker.supports_dead_letters:
+            dead = defaultdict(int)
+            for letter in await broker.dead_letter_list(DEAD_LETTER_SCAN):
+                dead[letter.queue] += 1
+        lateness = last_pass = None
+        scheduler = self.manager.scheduler
+        if scheduler is not None:
+            due = await scheduler.backend.next_due_at()
+            lateness = max(0.0, (now - due).total_seconds()) if due is not None else 0.0
+            last_pass = await scheduler.backend.last_pass()
+        return {
+            "window": window,
+            "stats": await self.backend.window_stats(now - window),
+            "levels": await broker.queue_levels(),
+            "scheduled": await broker.scheduled_count(),
+            "dead_letters": dead,
+            "workers": await self.workers(now),
+            "scheduler_lateness": lateness,
+            "beat_last_pass": last_pass,
+            "now": now,
         }
 
     # -- tasks -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
@@ -154,9 +155,11 @@ class ApiView(View):
             return ApiError(404, str(exc) or "Not found.").response()
         except PermissionDenied as exc:
             return ApiError(403, str(exc) or "Forbidden.").response()
-        except (FlowrraError, OSError, ConnectionError) as exc:
+        except (FlowrraError, OSError, ConnectionError, DatabaseError) as exc:
             logger.warning("API %s %s: %s", request.method, request.path, exc)
-            return ApiError(503, "The broker or result backend did not answer.").response()
+            return ApiError(
+                503, "The database, broker or result backend did not answer."
+            ).response()
 
     def allowed(self) -> list[str]:
         return [m for m in self.http_method_names if hasattr(self, m)]
