@@ -1,11 +1,25 @@
 """The API's URLs, included under ``api/`` by :mod:`flowrra_django.urls`."""
 
-from django.urls import path, re_path
+from typing import Any
 
-from .base import ApiError, ApiView
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path, reverse
+
+from .base import ApiError, ApiView, json_response
 from .schedules import ScheduleActionApi, ScheduleDetailApi, ScheduleListApi
 from .system import DeadLetterActionApi, QueueListApi, StatsApi, WorkerDetailApi, WorkerListApi
 from .tasks import TaskDetailApi, TaskListApi, TaskRetryApi, TaskRevokeApi, TaskTypeListApi
+
+
+class OpenApiDocument(ApiView):
+    """The OpenAPI 3.1 document of this API, its server being this deployment's."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        from ...openapi import document
+
+        doc = document()
+        doc["servers"] = [{"url": request.build_absolute_uri(reverse("flowrra:api-tasks"))[:-7]}]
+        return json_response(doc)
 
 
 class UnknownApi(ApiView):
@@ -20,6 +34,7 @@ class UnknownApi(ApiView):
 
 
 urlpatterns = [
+    path("openapi.json", OpenApiDocument.as_view(), name="api-openapi"),
     path("tasks/", TaskListApi.as_view(), name="api-tasks"),
     path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="api-task"),
     path("tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="api-task-retry"),
