@@ -1,6 +1,6 @@
 """The dashboard's URLs: ``path("flowrra/", include("flowrra_django.urls"))``."""
 
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 from .views.api import routes as api_routes
@@ -11,9 +11,6 @@ app_name = "flowrra"
 
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
-    path("api/", include(api_routes)),
-    path("health", HealthView.as_view(), name="health"),
-    path("metrics", MetricsView.as_view(), name="metrics"),
     path("tasks/", views.TaskListView.as_view(), name="tasks"),
     path("tasks/<str:task_id>/", views.TaskDetailView.as_view(), name="task"),
     path("tasks/<str:task_id>/retry/", views.TaskRetryView.as_view(), name="task-retry"),
@@ -43,4 +40,7 @@ urlpatterns = [
         )
         for action in ("enable", "disable", "delete", "run")
     ),
+    path("health", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
+    *api_routes.urlpatterns,
 ]

@@ -217,6 +217,11 @@ class ScheduleService:
         for key in kwargs:
             if not key.isidentifier():
                 errors["kwargs"] = f"Keys must be argument names, got {key!r}."
+        if task_name in registry and not {"args", "kwargs"} & set(errors):
+            try:
+                registry.get(task_name).check_arguments(tuple(args), kwargs)
+            except TypeError as exc:
+                errors["kwargs" if kwargs else "args"] = str(exc)
         priority = _optional_int(data, "priority", errors)
         max_retries = _optional_int(data, "max_retries", errors)
         retry_delay: float | None = None

@@ -1,4 +1,4 @@
-"""The API's URLs, included under ``api/`` by :mod:`flowrra_django.urls`."""
+"""The API's URLs, under ``api/``; :mod:`flowrra_django.urls` lists them with the pages'."""
 
 from typing import Any
 
@@ -34,33 +34,33 @@ class UnknownApi(ApiView):
 
 
 urlpatterns = [
-    path("openapi.json", OpenApiDocument.as_view(), name="api-openapi"),
-    path("tasks/", TaskListApi.as_view(), name="api-tasks"),
-    path("tasks/<str:task_id>/", TaskDetailApi.as_view(), name="api-task"),
-    path("tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="api-task-retry"),
-    path("tasks/<str:task_id>/revoke/", TaskRevokeApi.as_view(), name="api-task-revoke"),
-    path("task-types/", TaskTypeListApi.as_view(), name="api-task-types"),
-    path("schedules/", ScheduleListApi.as_view(), name="api-schedules"),
-    path("schedules/<str:schedule_id>/", ScheduleDetailApi.as_view(), name="api-schedule"),
+    path("api/openapi.json", OpenApiDocument.as_view(), name="api-openapi"),
+    path("api/tasks/", TaskListApi.as_view(), name="api-tasks"),
+    path("api/tasks/<str:task_id>/", TaskDetailApi.as_view(), name="api-task"),
+    path("api/tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="api-task-retry"),
+    path("api/tasks/<str:task_id>/revoke/", TaskRevokeApi.as_view(), name="api-task-revoke"),
+    path("api/task-types/", TaskTypeListApi.as_view(), name="api-task-types"),
+    path("api/schedules/", ScheduleListApi.as_view(), name="api-schedules"),
+    path("api/schedules/<str:schedule_id>/", ScheduleDetailApi.as_view(), name="api-schedule"),
     *(
         path(
-            f"schedules/<str:schedule_id>/{action}/",
+            f"api/schedules/<str:schedule_id>/{action}/",
             ScheduleActionApi.as_view(action=action),
             name=f"api-schedule-{action}",
         )
         for action in ("enable", "disable", "run")
     ),
-    path("workers/", WorkerListApi.as_view(), name="api-workers"),
-    path("workers/<str:worker_id>/", WorkerDetailApi.as_view(), name="api-worker"),
-    path("queues/", QueueListApi.as_view(), name="api-queues"),
+    path("api/workers/", WorkerListApi.as_view(), name="api-workers"),
+    path("api/workers/<str:worker_id>/", WorkerDetailApi.as_view(), name="api-worker"),
+    path("api/queues/", QueueListApi.as_view(), name="api-queues"),
     *(
         path(
-            f"queues/dead/<str:letter_id>/{action}/",
+            f"api/queues/dead/<str:letter_id>/{action}/",
             DeadLetterActionApi.as_view(action=action),
             name=f"api-dead-{action}",
         )
         for action in ("requeue", "delete")
     ),
-    path("stats/", StatsApi.as_view(), name="api-stats"),
-    re_path(r"^.*$", UnknownApi.as_view(), name="api-unknown"),
+    path("api/stats/", StatsApi.as_view(), name="api-stats"),
+    re_path(r"^api/.*$", UnknownApi.as_view(), name="api-unknown"),
 ]

@@ -115,7 +115,10 @@ class ScheduleActionApi(ApiView):
             if await schedules.get_schedule(schedule_id) is None:
                 return None
             if self.action == "run":
-                task_id = await schedules.run_now(schedule_id)
+                try:
+                    task_id = await schedules.run_now(schedule_id)
+                except (TypeError, ValueError) as exc:  # stored before arguments were checked
+                    raise ApiError(409, f"Not run: {exc}") from None
                 return 201, {"schedule_id": schedule_id, "task_id": task_id}
             try:
                 if self.action == "enable":

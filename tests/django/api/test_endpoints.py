@@ -197,6 +197,7 @@ def test_schedule_errors_name_their_fields_and_a_taken_name_is_a_conflict(
         "task_name": ADD,
         "schedule_type": "cron",
         "schedule": "0 1 * * *",
+        "args": [1, 2],
     }
     status, body = api("POST", "/schedules/", taken)
     assert status == 409 and "name" in body["fields"]
