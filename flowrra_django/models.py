@@ -167,6 +167,7 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         verbose_name = _("worker heartbeat")
         verbose_name_plural = _("worker heartbeats")
+        permissions = [("control_worker", _("Can control workers (shut down, pause, resize)"))]
 
     def __str__(self) -> str:
         return self.worker_id
@@ -185,6 +186,22 @@ class BeatPass(models.Model):
 
     def __str__(self) -> str:
         return self.beat
+
+
+class ControlMessage(models.Model):
+    """A remote-control command waiting in a worker's mailbox (``mailbox`` is its id), or a
+    worker's reply (``mailbox`` is ``reply:<id>``); read once, then deleted."""
+
+    mailbox = models.CharField(_("mailbox"), max_length=250, db_index=True)
+    payload = _json(default=dict)
+    created_at = models.DateTimeField(_("created"), db_index=True)
+
+    class Meta:
+        verbose_name = _("control message")
+        verbose_name_plural = _("control messages")
+
+    def __str__(self) -> str:
+        return self.mailbox
 
 
 class ScheduledTask(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowrra.control import COMMANDS
 from flowrra.task import TaskStatus
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -100,6 +101,7 @@ _WORKER = _object(
         "online": {"type": "boolean"},
         "broker": {"type": "string"},
         "extra": {"type": "object"},
+        "paused": {"type": "array", "items": {"type": "string"}},
         "uptime": _NULLABLE_NUMBER,
     }
 )
@@ -194,6 +196,30 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Worker": _WORKER,
     "Counts": _COUNTS,
+    "ControlCommand": {
+        **_object(
+            {"command": {"type": "string", "enum": list(COMMANDS)}},
+            {
+                "args": {
+                    "type": "object",
+                    "description": "queue (pause, resume), value (io_concurrency), task_id "
+                    "(terminate)",
+                },
+                "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
+            },
+        ),
+        "additionalProperties": False,
+    },
+    "ControlReply": _object(
+        {
+            "id": _NULLABLE_STRING,
+            "worker": {"type": "string"},
+            "command": {"type": "string"},
+            "ok": {"type": "boolean"},
+            "message": {"type": "string"},
+            "at": {"type": "number"},
+        }
+    ),
 }
 
 
@@ -425,6 +451,24 @@ def document() -> dict[str, Any]:
                     "404": _NOT_FOUND,
                 },
                 parameters=[_path_param("worker_id")],
+            )
+        },
+        "/workers/{worker_id}/control/": {
+            "post": _operation(
+                "Send a remote-control command and wait for the worker's reply "
+                "(needs control_worker)",
+                {
+                    "200": _json(_object({"reply": _ref("ControlReply")})),
+                    "409": _error(
+                        "The worker refused (``reply`` says why), or the broker "
+                        "has no remote control"
+                    ),
+                    "404": _error("No online worker with this id"),
+                    "504": _error("The worker did not reply in time"),
+                },
+                body="ControlCommand",
+                parameters=[_path_param("worker_id")],
+                write=True,
             )
         },
         "/queues/": {

@@ -40,6 +40,11 @@ urlpatterns = [
         )
         for action in ("enable", "disable", "delete", "run")
     ),
+    path(
+        "workers/<str:worker_id>/control/",
+        views.WorkerControlView.as_view(),
+        name="worker-control",
+    ),
     path("health", HealthView.as_view(), name="health"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     *api_routes.urlpatterns,

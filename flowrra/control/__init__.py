@@ -11,7 +11,7 @@ Each broker kind has a :class:`~flowrra.control.transport.ControlTransport`, fou
 URL scheme in :data:`CONTROLS`; ``flowrra_django`` registers the ``django://`` one.
 """
 
-from .client import COMMANDS, ControlError, send_command
+from .client import COMMANDS, ControlError, command_args, send_command
 from .transport import CONTROLS, ControlTransport, transport_for
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "CONTROLS",
     "ControlError",
     "ControlTransport",
+    "command_args",
     "send_command",
     "transport_for",
 ]

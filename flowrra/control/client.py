@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FlowrraError
@@ -44,6 +45,22 @@ def check_command(command: str, args: dict[str, Any]) -> dict[str, Any]:
             raise ControlError(f"{command} needs {name} ({kind.__name__})")
         checked[name] = value
     return checked
+
+
+def command_args(command: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of ``command`` read from ``data`` (a form's strings or JSON values),
+    checked; ``ControlError`` naming what is wrong."""
+    if command not in COMMANDS:
+        raise ControlError(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
+    args = {}
+    for name, kind in COMMANDS[command].items():
+        value = data.get(name)
+        if kind is int and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        elif kind is str and isinstance(value, str):
+            value = value.strip()
+        args[name] = value
+    return check_command(command, args)
 
 
 async def send_command(

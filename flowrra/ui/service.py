@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..backends.query import ResultQuery
 from ..brokers.stats import WORKER_RETENTION, DeadLetter
+from ..control import command_args, send_command
 from ..task import TaskResult, TaskStatus, new_task_id, utcnow
 from .formatter import PREVIEW_CHARS, Formatter, mask_urls
 from .submission import parse_submission, submit
@@ -281,6 +283,18 @@ class UIService:
                     (result, task_id, (now - started).total_seconds() if started else None)
                 )
         return {"id": worker_id, "worker": worker, "active": active, "recent": recent.results}
+
+    async def control_worker(
+        self, worker_id: str, command: str, data: Mapping[str, Any], timeout: float = 5.0
+    ) -> dict[str, Any] | None:
+        """Send a remote-control ``command`` (arguments read from ``data``) to a worker
+        through the broker; its reply, or None if none came within ``timeout`` seconds.
+        ``ControlError`` for a bad command, ``LookupError`` when no such worker is online,
+        ``UnsupportedFeatureError`` when the broker has no remote control."""
+        args = command_args(command, data)
+        if not any(worker.id == worker_id and worker.online for worker in await self.workers()):
+            raise LookupError(f"no online worker {worker_id[:200]!r}")
+        return await send_command(self.broker, worker_id, command, args, timeout=timeout)
 
     # -- queues ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path, reverse
 
 from .base import ApiError, ApiView, json_response
+from .control import WorkerControlApi
 from .schedules import ScheduleActionApi, ScheduleDetailApi, ScheduleListApi
 from .system import DeadLetterActionApi, QueueListApi, StatsApi, WorkerDetailApi, WorkerListApi
 from .tasks import TaskDetailApi, TaskListApi, TaskRetryApi, TaskRevokeApi, TaskTypeListApi
@@ -52,6 +53,11 @@ urlpatterns = [
     ),
     path("api/workers/", WorkerListApi.as_view(), name="api-workers"),
     path("api/workers/<str:worker_id>/", WorkerDetailApi.as_view(), name="api-worker"),
+    path(
+        "api/workers/<str:worker_id>/control/",
+        WorkerControlApi.as_view(),
+        name="api-worker-control",
+    ),
     path("api/queues/", QueueListApi.as_view(), name="api-queues"),
     *(
         path(

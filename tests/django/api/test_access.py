@@ -184,3 +184,34 @@ def test_malformed_api_tokens_are_reported_without_repeating_them(
     assert (
         "short" not in errors[0].msg and "xxxx" not in errors[0].msg and "yyyy" not in errors[0].msg
     )
+
+
+CONTROL = "/flowrra/api/workers/box:42:beef/control/"
+PING = {"command": "ping", "timeout": 0.2}
+
+
+def test_worker_control_needs_its_own_permission(
+    anonymous: Client, member: Client, viewer: Client, world: Callable[[str], str]
+) -> None:
+    assert _send(anonymous, "post", CONTROL, PING).status_code == 401
+    assert _send(member, "post", CONTROL, PING).status_code == 403
+    assert _send(viewer, "post", CONTROL, PING).status_code == 403
+    user = User.objects.create_user("tasks-only", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="flowrra_django").exclude(
+            codename="control_worker"
+        )
+    )
+    client = Client()
+    client.force_login(user)
+    response = _send(client, "post", CONTROL, PING)
+    assert response.status_code == 403 and "control_worker" in response.json()["error"]
+
+
+@pytest.mark.parametrize("kind", ["token", "operator"])
+def test_with_the_permission_the_command_is_sent(
+    kind: str, request: pytest.FixtureRequest, world: Callable[[str], str]
+) -> None:
+    client = request.getfixturevalue(kind)
+    response = _send(client, "post", CONTROL, PING)  # the heartbeat's worker never answers
+    assert response.status_code == 504 and "did not reply" in response.json()["error"]

@@ -83,6 +83,10 @@ def test_every_operation_of_the_document_answers_as_documented(
     assert api("DELETE", "/schedules/{schedule_id}/", schedule_id=created["id"])[0] == 200
     assert api("GET", "/workers/")[0] == 200
     assert api("GET", "/workers/{worker_id}/", worker_id="box:42:beef")[0] == 200
+    control = "/workers/{worker_id}/control/"
+    ping = {"command": "ping", "timeout": 0.2}  # nobody runs the heartbeat's worker
+    assert api("POST", control, ping, worker_id="box:42:beef")[0] == 504
+    assert api("POST", control, ping, worker_id="nobody")[0] == 404
     assert api("GET", "/queues/")[0] == 200
     for action in ("requeue", "delete"):  # the django:// broker keeps no dead letters
         template = f"/queues/dead/{{letter_id}}/{action}/"
