@@ -270,6 +270,11 @@ class Worker:
 
     async def _route(self, deliveries: list[Delivery]) -> None:
         registry = self.app.registry
+        if self.paused:  # fetched while the queue was being paused: give them back
+            held = [d for d in deliveries if d.task.queue in self.paused]
+            if held:
+                await self.app.broker_required.release(held)
+                deliveries = [d for d in deliveries if d.task.queue not in self.paused]
         for delivery in deliveries:
             try:
                 spec = registry.get(delivery.task.name)
@@ -400,6 +405,7 @@ class Worker:
             consumed = ", ".join(self.queues) or "every queue of the in-memory broker"
             raise ValueError(f"this worker does not consume {queue!r} (it consumes {consumed})")
         self.paused.add(queue)
+        self.app.broker_required.wakeup()  # a fetch in progress returns, then skips it
 
     def resume_queue(self, queue: str) -> None:
         """Take tasks from a paused ``queue`` again; ``ValueError`` if it is not paused."""

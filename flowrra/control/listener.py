@@ -76,14 +76,15 @@ class ControlListener:
                 logger.warning(
                     "Worker %s could not reply to %s", self.worker.id, name, exc_info=True
                 )
+        if ok and name == "shutdown":  # after the reply: stopping ends this listener
+            self.worker.request_stop()
 
     async def act(self, name: str, args: dict[str, Any]) -> str:
         """Run one checked command; what was done. ``ValueError`` when it cannot be."""
         worker = self.worker
         if name == "ping":
             return "pong"
-        if name == "shutdown":
-            worker.request_stop()
+        if name == "shutdown":  # _handle stops the worker once the reply is sent
             return "stopping gracefully: running tasks finish, buffered ones go back"
         if name == "pause":
             worker.pause_queue(args["queue"])
