@@ -56,7 +56,7 @@ class WorkerControlView(ActionView):
         except (ControlError, LookupError, UnsupportedFeatureError) as exc:
             return messages.ERROR, f"Not sent: {exc}.", back
         if reply is None:
-            return messages.WARNING, f"{command}: the worker did not reply in time.", back
-        level = messages.SUCCESS if reply["ok"] else messages.ERROR
-        verdict = "" if reply["ok"] else "refused: "
-        return level, f"{command}: the worker {verdict}replied “{reply['message']}”.", back
+            return messages.WARNING, f"No reply to {command} from the worker in time.", back
+        if reply["ok"]:
+            return messages.SUCCESS, f"The worker replied to {command}: “{reply['message']}”.", back
+        return messages.ERROR, f"The worker refused {command}: “{reply['message']}”.", back

@@ -215,3 +215,20 @@ def test_with_the_permission_the_command_is_sent(
     client = request.getfixturevalue(kind)
     response = _send(client, "post", CONTROL, PING)  # the heartbeat's worker never answers
     assert response.status_code == 504 and "did not reply" in response.json()["error"]
+
+
+def test_the_worker_pages_control_needs_the_permission_and_says_what_went_wrong(
+    viewer: Client, operator: Client, world: Callable[[str], str]
+) -> None:
+    from django.urls import reverse
+
+    url = reverse("flowrra:worker-control", args=["box:42:beef"])
+    assert viewer.post(url, {"command": "ping"}).status_code == 403
+    shown = operator.post(url, {"command": "reboot"}, follow=True).content.decode()
+    assert "Not sent: unknown command &#x27;reboot&#x27;" in shown
+    from django.contrib.messages import get_messages
+
+    gone = reverse("flowrra:worker-control", args=["nobody"])
+    response = operator.post(gone, {"command": "ping"})
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == ["Not sent: no online worker 'nobody'."]

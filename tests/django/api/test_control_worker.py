@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from flowrra_django.models import TaskResult, WorkerHeartbeat
 from tests.django.conftest import WorkerProcess
@@ -44,7 +45,7 @@ def control(client: Client, worker_id: str, command: str, **args: Any) -> tuple[
 
 
 def test_a_worker_process_obeys_pause_resume_resize_terminate_and_shutdown(
-    token: Client, worker_process: Callable[..., WorkerProcess]
+    token: Client, operator: Client, worker_process: Callable[..., WorkerProcess]
 ) -> None:
     worker = worker_process("--queues", "default,emails", "--io-workers", "2")
     wait_until(lambda: WorkerHeartbeat.objects.exists(), 60, "the worker's heartbeat")
@@ -66,8 +67,16 @@ def test_a_worker_process_obeys_pause_resume_resize_terminate_and_shutdown(
     status, body = control(token, worker_id, "pause", queue="reports")
     assert status == 409 and "does not consume 'reports'" in body["reply"]["message"]
 
+    page = reverse("flowrra:worker", args=[worker_id])
+    assert "Remote control" in operator.get(page).content.decode()
+    form = {"command": "io_concurrency", "value": "3"}
+    shown = operator.post(reverse("flowrra:worker-control", args=[worker_id]), form, follow=True)
+    assert shown.redirect_chain[-1][0] == page
+    reply = "The worker replied to io_concurrency: “runs up to 3 async tasks at once (was 2)”."
+    assert reply in shown.content.decode()
+
     status, body = control(token, worker_id, "io_concurrency", value=6)
-    assert status == 200 and "was 2" in body["reply"]["message"]
+    assert status == 200 and "was 3" in body["reply"]["message"]
     wait_until(lambda: heartbeat(worker_id)["concurrency"]["io"] == 6, 10, "a heartbeat")
 
     stuck = submit(token, "cpu_sleep", 3600)
