@@ -23,7 +23,7 @@ import platform
 from pathlib import Path
 
 import bench_dashboard as dashboard
-from bench_admin_changelist import log, server_command
+from bench_admin_changelist import log
 
 DATABASE = "flowrra_bench_api"
 BURST = int(os.environ.get("BENCH_BURST", "50000"))
@@ -108,24 +108,7 @@ def main() -> None:
     from importlib.metadata import version
 
     dashboard.DATABASE = DATABASE  # bench_dashboard's set-up, on a database of this bench's
-    server_command(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    server_command(f'CREATE DATABASE "{DATABASE}"')
-    try:
-        dashboard.setup_django()
-        from django.core.management import call_command
-        from django.db import connection, connections
-
-        from flowrra_django import runtime
-
-        call_command("migrate", verbosity=0)
-        dashboard.fill()
-        dashboard.add_schedules()
-        results = measure()
-        pg = connection.pg_version // 10000
-        runtime.shutdown()
-        connections.close_all()
-    finally:
-        server_command(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    results, pg = dashboard.on_filled_database(measure)
     record = {
         "date": dt.date.today().isoformat(),
         "system": "flowrra",

@@ -28,10 +28,13 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bench_admin_changelist import QUEUES, STATUSES, log, server_command
 
+T = TypeVar("T")
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -222,9 +225,9 @@ def time_requests(
     return record
 
 
-def main() -> None:
-    from importlib.metadata import version
-
+def on_filled_database(run: Callable[[], T]) -> tuple[T, int]:
+    """Create DATABASE, fill it (results, workers, schedules), return ``run()`` and the
+    PostgreSQL major version; the database is dropped whatever happens."""
     server_command(f'DROP DATABASE IF EXISTS "{DATABASE}"')
     server_command(f'CREATE DATABASE "{DATABASE}"')
     try:
@@ -237,12 +240,19 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         fill()
         add_schedules()
-        results = measure()
+        results = run()
         pg = connection.pg_version // 10000
         runtime.shutdown()
         connections.close_all()
     finally:
         server_command(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    return results, pg
+
+
+def main() -> None:
+    from importlib.metadata import version
+
+    results, pg = on_filled_database(measure)
     record = {
         "date": dt.date.today().isoformat(),
         "system": "flowrra",

@@ -290,6 +290,9 @@ _FILTERS = [
     _query("after", {"type": "string"}, "the previous page's next_cursor"),
 ]
 _NOT_FOUND = _error("No such object")
+_DEAD_LETTER_DONE = _object(
+    {"id": {"type": "string"}, "action": {"type": "string"}, "done": {"type": "boolean"}}
+)
 _CONFLICT = _error("The object's state does not allow it")
 
 
@@ -492,32 +495,12 @@ def document() -> dict[str, Any]:
         },
         "/queues/dead/{letter_id}/requeue/": action(
             "Put a dead letter back on its queue (needs change_taskresult)",
-            {
-                "200": _json(
-                    _object(
-                        {
-                            "id": {"type": "string"},
-                            "action": {"type": "string"},
-                            "done": {"type": "boolean"},
-                        }
-                    )
-                )
-            },
+            {"200": _json(_DEAD_LETTER_DONE)},
             letter_id,
         ),
         "/queues/dead/{letter_id}/delete/": action(
             "Delete a dead letter (needs change_taskresult)",
-            {
-                "200": _json(
-                    _object(
-                        {
-                            "id": {"type": "string"},
-                            "action": {"type": "string"},
-                            "done": {"type": "boolean"},
-                        }
-                    )
-                )
-            },
+            {"200": _json(_DEAD_LETTER_DONE)},
             letter_id,
         ),
         "/stats/": {

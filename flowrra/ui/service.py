@@ -352,6 +352,13 @@ class UIService:
     async def delete_dead_letter(self, letter_id: str) -> bool:
         return await self.broker.delete_dead_letter(letter_id)
 
+    async def act_on_dead_letter(self, letter_id: str, action: str) -> bool:
+        """``requeue`` or ``delete`` a dead letter; False if it is gone.
+        ``NotImplementedError`` when the broker keeps none."""
+        if action == "requeue":
+            return await self.requeue_dead_letter(letter_id)
+        return await self.delete_dead_letter(letter_id)
+
     # -- schedules ---------------------------------------------------------------------------
 
     async def get_schedules_page_data(self, enabled_only: bool = False) -> dict[str, Any]:

@@ -77,10 +77,7 @@ class DeadLetterActionApi(ApiView):
 
     def post(self, request: HttpRequest, *args: Any, letter_id: str, **kwargs: Any) -> JsonResponse:
         try:
-            if self.action == "requeue":
-                done = self.services(lambda s: s.ui.requeue_dead_letter(letter_id))
-            else:
-                done = self.services(lambda s: s.ui.delete_dead_letter(letter_id))
+            done = self.services(lambda s: s.ui.act_on_dead_letter(letter_id, self.action))
         except NotImplementedError:
             raise ApiError(404, "This broker does not keep dead letters.") from None
         except ValueError as exc:
