@@ -86,18 +86,16 @@ def _search(ordered: QuerySet[TaskResultRow], text: str, want: int) -> list[int]
     connection = connections[ordered.db]
     quote = connection.ops.quote_name
     if connection.vendor == "postgresql":
-        like, cast = "ILIKE", "{}::text"
-    else:
-        like, cast = "LIKE", "{}"
-    needle = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like, cast, pattern = "ILIKE", "{}::text", "%s"
+    else:  # MySQL's binary collations compare case-sensitively: lower both sides
+        like, cast, pattern = "LIKE", "LOWER({})", "LOWER(%s)"
+    # "!" escapes: a backslash in ESCAPE '\' is itself an escape in MySQL's string literals
+    needle = "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
     column = "w.{}".format
     columns = [
-        column(quote("task_name")),
-        column(quote("error")),
-        cast.format(column(quote("args"))),
-        cast.format(column(quote("kwargs"))),
+        cast.format(column(quote(name))) for name in ("task_name", "error", "args", "kwargs")
     ]
-    condition = " OR ".join(f"{expression} {like} %s ESCAPE '\\'" for expression in columns)
+    condition = " OR ".join(f"{expression} {like} {pattern} ESCAPE '!'" for expression in columns)
     direction = "DESC" if ordered.query.order_by[0].startswith("-") else "ASC"
     sql = (
         f"SELECT w.{quote('id')} FROM ({inner}) w WHERE {condition} "
