@@ -4,6 +4,7 @@ list (BLPOP), a client blocks on its reply's list."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from .transport import MAILBOX_TTL, ControlTransport
@@ -25,8 +26,16 @@ class RedisControl(ControlTransport):
         await self._run("EXPIRE", key, MAILBOX_TTL)
 
     async def _pop(self, key: str, timeout: float) -> dict[str, Any] | None:
-        popped = await self._run("BLPOP", key, max(timeout, 0.01))
-        return None if popped is None else json.loads(popped[1])
+        # each BLPOP ends well before the socket timeout would cut it, as the broker's do
+        longest = self.broker.config.socket_timeout / 2  # type: ignore[union-attr]
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            popped = await self._run("BLPOP", key, round(max(0.01, min(left, longest)), 3))
+            if popped is not None:
+                return json.loads(popped[1])
+            if deadline - time.monotonic() <= 0:
+                return None
 
     async def send(self, worker_id: str, command: dict[str, Any]) -> None:
         await self._push(self._key(worker_id), command)
