@@ -341,6 +341,18 @@ def document() -> dict[str, Any]:
             {"200": _json(_ref("Revoked"))},
             task_id,
         ),
+        "/tasks/{task_id}/terminate/": {
+            "post": _operation(
+                "Terminate a running task on its worker; it ends REVOKED (needs control_worker)",
+                {
+                    "200": _json(_object({"reply": _ref("ControlReply")})),
+                    "404": _NOT_FOUND,
+                    "409": _error("Not running, its worker is gone, or the worker refused"),
+                    "504": _error("The worker did not reply in time"),
+                },
+                parameters=task_id,
+            )
+        },
         "/task-types/": {
             "get": _operation(
                 "The registered task types",

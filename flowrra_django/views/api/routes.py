@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path, reverse
 
 from .base import ApiError, ApiView, json_response
-from .control import WorkerControlApi
+from .control import TaskTerminateApi, WorkerControlApi
 from .schedules import ScheduleActionApi, ScheduleDetailApi, ScheduleListApi
 from .system import DeadLetterActionApi, QueueListApi, StatsApi, WorkerDetailApi, WorkerListApi
 from .tasks import TaskDetailApi, TaskListApi, TaskRetryApi, TaskRevokeApi, TaskTypeListApi
@@ -40,6 +40,11 @@ urlpatterns = [
     path("api/tasks/<str:task_id>/", TaskDetailApi.as_view(), name="api-task"),
     path("api/tasks/<str:task_id>/retry/", TaskRetryApi.as_view(), name="api-task-retry"),
     path("api/tasks/<str:task_id>/revoke/", TaskRevokeApi.as_view(), name="api-task-revoke"),
+    path(
+        "api/tasks/<str:task_id>/terminate/",
+        TaskTerminateApi.as_view(),
+        name="api-task-terminate",
+    ),
     path("api/task-types/", TaskTypeListApi.as_view(), name="api-task-types"),
     path("api/schedules/", ScheduleListApi.as_view(), name="api-schedules"),
     path("api/schedules/<str:schedule_id>/", ScheduleDetailApi.as_view(), name="api-schedule"),

@@ -196,6 +196,8 @@ def test_worker_control_needs_its_own_permission(
     assert _send(anonymous, "post", CONTROL, PING).status_code == 401
     assert _send(member, "post", CONTROL, PING).status_code == 403
     assert _send(viewer, "post", CONTROL, PING).status_code == 403
+    assert _send(viewer, "post", "/flowrra/api/tasks/t-1/terminate/", None).status_code == 403
+    assert _send(anonymous, "post", "/flowrra/api/tasks/t-1/terminate/", None).status_code == 401
     user = User.objects.create_user("tasks-only", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="flowrra_django").exclude(

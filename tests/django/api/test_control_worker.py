@@ -82,8 +82,8 @@ def test_a_worker_process_obeys_pause_resume_resize_terminate_and_shutdown(
     stuck = submit(token, "cpu_sleep", 3600)
     wait_until(lambda: status_of(stuck) == "running", 60, "the CPU task to start")
     wait_until(lambda: stuck in heartbeat(worker_id)["active"], 10, "a heartbeat")
-    status, body = control(token, worker_id, "terminate", task_id=stuck)
-    assert status == 200 and body["reply"]["ok"], body
+    response = token.post(f"/flowrra/api/tasks/{stuck}/terminate/")
+    assert response.status_code == 200 and response.json()["reply"]["ok"], response.content
     wait_until(lambda: status_of(stuck) == "revoked", 30, "the terminated task")
     after = submit(token, "cpu_count_results")
     wait_until(lambda: status_of(after) == "success", 60, "the replaced CPU process")

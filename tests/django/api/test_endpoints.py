@@ -64,6 +64,8 @@ def test_every_operation_of_the_document_answers_as_documented(
     assert status == 201 and TaskResult.objects.filter(task_id=submitted["task_id"]).exists()
     assert api("POST", "/tasks/{task_id}/retry/", task_id="t-2")[0] == 201
     assert api("POST", "/tasks/{task_id}/revoke/", task_id="t-1")[0] == 200
+    status, refused = api("POST", "/tasks/{task_id}/terminate/", task_id="t-1")
+    assert status == 409 and "not running" in refused["error"]
     assert api("GET", "/task-types/")[0] == 200
     assert api("GET", "/schedules/")[0] == 200
     status, created = api(
