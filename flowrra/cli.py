@@ -1,4 +1,5 @@
-"""``python -m flowrra worker --app package.module:app``: a standalone worker process.
+"""``python -m flowrra worker --app package.module:app``: a standalone worker process
+(and ``inspect workers`` / ``control ...``: see :mod:`flowrra.control.cli`).
 
 Options are checked by argparse ``type=`` validators, so bad input is a usage error (exit
 status 2) that says what is expected, never a traceback. Signals are handled by
@@ -19,6 +20,8 @@ from typing import NamedTuple
 
 from . import __version__
 from .app import Flowrra
+from .control.cli import add_commands as add_control_commands
+from .control.cli import run as run_control
 from .exceptions import ConfigurationError
 from .process import reach_services, serve
 from .registry import validate_options
@@ -172,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to keep trying to reach the broker and result store at start-up; "
         "then exit 1 with the reason (default 30)",
     )
+    add_control_commands(commands)
     return parser
 
 
@@ -182,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.loglevel,
         format="[%(asctime)s %(levelname)s %(process)d] %(name)s: %(message)s",
     )
+    if args.command in ("inspect", "control"):
+        return asyncio.run(run_control(args))
     try:
         return asyncio.run(_run_worker(args))
     except KeyboardInterrupt:

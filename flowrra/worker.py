@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .brokers.base import Delivery
+from .control.listener import ControlListener
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from .app import Flowrra
 
 logger = logging.getLogger(__name__)
+
+
+class TaskTerminated(Exception):
+    """A running task stopped by :meth:`Worker.terminate`."""
+
 
 #: Messages a worker holds beyond those running, unless configured: batches amortise the
 #: broker's round trips; set ``prefetch=1`` for long tasks spread over many workers.
@@ -122,6 +128,13 @@ class Worker:
         self._runners: list[asyncio.Task[None]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        #: Remote control (flowrra.control): queues not consumed for now, async runners to
+        #: retire, running tasks by id, and those terminated on request.
+        self.paused: set[str] = set()
+        self._io_excess = 0
+        self._executions: dict[str, asyncio.Future[Any]] = {}
+        self._terminated: set[str] = set()
+        self._control: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -157,6 +170,7 @@ class Worker:
         ]
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="flowrra-fetcher")
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="flowrra-heartbeat")
+        self._control = ControlListener.start(self)
         await self.app.events.emit({"type": "worker.online", "worker": self.info()})
 
     async def run(self) -> None:
@@ -209,6 +223,10 @@ class Worker:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await _finish(self._heartbeat, timeout=1.0)
+        if self._control is not None:
+            self._control.cancel()
+            await _finish(self._control, timeout=1.0)
+            self._control = None
         await self.io_executor.close(timeout)
         await self.cpu_executor.close(timeout)
         await self._report_left_behind()
@@ -248,8 +266,12 @@ class Worker:
                 continue
             # in burst mode an empty answer ends the run only once nothing is left in flight
             timeout = (0.0 if self.idle else 0.05) if self.burst else 1.0
+            queues = self._consumed_queues()
+            if queues is None:  # every queue paused
+                await asyncio.sleep(0.1)
+                continue
             try:
-                deliveries = await broker.fetch(self.queues, room, timeout)
+                deliveries = await broker.fetch(queues, room, timeout)
             except Exception as exc:
                 await asyncio.sleep(self.broker_outage.failed(exc))
                 continue
@@ -262,6 +284,11 @@ class Worker:
 
     async def _route(self, deliveries: list[Delivery]) -> None:
         registry = self.app.registry
+        if self.paused:  # fetched while the queue was being paused: give them back
+            held = [d for d in deliveries if d.task.queue in self.paused]
+            if held:
+                await self.app.broker_required.release(held)
+                deliveries = [d for d in deliveries if d.task.queue not in self.paused]
         for delivery in deliveries:
             try:
                 spec = registry.get(delivery.task.name)
@@ -293,6 +320,9 @@ class Worker:
     ) -> None:
         low_water = self.prefetch // 2
         while True:
+            if self._io_excess and executor is self.io_executor:
+                self._io_excess -= 1
+                return
             if not buffer:
                 if self._stopping:
                     return
@@ -335,8 +365,10 @@ class Worker:
         self._in_hand[id(delivery)] = delivery
         self.writer.started(task)
         try:
-            value = await executor.execute(task)
+            value = await self._run_terminable(task, executor)
             check_result(value)
+        except TaskTerminated:
+            self._record_terminated(delivery, started)
         except asyncio.CancelledError:
             logger.warning(
                 "Worker %s abandoned running task %s[%s]%s",
@@ -369,6 +401,86 @@ class Worker:
         if self._runs[task_id] <= 0:
             del self._runs[task_id]
             self._active.pop(task_id, None)
+
+    async def _run_terminable(self, task: Task, executor: BaseTaskExecutor) -> Any:
+        """``executor.execute(task)`` in a future of its own, so that :meth:`terminate`
+        can cancel this one task (a CPU task's process is then killed and replaced)."""
+        execution = asyncio.ensure_future(executor.execute(task))
+        self._executions[task.id] = execution
+        try:
+            return await asyncio.shield(execution)
+        except asyncio.CancelledError:
+            if task.id in self._terminated and execution.cancelled():
+                raise TaskTerminated(task.id) from None
+            execution.cancel()  # the worker itself is being stopped
+            await asyncio.gather(execution, return_exceptions=True)
+            raise
+        finally:
+            self._executions.pop(task.id, None)
+            self._terminated.discard(task.id)
+
+    def _record_terminated(self, delivery: Delivery, started: dt.datetime) -> None:
+        task = delivery.task
+        result = self.writer.result(task, started, TaskStatus.REVOKED)
+        result.error = "terminated by remote control"
+        result.error_type = "flowrra.TaskTerminated"
+        self.writer.finished(result, delivery)
+        logger.warning("Task %s[%s] terminated by remote control", task.name, task.id)
+
+    # -- remote control (flowrra.control) -----------------------------------------------------
+
+    def _consumed_queues(self) -> Sequence[str] | None:
+        """The queues to fetch from now; None when every one is paused."""
+        if not self.paused:
+            return self.queues
+        queues = tuple(queue for queue in self.queues if queue not in self.paused)
+        return queues or None
+
+    def pause_queue(self, queue: str) -> None:
+        """Stop taking tasks from ``queue`` (those buffered still run); ``ValueError`` if
+        this worker does not consume it."""
+        if queue not in self.queues:
+            consumed = ", ".join(self.queues) or "every queue of the in-memory broker"
+            raise ValueError(f"this worker does not consume {queue!r} (it consumes {consumed})")
+        self.paused.add(queue)
+        self.app.broker_required.wakeup()  # a fetch in progress returns, then skips it
+
+    def resume_queue(self, queue: str) -> None:
+        """Take tasks from a paused ``queue`` again; ``ValueError`` if it is not paused."""
+        if queue not in self.paused:
+            raise ValueError(f"{queue!r} is not paused")
+        self.paused.discard(queue)
+        self.app.broker_required.wakeup()
+
+    def set_io_concurrency(self, value: int) -> None:
+        """Run up to ``value`` (1 to 10,000) async tasks at once: runners are added now,
+        or retire once their current task is done."""
+        if not 1 <= value <= 10_000:
+            raise ValueError(f"I/O concurrency must be from 1 to 10000, got {value}")
+        change = value - self.io_workers
+        if change > 0:
+            retiring = min(change, self._io_excess)
+            self._io_excess -= retiring
+            self._runners += [
+                asyncio.create_task(
+                    self._run_loop(self._io_buffer, self._io_ready, self.io_executor)
+                )
+                for _ in range(change - retiring)
+            ]
+        else:
+            self._io_excess -= change
+            self._io_ready.set()
+        self.io_workers = value
+
+    def terminate(self, task_id: str) -> bool:
+        """Stop the running task ``task_id`` now: it ends REVOKED. False if it does not
+        run here."""
+        execution = self._executions.get(task_id)
+        if execution is None or execution.done():
+            return False
+        self._terminated.add(task_id)
+        execution.cancel()
+        return True
 
     def _record_failure(
         self, delivery: Delivery, started: dt.datetime, exc: Exception, runtime: float
@@ -466,6 +578,7 @@ class Worker:
             "failed": self.failed,
             "retried": self.retried,
             "active": list(self._active),
+            "paused": sorted(self.paused),
             "broker": self.app.broker_required.describe(),
         }
 

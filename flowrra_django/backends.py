@@ -181,6 +181,9 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
     async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[q.ThroughputPoint]:
         return await database_thread.run(queries.throughput, self._rows(), since, until)
 
+    async def window_stats(self, since: dt.datetime) -> q.WindowStats:
+        return await database_thread.run(queries.window_stats, self._rows(), since)
+
     async def retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
         return await database_thread.run(self._retry_links, task_id)
 

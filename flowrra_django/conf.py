@@ -57,7 +57,17 @@ DEFAULTS: dict[str, Any] = {
     "CLEANUP_AFTER_DAYS": 30,
     # the dashboard (/flowrra/) needs staff users; a permission ("app_label.codename") too
     "DASHBOARD_PERMISSION": None,
+    # the JSON API and /flowrra/metrics: {"<secret token>": "<username>"}; a request with
+    # "Authorization: Bearer <token>" acts as that (active staff) user
+    "API_TOKENS": {},
+    # the largest request body the API reads (bytes); a larger one is a 413
+    "API_MAX_BODY": 1_000_000,
 }
+
+#: Keys whose values a message never repeats.
+_SECRET_KEYS = frozenset({"API_TOKENS"})
+#: The shortest API token accepted (a guessable token is no protection).
+MIN_TOKEN_LENGTH = 24
 
 #: Settings key -> ExecutorConfig field.
 EXECUTOR_KEYS = {
@@ -90,6 +100,24 @@ _OWN_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
             v is None or (isinstance(v, str) and v.count(".") == 1 and "" not in v.split("."))
         ),
         "None or a permission name such as 'flowrra_django.view_taskresult'",
+    ),
+    "API_TOKENS": (
+        lambda v: (
+            isinstance(v, Mapping)
+            and all(
+                isinstance(token, str)
+                and len(token) >= MIN_TOKEN_LENGTH
+                and isinstance(user, str)
+                and user
+                for token, user in v.items()
+            )
+        ),
+        f"a dict of tokens (strings of at least {MIN_TOKEN_LENGTH} characters, such as "
+        "secrets.token_urlsafe(32)) to usernames",
+    ),
+    "API_MAX_BODY": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,
+        "a whole number of bytes >= 1024",
     ),
 }
 
@@ -171,7 +199,8 @@ def find_problems(raw: Any) -> list[Problem]:
             problems.append(_bad(key, str(exc)))
     for key, (valid, expected) in _OWN_KEYS.items():
         if not valid(values[key]):
-            problems.append(_bad(key, f"must be {expected}, got {values[key]!r}"))
+            shown = "a value not shown here" if key in _SECRET_KEYS else repr(values[key])
+            problems.append(_bad(key, f"must be {expected}, got {shown}"))
     return problems
 
 

@@ -197,9 +197,41 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         verbose_name = _("worker heartbeat")
         verbose_name_plural = _("worker heartbeats")
+        permissions = [("control_worker", _("Can control workers (shut down, pause, resize)"))]
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class BeatPass(models.Model):
+    """When each beat process last finished a pass over the schedules (health checks
+    and the scheduler-lateness metric read it)."""
+
+    beat = models.CharField(_("beat"), max_length=200, unique=True)
+    last_pass_at = models.DateTimeField(_("last pass"), db_index=True)
+
+    class Meta:
+        verbose_name = _("beat pass")
+        verbose_name_plural = _("beat passes")
+
+    def __str__(self) -> str:
+        return self.beat
+
+
+class ControlMessage(models.Model):
+    """A remote-control command waiting in a worker's mailbox (``mailbox`` is its id), or a
+    worker's reply (``mailbox`` is ``reply:<id>``); read once, then deleted."""
+
+    mailbox = models.CharField(_("mailbox"), max_length=250, db_index=True)
+    payload = _json(default=dict)
+    created_at = models.DateTimeField(_("created"), db_index=True)
+
+    class Meta:
+        verbose_name = _("control message")
+        verbose_name_plural = _("control messages")
+
+    def __str__(self) -> str:
+        return self.mailbox
 
 
 class ScheduledTask(models.Model):

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMinute
 
 from flowrra.backends import query as q
@@ -147,3 +147,27 @@ def throughput(
         if slot is not None:
             slot[0 if row["status"] == TaskStatus.SUCCESS.value else 1] += row["n"]
     return q.to_points(series)
+
+
+def window_stats(rows: QuerySet[TaskResultRow], since: dt.datetime) -> q.WindowStats:
+    """Counts per (task name, status) of the rows submitted since ``since`` (the
+    submission index), and one aggregate of the runtimes of those finished since then
+    (the finish index): two range scans of the window, never the whole table."""
+    stats = q.WindowStats()
+    grouped = (
+        rows.filter(submitted_at__gte=since)
+        .values("task_name", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        stats.counts[(row["task_name"], TaskStatus(row["status"]))] = row["n"]
+    bounds = {f"le{index}": bound for index, bound in enumerate(q.RUNTIME_BUCKETS)}
+    finished = rows.filter(finished_at__gte=since, runtime__isnull=False).aggregate(
+        **{name: Count("id", filter=Q(runtime__lte=bound)) for name, bound in bounds.items()},
+        total=Count("id"),
+        runtime_sum=Sum("runtime"),
+    )
+    stats.buckets = [finished[name] for name in bounds] + [finished["total"]]
+    stats.runtime_sum = finished["runtime_sum"] or 0.0
+    return stats

@@ -42,11 +42,13 @@ def register_schemes() -> None:
     """Map ``django://`` to the ORM broker, result backend and schedule store (idempotent)."""
     from flowrra.backends import BACKENDS
     from flowrra.brokers import BROKERS
+    from flowrra.control import CONTROLS
     from flowrra.scheduler.backends import SCHEDULER_BACKENDS
 
     BROKERS.register("django", "flowrra_django.brokers:DatabaseBroker")
     BACKENDS.register("django", "flowrra_django.backends:DatabaseBackend")
     SCHEDULER_BACKENDS.register("django", "flowrra_django.scheduling:DjangoSchedulerBackend")
+    CONTROLS.register("django", "flowrra_django.control:DatabaseControl")
 
 
 def get_app() -> Flowrra:

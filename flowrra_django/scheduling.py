@@ -37,6 +37,7 @@ from flowrra.task import utcnow
 
 from . import sql
 from .db import database_alias, database_thread, describe_database
+from .models import BeatPass
 from .models import ScheduledTask as ScheduleRow
 
 T = TypeVar("T")
@@ -184,6 +185,21 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
                 if cursor.rowcount:
                     won.add(claim.task_id)
         return won
+
+    async def record_pass(self, beat: str, at: dt.datetime) -> None:
+        def record() -> None:
+            BeatPass.objects.using(self.alias).update_or_create(
+                beat=beat[:200], defaults={"last_pass_at": at}
+            )
+
+        await self._run(record)
+
+    async def last_pass(self) -> dt.datetime | None:
+        def latest() -> dt.datetime | None:
+            rows = BeatPass.objects.using(self.alias).order_by("-last_pass_at")
+            return rows.values_list("last_pass_at", flat=True).first()
+
+        return await self._run(latest)
 
     async def clear(self) -> int:
         deleted, _ = await self._run(self._rows().all().delete)

@@ -3,6 +3,9 @@
 from django.urls import path
 
 from . import views
+from .views.api import routes as api_routes
+from .views.health import HealthView
+from .views.metrics import MetricsView
 
 app_name = "flowrra"
 
@@ -37,4 +40,12 @@ urlpatterns = [
         )
         for action in ("enable", "disable", "delete", "run")
     ),
+    path(
+        "workers/<str:worker_id>/control/",
+        views.WorkerControlView.as_view(),
+        name="worker-control",
+    ),
+    path("health", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
+    *api_routes.urlpatterns,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
-    from .query import ResultPage, ResultQuery, ThroughputPoint
+    from .query import ResultPage, ResultQuery, ThroughputPoint, WindowStats
 
 DEFAULT_RESULT_TTL = 86_400
 
@@ -112,6 +113,28 @@ class BaseResultBackend(ABC):
         """Results that finished SUCCESS or FAILED per minute from ``since`` to ``until``,
         one point per minute (zeros included)."""
         raise NotImplementedError(f"{type(self).__name__} does not support result queries")
+
+    async def window_stats(self, since: dt.datetime) -> WindowStats:
+        """Counts per task name and status of the results submitted at or after ``since``,
+        and the runtime histogram of those finished since then. This default reads the
+        window's submissions through :meth:`query`, page by page (so its histogram leaves
+        out tasks submitted before the window); a backend that can count in its
+        store overrides it."""
+        from .query import MAX_PAGE_SIZE, ResultQuery, WindowStats
+
+        stats = WindowStats()
+        query = ResultQuery(submitted_from=since, limit=MAX_PAGE_SIZE, order="newest")
+        while True:
+            page = await self.query(query)
+            for result in page.results:
+                key = (result.task_name or "", result.status)
+                stats.counts[key] = stats.counts.get(key, 0) + 1
+                finished = result.finished_at
+                if result.runtime is not None and finished is not None and finished >= since:
+                    stats.add_runtime(result.runtime)
+            if page.next_cursor is None:
+                return stats
+            query = dataclasses.replace(query, after=page.next_cursor)
 
     async def retry_links(self, task_id: str) -> tuple[str | None, builtins.list[str]]:
         """The task ``task_id`` was resubmitted from, and those resubmitted from it (a

@@ -200,3 +200,26 @@ def tally(series: dict[dt.datetime, list[int]], finished: dt.datetime, status: T
         slot[0] += 1
     elif status is TaskStatus.FAILED:
         slot[1] += 1
+
+
+#: Upper bounds (seconds) of the task runtime histogram's buckets; +Inf follows.
+RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass(slots=True)
+class WindowStats:
+    """What the results of a recent window hold, for metrics: counts per (task name,
+    status) of those submitted in it, and the runtimes of those that finished in it as
+    histogram ``buckets`` (cumulative, one per :data:`RUNTIME_BUCKETS` bound then +Inf)."""
+
+    counts: dict[tuple[str, TaskStatus], int] = field(default_factory=dict)
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(RUNTIME_BUCKETS) + 1))
+    runtime_sum: float = 0.0
+
+    def add_runtime(self, runtime: float) -> None:
+        """Count one finished task's runtime in every bucket it fits."""
+        for index, bound in enumerate(RUNTIME_BUCKETS):
+            if runtime <= bound:
+                self.buckets[index] += 1
+        self.buckets[-1] += 1
+        self.runtime_sum += runtime

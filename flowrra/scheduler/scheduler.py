@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCHEDULE_FIRED = "schedule.fired"
+#: How often (seconds) a running scheduler records its last pass in its store.
+PASS_RECORD_INTERVAL = 5.0
+#: This process's name among beats.
+BEAT_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Scheduler:
@@ -79,6 +85,7 @@ class Scheduler:
         self._changed = asyncio.Event()
         self._stopping = False
         self._asleep_until: dt.datetime | None = None
+        self._pass_recorded_at: dt.datetime | None = None
 
     def set_submit_callback(self, callback: SubmitCallback) -> None:
         """Submit through ``await callback(task_name, *args, **kwargs)`` instead of the app
@@ -379,6 +386,7 @@ class Scheduler:
             self._changed.clear()
             try:
                 await self.run_pending()
+                await self._record_pass()
                 delay = await self._until_next()
                 failures = 0
             except Exception:
@@ -388,6 +396,13 @@ class Scheduler:
                 delay = min(self.check_interval, delay)
                 logger.exception("Scheduler pass failed; retrying in %g s", delay)
             await self._sleep(self.clock.now() + dt.timedelta(seconds=delay))
+
+    async def _record_pass(self) -> None:
+        now = self.clock.now()
+        recorded = self._pass_recorded_at
+        if recorded is None or (now - recorded).total_seconds() >= PASS_RECORD_INTERVAL:
+            await self.backend.record_pass(BEAT_NAME, now)
+            self._pass_recorded_at = now
 
     async def _until_next(self) -> float:
         due = await self.backend.next_due_at()

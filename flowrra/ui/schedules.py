@@ -53,6 +53,10 @@ class ScheduleValidationError(ValueError):
         self.errors = errors
 
 
+class ScheduleConflict(ScheduleValidationError):
+    """A definition that clashes with another schedule (its name is taken)."""
+
+
 @dataclass(slots=True)
 class ScheduleDraft:
     """A checked schedule definition, ready to store."""
@@ -213,6 +217,11 @@ class ScheduleService:
         for key in kwargs:
             if not key.isidentifier():
                 errors["kwargs"] = f"Keys must be argument names, got {key!r}."
+        if task_name in registry and not {"args", "kwargs"} & set(errors):
+            try:
+                registry.get(task_name).check_arguments(tuple(args), kwargs)
+            except TypeError as exc:
+                errors["kwargs" if kwargs else "args"] = str(exc)
         priority = _optional_int(data, "priority", errors)
         max_retries = _optional_int(data, "max_retries", errors)
         retry_delay: float | None = None
@@ -267,7 +276,7 @@ class ScheduleService:
             return
         for schedule in await self.manager.list_schedules():
             if schedule["name"] == name and schedule["id"] != exclude_id:
-                raise ScheduleValidationError({"name": "A schedule with this name exists."})
+                raise ScheduleConflict({"name": "A schedule with this name exists."})
 
     async def create_schedule(self, data: Mapping[str, Any]) -> str:
         """Create a schedule from form ``data`` (any type); returns its id."""

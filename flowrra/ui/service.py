@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..backends.query import ResultQuery
 from ..brokers.stats import WORKER_RETENTION, DeadLetter
+from ..control import command_args, send_command
 from ..task import TaskResult, TaskStatus, new_task_id, utcnow
 from .formatter import PREVIEW_CHARS, Formatter, mask_urls
+from .submission import parse_submission, submit
 from .workers import WorkerView, worker_views
 
 if TYPE_CHECKING:
@@ -31,6 +34,10 @@ CHART_MINUTES = 60
 OVERVIEW_WORKERS = 10
 #: Characters of a traceback a page shows before it offers "show all".
 TRACEBACK_PREVIEW = 20_000
+#: Metrics count the results of this recent window (an indexed range, never the table).
+METRICS_WINDOW = dt.timedelta(minutes=5)
+#: Dead letters a metrics scrape reads at most.
+DEAD_LETTER_SCAN = 1000
 _WAITING = (TaskStatus.PENDING, TaskStatus.RETRYING)
 
 
@@ -90,6 +97,58 @@ class UIService:
             "total_schedules": len(every_schedule),
         }
 
+    async def get_stats_data(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Counts per status over :data:`COUNTS_WINDOW`, workers online, queue totals,
+        delayed messages and registered tasks (the API's stats)."""
+        now = now or utcnow()
+        counts = await self.backend.status_counts(since=now - COUNTS_WINDOW)
+        workers = await self.workers(now)
+        return {
+            "tasks": {
+                "total": sum(counts.values()),
+                **{s.value: counts.get(s, 0) for s in TaskStatus},
+            },
+            "counts_since": now - COUNTS_WINDOW,
+            "workers_online": sum(1 for worker in workers if worker.online),
+            "queues": await self.queue_totals(workers),
+            "scheduled_count": await self.broker.scheduled_count(),
+            "registered_tasks": len(self.manager.app.registry),
+            "broker": self.broker.describe(),
+            "backend": self.backend.describe(),
+        }
+
+    async def get_metrics_data(
+        self, window: dt.timedelta = METRICS_WINDOW, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """What a metrics scrape reports: the result store's :class:`WindowStats` over
+        ``window``, queue levels, dead letters per queue (up to :data:`DEAD_LETTER_SCAN`),
+        workers, and the scheduler's lateness (how far past due its earliest enabled
+        schedule is) and last pass."""
+        now = now or utcnow()
+        broker = self.broker
+        dead: dict[str, int] | None = None
+        if broker.supports_dead_letters:
+            dead = defaultdict(int)
+            for letter in await broker.dead_letter_list(DEAD_LETTER_SCAN):
+                dead[letter.queue] += 1
+        lateness = last_pass = None
+        scheduler = self.manager.scheduler
+        if scheduler is not None:
+            due = await scheduler.backend.next_due_at()
+            lateness = max(0.0, (now - due).total_seconds()) if due is not None else 0.0
+            last_pass = await scheduler.backend.last_pass()
+        return {
+            "window": window,
+            "stats": await self.backend.window_stats(now - window),
+            "levels": await broker.queue_levels(),
+            "scheduled": await broker.scheduled_count(),
+            "dead_letters": dead,
+            "workers": await self.workers(now),
+            "scheduler_lateness": lateness,
+            "beat_last_pass": last_pass,
+            "now": now,
+        }
+
     # -- tasks -------------------------------------------------------------------------------
 
     async def get_tasks_page_data(
@@ -144,6 +203,28 @@ class UIService:
             "registered": result.task_name in self.manager.app.registry,
             "can_revoke": result.status in _WAITING,
         }
+
+    async def get_task_data(self, task_id: str) -> dict[str, Any] | None:
+        """One result with its retry links and whether it can still be revoked, values
+        whole (the API's detail); None if unknown."""
+        result = await self.backend.get(task_id)
+        if result is None:
+            return None
+        retry_of, retried_as = await self.backend.retry_links(task_id)
+        return {
+            "task": result,
+            "retry_of": retry_of,
+            "retried_as": retried_as,
+            "registered": result.task_name in self.manager.app.registry,
+            "can_revoke": result.status in _WAITING,
+        }
+
+    async def submit_task(self, data: Any) -> str:
+        """Submit a registered task by name from JSON-like ``data`` (see
+        :func:`~flowrra.ui.submission.parse_submission`); the new task id.
+        ``SubmissionError`` names the fields that are wrong."""
+        app = self.manager.app
+        return await submit(app, parse_submission(data, app))
 
     async def retry_task(self, task_id: str) -> str | None:
         """Submit a task again with its arguments, queue and priority; the new task id,
@@ -203,6 +284,18 @@ class UIService:
                 )
         return {"id": worker_id, "worker": worker, "active": active, "recent": recent.results}
 
+    async def control_worker(
+        self, worker_id: str, command: str, data: Mapping[str, Any], timeout: float = 5.0
+    ) -> dict[str, Any] | None:
+        """Send a remote-control ``command`` (arguments read from ``data``) to a worker
+        through the broker; its reply, or None if none came within ``timeout`` seconds.
+        ``ControlError`` for a bad command, ``LookupError`` when no such worker is online,
+        ``UnsupportedFeatureError`` when the broker has no remote control."""
+        args = command_args(command, data)
+        if not any(worker.id == worker_id and worker.online for worker in await self.workers()):
+            raise LookupError(f"no online worker {worker_id[:200]!r}")
+        return await send_command(self.broker, worker_id, command, args, timeout=timeout)
+
     # -- queues ------------------------------------------------------------------------------
 
     async def queue_names(self) -> list[str]:
@@ -258,6 +351,13 @@ class UIService:
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
         return await self.broker.delete_dead_letter(letter_id)
+
+    async def act_on_dead_letter(self, letter_id: str, action: str) -> bool:
+        """``requeue`` or ``delete`` a dead letter; False if it is gone.
+        ``NotImplementedError`` when the broker keeps none."""
+        if action == "requeue":
+            return await self.requeue_dead_letter(letter_id)
+        return await self.delete_dead_letter(letter_id)
 
     # -- schedules ---------------------------------------------------------------------------
 

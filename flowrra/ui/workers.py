@@ -37,6 +37,8 @@ class WorkerView:
     online: bool
     broker: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Queues paused by remote control.
+    paused: list[str] = field(default_factory=list)
 
     @property
     def uptime(self) -> float | None:
@@ -71,6 +73,7 @@ def worker_view(info: dict[str, Any], now: dt.datetime) -> WorkerView:
         expires_at=expires,
         online=expires is None or expires > now,
         broker=mask_urls(str(info.get("broker", ""))),
+        paused=[str(q) for q in paused] if isinstance(paused := info.get("paused"), list) else [],
     )
 
 

@@ -10,7 +10,7 @@ from .schedules import (
     SchedulePreviewView,
 )
 from .tasks import TaskDetailView, TaskListView, TaskRetryView, TaskRevokeView
-from .workers import WorkerDetailView, WorkerListView
+from .workers import WorkerControlView, WorkerDetailView, WorkerListView
 
 __all__ = [
     "ActionView",
@@ -26,6 +26,7 @@ __all__ = [
     "TaskListView",
     "TaskRetryView",
     "TaskRevokeView",
+    "WorkerControlView",
     "WorkerDetailView",
     "WorkerListView",
 ]

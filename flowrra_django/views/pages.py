@@ -60,6 +60,7 @@ def _permissions(user: Any) -> dict[str, bool]:
         "add_schedule": user.has_perm("flowrra_django.add_scheduledtask"),
         "change_schedule": user.has_perm("flowrra_django.change_scheduledtask"),
         "delete_schedule": user.has_perm("flowrra_django.delete_scheduledtask"),
+        "control_worker": user.has_perm("flowrra_django.control_worker"),
     }
 
 

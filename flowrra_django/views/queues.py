@@ -34,10 +34,7 @@ class DeadLetterActionView(ActionView):
         letter_id = kwargs["letter_id"]
         back = reverse("flowrra:queues") + "#dead-letters"
         try:
-            if self.action == "requeue":
-                done = dashboard.call(lambda s: s.ui.requeue_dead_letter(letter_id))
-            else:
-                done = dashboard.call(lambda s: s.ui.delete_dead_letter(letter_id))
+            done = dashboard.call(lambda s: s.ui.act_on_dead_letter(letter_id, self.action))
         except NotImplementedError:
             return messages.ERROR, "This broker does not keep dead letters.", back
         except ValueError as exc:

@@ -34,3 +34,13 @@ def die(code: int) -> None:
 
 def not_registered() -> None:
     """A module-level function that is never decorated."""
+
+
+@cpu_app.task(cpu_bound=True, max_retries=0)
+def sleepy_long(seconds: float, marker: str) -> float:
+    """Writes its process id to the file ``marker``, then sleeps without a time limit
+    (remote control terminates it)."""
+    with open(marker, "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds

@@ -117,6 +117,12 @@ def test_every_dashboard_page_and_action_in_a_browser(
             page.click("table.fl-table tbody a.fl-id >> nth=0")
             expect(page.locator("#content")).to_contain_text("Processed")
             shoot("06-worker")
+            page.fill("input[name=value]", "5")
+            page.click("button:has-text('Set')")
+            expect(page.locator(".messagelist")).to_contain_text(
+                "The worker replied to io_concurrency: “runs up to 5 async tasks at once"
+            )
+            shoot("06-worker-controlled")
 
             page.click(".fl-nav >> text=Queues")
             expect(page.locator("#dead-letters + p")).to_contain_text("Messages set aside")

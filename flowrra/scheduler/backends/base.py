@@ -112,6 +112,14 @@ class BaseSchedulerBackend(ABC):
     async def claim(self, claims: Sequence[Claim]) -> set[str]:
         """Apply each claim atomically and conditionally; return the ids of those that won."""
 
+    async def record_pass(self, beat: str, at: dt.datetime) -> None:
+        """Note that the beat named ``beat`` finished a pass at ``at``, for health checks
+        in other processes; stores that cannot keep it ignore it."""
+
+    async def last_pass(self) -> dt.datetime | None:
+        """When any beat last finished a pass, or None if unknown."""
+        return None
+
     async def clear(self) -> int:
         """Delete every schedule; returns how many there were."""
         tasks = await self.list_all()

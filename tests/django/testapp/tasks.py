@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from flowrra.worker import current_task
@@ -92,3 +93,10 @@ def cpu_record(path: str, token: str) -> str:
 async def send_receipt(order_id: int, *, copy: bool = False) -> int:
     """A task with options of its own: schedules must not override them by accident."""
     return order_id
+
+
+@task(cpu_bound=True, max_retries=0)
+def cpu_sleep(seconds: float) -> float:
+    """Blocks a CPU worker process (remote control terminates it)."""
+    time.sleep(seconds)
+    return seconds
