@@ -57,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "CLEANUP_AFTER_DAYS": 30,
     # the dashboard (/flowrra/) needs staff users; a permission ("app_label.codename") too
     "DASHBOARD_PERMISSION": None,
+    # live dashboard: "auto" (channel layer when it crosses processes, else the database),
+    # "channels", "poll" or "off"; and the seconds over which a task's events are coalesced
+    "LIVE_UPDATES": "auto",
+    "LIVE_INTERVAL": 0.1,
 }
 
 #: Settings key -> ExecutorConfig field.
@@ -91,6 +95,11 @@ _OWN_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
         ),
         "None or a permission name such as 'flowrra_django.view_taskresult'",
     ),
+    "LIVE_UPDATES": (
+        lambda v: v in ("auto", "channels", "poll", "off"),
+        "'auto', 'channels', 'poll' or 'off'",
+    ),
+    "LIVE_INTERVAL": (lambda v: _is_number(v) and 0 < v <= 5, "a number of seconds in (0, 5]"),
 }
 
 

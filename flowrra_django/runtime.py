@@ -66,7 +66,13 @@ def get_app() -> Flowrra:
 
 
 def _new_app(config: Config) -> Flowrra:
+    from flowrra.events import event_bus
+
+    from .bridge import attach
+
     app = Flowrra(config)
+    app.events = event_bus  # the seed's module-level bus carries this project's events
+    attach(app)
     app.registry.decorator = "@task"
     app.registry.decorator_source = " (from flowrra_django import task) in an app's tasks.py"
     return app
