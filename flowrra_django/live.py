@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Warning, register
 
 from .conf import flowrra_settings
 
@@ -94,3 +95,36 @@ def event_key(event: dict[str, Any]) -> tuple[str, str]:
     if event["type"].startswith("worker."):
         return ("worker", str(event["worker"]["id"]))
     return ("other", event["type"])
+
+
+@register("flowrra")
+def check_live_updates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W010: live updates that cannot reach this site's pages from workers elsewhere."""
+    values = flowrra_settings()
+    if layer_backend() != IN_MEMORY_LAYER or values["LIVE_UPDATES"] in ("off", "poll"):
+        if values["LIVE_UPDATES"] != "poll" or _results_in_database(values):
+            return []
+        return [
+            Warning(
+                "FLOWRRA['LIVE_UPDATES'] is 'poll', but results are not in this project's "
+                "database: the dashboard cannot read changes there.",
+                hint="Use RESULT_BACKEND 'django://', or a channels_redis CHANNEL_LAYERS.",
+                id="flowrra.W010",
+            )
+        ]
+    if values["LIVE_UPDATES"] == "channels" or not _results_in_database(values):
+        return [
+            Warning(
+                "CHANNEL_LAYERS uses the in-memory layer, which cannot carry events from "
+                "workers in other processes to the dashboard.",
+                hint="Set CHANNEL_LAYERS to channels_redis (flowrra_django.asgi."
+                "redis_channel_layer), or keep results in the database (django://) with "
+                "FLOWRRA['LIVE_UPDATES'] = 'auto' so pages read changes from there.",
+                id="flowrra.W010",
+            )
+        ]
+    return []
+
+
+def _results_in_database(values: dict[str, Any]) -> bool:
+    return str(values["RESULT_BACKEND"]).lower().startswith("django://")
