@@ -14,7 +14,8 @@
   function say(state, text) {
     if (!statusEl) return;
     statusEl.textContent = text;
-    statusEl.className = "fl-live fl-live-" + state;
+    statusEl.classList.remove("fl-live-connecting", "fl-live-live", "fl-live-reconnecting", "fl-live-off");
+    statusEl.classList.add("fl-live", "fl-live-" + state);
     statusEl.setAttribute("data-state", state);
   }
 
