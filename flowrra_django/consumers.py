@@ -15,7 +15,9 @@ Each message to the client is one event, as in Flowrra's first API::
     {"type": "worker.heartbeat", "worker": {"id": ..., ...}}
     {"type": "resync"}  # too many changes at once: reload what you show
 
-plus ``{"type": "hello", "mode": "channels" | "poll"}`` first. Events wait in a per-connection
+plus ``{"type": "hello", "mode": "channels" | "poll"}`` first. When several events wait at
+once they go as one message, ``{"type": "batch", "events": [...]}`` (a frame per event costs
+daphne more than the event itself). Events wait in a per-connection
 outbox that keeps only the latest state of each task and holds at most :data:`OUTBOX_LIMIT`
 of them, so a slow client loses intermediate states (or gets a ``resync``), and the server
 keeps no growing backlog for it.
@@ -174,9 +176,13 @@ class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self._wake.clear()
             while self.outbox:
                 keys = list(self.outbox)[:SEND_BATCH]
-                for key in keys:
-                    await self.send_json(self.outbox.pop(key))
-                await asyncio.sleep(SEND_GAP)
+                events = [self.outbox.pop(key) for key in keys]
+                if len(events) == 1:
+                    await self.send_json(events[0])
+                else:
+                    await self.send_json({"type": "batch", "events": events})
+                if len(keys) == SEND_BATCH:  # a burst: let the outbox coalesce a while
+                    await asyncio.sleep(SEND_GAP)
 
 
 websocket_urlpatterns = [path("flowrra/ws", FlowrraConsumer.as_asgi())]

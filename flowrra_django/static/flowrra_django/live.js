@@ -82,7 +82,7 @@
         retry = 0;
         if (fallback) { clearInterval(fallback); fallback = null; }
         say("live", "live");
-      } else if (concerns(event)) {
+      } else if ((event.type === "batch" ? event.events : [event]).some(concerns)) {
         refresh();
       }
     };
