@@ -249,7 +249,7 @@ async def redis_path(options: argparse.Namespace) -> None:
         after = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
         await asyncio.sleep(5)
         later = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
-        burst = [(at, event) for at, event in ws.received if at >= start]
+        burst = [(at, event) for at, event in ws.received if at >= start and "task" in event]
         span = (burst[-1][0] - start) if burst else 0.0
         done = {
             e["task"]["task_id"] for _, e in burst if e.get("task", {}).get("status") == "success"
@@ -259,7 +259,7 @@ async def redis_path(options: argparse.Namespace) -> None:
             for _, e in burst
             if e.get("task", {}).get("status") == "success"
         ]
-        resyncs = sum(1 for _, e in burst if e["type"] == "resync")
+        resyncs = sum(1 for at, e in ws.received if at >= start and e["type"] == "resync")
         print(f"burst of {options.burst} tasks (submitted in {submitted:.1f} s)")
         if finished:
             throughput = len(finished) / (max(finished) - start)

@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 #: Distinct tasks and workers waiting to be sent to one connection, at most.
-OUTBOX_LIMIT = 1000
+OUTBOX_LIMIT = 5000
 #: Events sent to one connection per :data:`SEND_GAP` seconds, at most.
-SEND_BATCH = 250
+SEND_BATCH = 1000
 SEND_GAP = 0.05
 
 Subscription = tuple[str, str | None]
