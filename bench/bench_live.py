@@ -225,6 +225,36 @@ async def paced(rate: int, seconds: float) -> int:
     return sent
 
 
+async def burst(site: Site, ws: Socket, size: int, round_: int) -> None:
+    """Submit ``size`` tasks at once; what reached the client, and RSS around it."""
+    from flowrra_django import runtime
+
+    before = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
+    app = runtime.get_app()
+    start = time.time()
+    calls = [("example_project.shop.tasks.import_rows", ["a,1"], {}, None)] * 1000
+    for _ in range(size // 1000):
+        await runtime.run_async(lambda: app.submit_many(calls))
+    submitted = time.time() - start
+    await asyncio.sleep(8)
+    after = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
+    await asyncio.sleep(5)
+    later = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
+    events = [(at, event) for at, event in ws.received if at >= start and "task" in event]
+    successes = [e["task"] for _, e in events if e["task"].get("status") == "success"]
+    span = (events[-1][0] - start) if events else 0.0
+    resyncs = sum(1 for at, e in ws.received if at >= start and e["type"] == "resync")
+    print(f"burst {round_}: {size} tasks at once (submitted in {submitted:.1f} s)")
+    if successes:
+        last = max(datetime.fromisoformat(t["finished_at"]).timestamp() for t in successes)
+        print(f"  the worker finished them at {len(successes) / (last - start):.0f} tasks/s")
+    rate = len(events) / span if span else 0.0
+    print(f"  events delivered to the client: {len(events)} in {span:.1f} s = {rate:.0f}/s;")
+    print(f"  success seen for {len({t['task_id'] for t in successes})} tasks, {resyncs} resync(s)")
+    print(f"  RSS daphne MB: before {before[0]:.0f}, after {after[0]:.0f}, +5 s {later[0]:.0f}")
+    print(f"  RSS worker MB: before {before[1]:.0f}, after {after[1]:.0f}, +5 s {later[1]:.0f}")
+
+
 async def redis_path(options: argparse.Namespace) -> None:
     site = Site(redis=True)
     try:
@@ -236,39 +266,8 @@ async def redis_path(options: argparse.Namespace) -> None:
         await asyncio.sleep(3)
         print(f"channels_redis, {options.rate} tasks/s for {options.seconds:g} s ({sent} tasks)")
         print("  " + figures("worker -> client latency", latencies(ws.received, since)))
-        before = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
-        from flowrra_django import runtime
-
-        app = runtime.get_app()
-        start = time.time()
-        calls = [("example_project.shop.tasks.import_rows", ["a,1"], {}, None)] * 1000
-        for _ in range(options.burst // 1000):
-            await runtime.run_async(lambda: app.submit_many(calls))
-        submitted = time.time() - start
-        await asyncio.sleep(8)
-        after = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
-        await asyncio.sleep(5)
-        later = (rss_mb(site.daphne.pid), rss_mb(site.worker.pid))
-        burst = [(at, event) for at, event in ws.received if at >= start and "task" in event]
-        span = (burst[-1][0] - start) if burst else 0.0
-        done = {
-            e["task"]["task_id"] for _, e in burst if e.get("task", {}).get("status") == "success"
-        }
-        finished = [
-            datetime.fromisoformat(e["task"]["finished_at"]).timestamp()
-            for _, e in burst
-            if e.get("task", {}).get("status") == "success"
-        ]
-        resyncs = sum(1 for at, e in ws.received if at >= start and e["type"] == "resync")
-        print(f"burst of {options.burst} tasks (submitted in {submitted:.1f} s)")
-        if finished:
-            throughput = len(finished) / (max(finished) - start)
-            print(f"  the worker finished them at {throughput:.0f} tasks/s")
-        rate = len(burst) / span if span else 0.0
-        print(f"  events delivered to the client: {len(burst)} in {span:.1f} s = {rate:.0f}/s;")
-        print(f"  success seen for {len(done)} tasks, {resyncs} resync(s)")
-        print(f"  RSS daphne MB: before {before[0]:.0f}, after {after[0]:.0f}, +5 s {later[0]:.0f}")
-        print(f"  RSS worker MB: before {before[1]:.0f}, after {after[1]:.0f}, +5 s {later[1]:.0f}")
+        for round_ in (1, 2):  # a second burst: does memory grow again, or is it reused?
+            await burst(site, ws, options.burst, round_)
     finally:
         site.stop()
 
@@ -298,12 +297,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["redis", "poll"])
     options = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    if options.only != "poll":
+    if options.only is None:  # each path in a process of its own: Django is set up once
+        for only in ("redis", "poll"):
+            subprocess.run([sys.executable, __file__, *sys.argv[1:], "--only", only], check=True)
+    elif options.only == "redis":
         asyncio.run(redis_path(options))
-    if options.only != "redis":
-        from flowrra_django import runtime
-
-        runtime.shutdown()
+    else:
         asyncio.run(poll_path(options))
 
 
