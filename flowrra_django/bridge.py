@@ -99,5 +99,5 @@ def attach(app: Flowrra) -> EventBridge | None:
     bridge = _bridges.get(app.events)
     if bridge is None:
         bridge = _bridges[app.events] = EventBridge(live.interval())
-        app.events.subscribe(bridge)
+    app.events.subscribe(bridge)  # no effect when subscribed already
     return bridge
