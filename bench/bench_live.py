@@ -255,17 +255,23 @@ async def burst(site: Site, ws: Socket, size: int, round_: int) -> None:
     print(f"  RSS worker MB: before {before[1]:.0f}, after {after[1]:.0f}, +5 s {later[1]:.0f}")
 
 
+async def latency(site: Site, title: str, rate: int, seconds: float) -> Socket:
+    """Submit ``rate`` tasks a second for ``seconds``; print worker -> client latency."""
+    ws = Socket()
+    await ws.open(site.port, await asyncio.to_thread(session_cookie))
+    await asyncio.sleep(2)  # the first look of the database watcher primes it
+    since = time.time()
+    sent = await paced(rate, seconds)
+    await asyncio.sleep(5)
+    print(f"{title}: {rate} tasks/s for {seconds:g} s ({sent} tasks)")
+    print("  " + figures("worker -> client latency", latencies(ws.received, since)))
+    return ws
+
+
 async def redis_path(options: argparse.Namespace) -> None:
     site = Site(redis=True)
     try:
-        ws = Socket()
-        await ws.open(site.port, await asyncio.to_thread(session_cookie))
-        await asyncio.sleep(1)
-        since = time.time()
-        sent = await paced(options.rate, options.seconds)
-        await asyncio.sleep(3)
-        print(f"channels_redis, {options.rate} tasks/s for {options.seconds:g} s ({sent} tasks)")
-        print("  " + figures("worker -> client latency", latencies(ws.received, since)))
+        ws = await latency(site, "channels_redis", options.rate, options.seconds)
         for round_ in (1, 2):  # a second burst: does memory grow again, or is it reused?
             await burst(site, ws, options.burst, round_)
     finally:
@@ -275,15 +281,8 @@ async def redis_path(options: argparse.Namespace) -> None:
 async def poll_path(options: argparse.Namespace) -> None:
     site = Site(redis=False)
     try:
-        ws = Socket()
-        await ws.open(site.port, await asyncio.to_thread(session_cookie))
-        await asyncio.sleep(2)
-        since = time.time()
-        sent = await paced(options.poll_rate, options.seconds)
-        await asyncio.sleep(5)
-        print(f"no Redis (django:// on SQLite, the database watcher), {options.poll_rate} tasks/s")
-        print(f"  ({sent} tasks)")
-        print("  " + figures("worker -> client latency", latencies(ws.received, since)))
+        title = "no Redis (django:// on SQLite, the database watcher)"
+        await latency(site, title, options.poll_rate, options.seconds)
     finally:
         site.stop()
 

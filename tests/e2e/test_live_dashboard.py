@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, Demo, _free_port, _wait_for_http
+from tests.e2e.conftest import (
+    CHROMIUM_FLAGS,
+    ROOT,
+    Demo,
+    demo_environment,
+    manage_shell,
+    running_demo,
+)
 from tests.services import unavailable
 
 pytestmark = pytest.mark.browser
@@ -25,61 +29,32 @@ REDIS_URL = os.environ.get("FLOWRRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/11"
 COUNTDOWN = 3
 
 
-def _environment(tmp_path: Path, channel_layer_url: str | None) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "PYTHONUNBUFFERED": "1",
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-    }
-    for name in ("FLOWRRA_BROKER_URL", "FLOWRRA_RESULT_BACKEND", "REDIS_URL", "CHANNEL_LAYER_URL"):
-        env.pop(name, None)
-    if channel_layer_url:
-        env["CHANNEL_LAYER_URL"] = channel_layer_url
-        env["CHANNEL_LAYER_PREFIX"] = f"flowrra-e2e-{secrets.token_hex(4)}"
-    return env
-
-
 @pytest.fixture(params=["redis", "no-redis"])
 def live_demo(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Demo, dict[str, str]]]:
-    layer_url = None
-    if request.param == "redis":
-        import redis
+    """The demo with Redis as its channel layer (a key prefix of its own), or with none."""
+    if request.param == "no-redis":
+        env = demo_environment(tmp_path)
+        with running_demo(tmp_path, env) as running:
+            yield running, env
+        return
+    import redis
 
-        try:
-            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        except redis.RedisError as exc:
-            unavailable(f"Redis at {REDIS_URL} is not reachable ({exc})", "start Redis")
-        layer_url = REDIS_URL
-    env = _environment(tmp_path, layer_url)
-    port = _free_port()
-    log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "example_project/demo.py", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = Demo(f"http://127.0.0.1:{port}", process, log)
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
-        _wait_for_http(running.url + "/", process, seconds=90)
-        yield running, env
+        client.ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {REDIS_URL} is not reachable ({exc})", "start Redis")
+    prefix = f"flowrra-e2e-{secrets.token_hex(4)}"
+    env = demo_environment(tmp_path, CHANNEL_LAYER_URL=REDIS_URL, CHANNEL_LAYER_PREFIX=prefix)
+    try:
+        with running_demo(tmp_path, env) as running:
+            yield running, env
     finally:
-        running.stop()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        if layer_url:
-            import redis
-
-            client = redis.Redis.from_url(layer_url)
-            keys = list(client.scan_iter(f"{env['CHANNEL_LAYER_PREFIX']}*", count=1000))
-            if keys:
-                client.delete(*keys)
+        keys = list(client.scan_iter(f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 def submit_from_another_process(env: dict[str, str]) -> str:
@@ -87,16 +62,7 @@ def submit_from_another_process(env: dict[str, str]) -> str:
         "import flowrra_django; "
         f"print(flowrra_django.options(countdown={COUNTDOWN}).submit('count_primes', 1000))"
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
+    return manage_shell(env, code)
 
 
 def test_a_task_from_another_process_appears_and_succeeds_without_reload(

@@ -24,6 +24,15 @@ def result(task_id: str, status: TaskStatus = TaskStatus.RUNNING, **fields: Any)
     return TaskResult(task_id=task_id, status=status, task_name="shop.tasks.add", **fields)
 
 
+def task_event(task_id: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "task.update", "task": live.slim_task(result(task_id, **fields).to_dict)}
+
+
+async def publish(events: list[dict[str, Any]]) -> None:
+    """What a worker's bridge sends, sent to the group directly."""
+    await get_channel_layer().group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
+
+
 async def received(communicator: Any, count: int, timeout: float = 5) -> list[dict[str, Any]]:
     """The next ``count`` events, whether they came one a message or in batches."""
     events: list[dict[str, Any]] = []
@@ -102,12 +111,7 @@ async def test_a_connection_for_one_task_gets_only_that_task(
     live_settings(IN_MEMORY, LIVE_UPDATES="channels")
     communicator, hello = await connect(staff, "?task=wanted")
     assert hello["subscription"] == ["task", "wanted"]
-    layer = get_channel_layer()
-    events = [
-        {"type": "task.update", "task": live.slim_task(result(task_id).to_dict)}
-        for task_id in ("other", "wanted", "another")
-    ]
-    await layer.group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
+    await publish([task_event(task_id) for task_id in ("other", "wanted", "another")])
     (only,) = await received(communicator, 1)
     assert only["task"]["task_id"] == "wanted"
     assert await communicator.receive_nothing(timeout=0.3)
@@ -120,13 +124,14 @@ async def test_a_connection_for_one_worker_gets_its_tasks_and_heartbeats(
     communicator, _ = await connect(staff)
     await communicator.send_json_to({"subscribe": {"worker": "w-2"}})
     assert (await received(communicator, 1))[0]["type"] == "subscribed"
-    events = [
-        {"type": "task.update", "task": live.slim_task(result("a", worker="w-1").to_dict)},
-        {"type": "task.update", "task": live.slim_task(result("b", worker="w-2").to_dict)},
-        {"type": "worker.heartbeat", "worker": {"id": "w-1"}},
-        {"type": "worker.heartbeat", "worker": {"id": "w-2"}},
-    ]
-    await get_channel_layer().group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
+    await publish(
+        [
+            task_event("a", worker="w-1"),
+            task_event("b", worker="w-2"),
+            {"type": "worker.heartbeat", "worker": {"id": "w-1"}},
+            {"type": "worker.heartbeat", "worker": {"id": "w-2"}},
+        ]
+    )
     got = await received(communicator, 2)
     assert [e.get("task", e.get("worker")).get("task_id", "w") for e in got] == ["b", "w"]
     assert await communicator.receive_nothing(timeout=0.3)
@@ -171,12 +176,7 @@ async def test_a_slow_client_gets_a_resync_instead_of_an_unbounded_backlog(
     live_settings(IN_MEMORY, LIVE_UPDATES="channels")
     communicator, _ = await connect(staff)
     burst = 5 * OUTBOX_LIMIT
-    layer = get_channel_layer()
-    events = [
-        {"type": "task.update", "task": live.slim_task(result(f"t-{n}").to_dict)}
-        for n in range(burst)
-    ]
-    await layer.group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
+    await publish([task_event(f"t-{n}") for n in range(burst)])
     got: list[dict[str, Any]] = []
     while not await communicator.receive_nothing(timeout=0.5):
         got += unbatched(await communicator.receive_json_from())
