@@ -92,6 +92,14 @@ class EventBridge:
 _bridges: weakref.WeakKeyDictionary[EventBus, EventBridge] = weakref.WeakKeyDictionary()
 
 
+async def flush(app: Flowrra) -> None:
+    """Send what ``app``'s bridge holds now: a process that submits and exits (a script, a
+    shell) calls it before it stops, or its last events would be lost."""
+    bridge = _bridges.get(app.events)
+    if bridge is not None:
+        await bridge.flush()
+
+
 def attach(app: Flowrra) -> EventBridge | None:
     """Subscribe a bridge to ``app.events`` (once) when live updates use the channel layer."""
     if live.mode() != "channels":

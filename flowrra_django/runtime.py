@@ -171,11 +171,18 @@ def shutdown(timeout: float = 10.0) -> None:
             return
         _loop = _thread = None
         try:
-            future = asyncio.run_coroutine_threadsafe(get_app().stop(), running)
+            future = asyncio.run_coroutine_threadsafe(_stop_app(get_app()), running)
             future.result(timeout)
         except Exception:
             logger.warning("Flowrra producer did not stop cleanly", exc_info=True)
         _stop_loop(running, thread)
+
+
+async def _stop_app(app: Flowrra) -> None:
+    from .bridge import flush
+
+    await flush(app)  # the events of the last submits, before the loop goes
+    await app.stop()
 
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 
 from flowrra import Config
 from flowrra.events import event_bus
-from flowrra_django import runtime
+from flowrra_django import live, runtime
 from flowrra_django.bridge import EventBridge, attach
 
 from .conftest import IN_MEMORY
@@ -40,3 +45,31 @@ async def test_a_channel_layer_across_processes_attaches_one_bridge(live_setting
 def test_the_database_path_attaches_no_bridge(live_settings) -> None:
     live_settings(IN_MEMORY)
     assert attach(runtime._new_app(Config())) is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_process_that_submits_and_stops_sends_its_last_events_first(
+    live_settings, redis_layer: dict[str, Any]
+) -> None:
+    """A shell or script submits and exits at once: the pending state must still go out."""
+    import flowrra_django
+
+    live_settings(redis_layer)
+    layer = get_channel_layer()
+    listener = await layer.new_channel()
+    await layer.group_add(live.GROUP, listener)
+    bridge = attach(runtime.get_app())
+    try:
+
+        def submit_and_stop() -> str:
+            task_id = flowrra_django.submit("tests.django.testapp.tasks.add", 1, 2)
+            runtime.shutdown()
+            return task_id
+
+        task_id = await sync_to_async(submit_and_stop, thread_sensitive=False)()
+        message = await asyncio.wait_for(layer.receive(listener), 5)
+    finally:
+        await event_bus.unsubscribe(bridge)
+    assert [(e["task"]["task_id"], e["task"]["status"]) for e in message["events"]] == [
+        (task_id, "pending")
+    ]
