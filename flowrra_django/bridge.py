@@ -39,6 +39,7 @@ class EventBridge:
         self._layer = layer
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._sending: asyncio.Task[None] | None = None
         self._last_send = 0.0
         self.sent_messages = 0
         self.sent_events = 0
@@ -72,21 +73,33 @@ class EventBridge:
         await self.flush()
 
     async def flush(self) -> None:
-        """Send what is pending now, in messages of at most :data:`BATCH_LIMIT` events."""
-        while self._pending:
+        """Send what is pending now, in messages of at most :data:`BATCH_LIMIT` events; a
+        send already under way (the interval's) is waited for first, then what came since."""
+        loop = asyncio.get_running_loop()
+        while True:
+            sending = self._sending
+            if sending is not None and not sending.done() and sending.get_loop() is loop:
+                await asyncio.shield(sending)
+                continue
+            if not self._pending:
+                return
             events = list(self._pending.values())[:BATCH_LIMIT]
             for event in events:
                 del self._pending[live.event_key(event)]
             self._last_send = time.monotonic()
-            try:
-                await self.layer.group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
-            except Exception:  # the dashboard misses these states; the tasks go on
-                logger.warning(
-                    "Could not send %d events to the channel layer", len(events), exc_info=True
-                )
-                return
-            self.sent_messages += 1
-            self.sent_events += len(events)
+            self._sending = loop.create_task(self._send(events))
+            await asyncio.shield(self._sending)
+
+    async def _send(self, events: list[dict[str, Any]]) -> None:
+        try:
+            await self.layer.group_send(live.GROUP, {"type": MESSAGE_TYPE, "events": events})
+        except Exception:  # the dashboard misses these states; the tasks go on
+            logger.warning(
+                "Could not send %d events to the channel layer", len(events), exc_info=True
+            )
+            return
+        self.sent_messages += 1
+        self.sent_events += len(events)
 
 
 _bridges: weakref.WeakKeyDictionary[EventBus, EventBridge] = weakref.WeakKeyDictionary()

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 
 SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 REDIS_URL = os.environ.get("FLOWRRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-#: Seconds the task waits before it runs: the page shows it pending first.
+#: Seconds the task (an async one, done at once) waits before it runs: the page shows it
+#: pending first, then success within 2 s of the worker's run.
 COUNTDOWN = 3
 
 
@@ -60,7 +61,7 @@ def live_demo(
 def submit_from_another_process(env: dict[str, str]) -> str:
     code = (
         "import flowrra_django; "
-        f"print(flowrra_django.options(countdown={COUNTDOWN}).submit('count_primes', 1000))"
+        f"print(flowrra_django.options(countdown={COUNTDOWN}).submit('import_rows', 'a,1'))"
     )
     return manage_shell(env, code)
 
