@@ -5,7 +5,9 @@ SUCCESS without a reload. Once with Redis as the channel layer, once with no Red
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +68,15 @@ def submit_from_another_process(env: dict[str, str]) -> str:
     return manage_shell(env, code)
 
 
+def web_server(demo: Demo) -> int:
+    """The PID of the demo's web process (a child of its launcher)."""
+    pid = demo.process.pid
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if "runserver" in Path(f"/proc/{child}/cmdline").read_text():
+            return int(child)
+    raise AssertionError("the demo runs no web process")
+
+
 def test_a_task_from_another_process_appears_and_succeeds_without_reload(
     live_demo: tuple[Demo, dict[str, str]], chromium_path: str, request: pytest.FixtureRequest
 ) -> None:
@@ -100,5 +111,9 @@ def test_a_task_from_another_process_appears_and_succeeds_without_reload(
             page.goto(f"{demo.url}/flowrra/tasks/{task_id}/")
             expect(status).to_have_text("live", timeout=10_000)
             page.screenshot(path=str(SHOTS / f"live-task-{name}-laptop.png"), full_page=True)
+
+            os.kill(web_server(demo), signal.SIGKILL)  # the site goes away under the page
+            expect(status).to_have_text(re.compile("reconnecting"), timeout=10_000)
+            page.screenshot(path=str(SHOTS / f"live-reconnecting-{name}-laptop.png"))
         finally:
             browser.close()
