@@ -29,7 +29,7 @@ SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 REDIS_URL = os.environ.get("FLOWRRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 #: Seconds the task (an async one, done at once) waits before it runs: the page shows it
 #: pending first, then success within 2 s of the worker's run.
-COUNTDOWN = 3
+COUNTDOWN = 4
 
 
 @pytest.fixture(params=["redis", "no-redis"])
@@ -108,8 +108,15 @@ def test_a_task_from_another_process_appears_and_succeeds_without_reload(
                 page.screenshot(path=str(SHOTS / f"live-tasks-{name}-{label}.png"), full_page=True)
 
             page.set_viewport_size({"width": 1280, "height": 800})
-            page.goto(f"{demo.url}/flowrra/tasks/{task_id}/")
+            second = submit_from_another_process(env)  # its page, open while it waits
+            page.goto(f"{demo.url}/flowrra/tasks/{second}/")
             expect(status).to_have_text("live", timeout=10_000)
+            page.evaluate("window.flNotReloaded = true")
+            badge = page.locator("#content h1 .fl-badge")
+            expect(badge).to_have_text("pending")
+            expect(badge).to_have_text("success", timeout=(COUNTDOWN + 2) * 1000)
+            expect(page.locator("#fl-live-content")).to_contain_text("Finished")
+            assert page.evaluate("window.flNotReloaded") is True
             page.screenshot(path=str(SHOTS / f"live-task-{name}-laptop.png"), full_page=True)
 
             os.kill(web_server(demo), signal.SIGKILL)  # the site goes away under the page
