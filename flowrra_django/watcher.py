@@ -35,7 +35,9 @@ POLL_SECONDS = 0.7
 OVERLAP = timedelta(seconds=5)
 #: Changed rows one look reads at most; more, and consumers are told to reload everything.
 ROW_LIMIT = 500
-ACTIVE = (TaskStatus.PENDING.value, TaskStatus.RUNNING.value, TaskStatus.RETRYING.value)
+#: Rows in these states are looked at whatever their times (a task that starts changes no
+#: indexed time). Not pending: a backlog can be large, and a new one is in the time window.
+ACTIVE = (TaskStatus.RUNNING.value, TaskStatus.RETRYING.value)
 FIELDS = ("id", *live.TASK_FIELDS, "error")
 
 

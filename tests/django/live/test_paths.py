@@ -74,3 +74,21 @@ async def test_without_redis_a_new_worker_heartbeat_reaches_the_workers_page(
     )
     event = await communicator.receive_json_from(timeout=5)
     assert event["type"] == "worker.online" and event["worker"]["id"] == "w-9"
+
+
+async def test_without_redis_a_large_backlog_of_waiting_tasks_costs_no_resync(
+    staff: User, connect, live_settings
+) -> None:
+    live_settings(IN_MEMORY)
+    long_ago = timezone.now() - timezone.timedelta(minutes=10)
+    await sync_to_async(TaskResult.objects.bulk_create)(
+        TaskResult(task_id=f"waiting-{n}", task_name="t", status="pending", submitted_at=long_ago)
+        for n in range(600)
+    )
+    communicator, _ = await connect(staff)
+    await asyncio.sleep(1)
+    await sync_to_async(TaskResult.objects.create)(
+        task_id="new", task_name="t", status="pending", submitted_at=timezone.now()
+    )
+    event = await communicator.receive_json_from(timeout=5)
+    assert event["type"] == "task.update" and event["task"]["task_id"] == "new"
