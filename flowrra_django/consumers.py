@@ -135,6 +135,8 @@ class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.outbox.clear()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self._sender is None:  # not admitted (being closed)
+            return
         subscription = (
             parse_subscription(content.get("subscribe")) if isinstance(content, dict) else None
         )
