@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
 
-.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench
+.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench docs docs-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,13 +22,19 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
 	$(PY) example_project/demo.py
 
-test: venv services browsers lint test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
+test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
 lint: venv ## ruff lint and format check, and the migrations check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run || \
 	  (echo "Models and migrations differ: run 'python manage.py makemigrations flowrra_django' and commit the result." && exit 1)
+
+docs: venv ## serve the documentation site on http://127.0.0.1:8001/ (live reload)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+docs-check: venv ## build the documentation site with --strict: a broken link or anchor fails
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 	$(VENV)/bin/pytest
@@ -74,5 +80,6 @@ bench: venv ## the benchmarks of bench/, each beside its peers measured in the s
 	$(PY) bench/bench_redis.py
 	$(PY) bench/bench_beat.py
 	$(PY) bench/bench_django_broker.py
+	$(PY) bench/bench_django_tasks.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py

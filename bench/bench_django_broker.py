@@ -107,29 +107,29 @@ def mysql_server(statement: str) -> None:
     connection.close()
 
 
-def recreate_database(kind: str) -> None:
+def recreate_database(kind: str, sqlite_file: str = SQLITE_FILE, pg: str = PG_DATABASE) -> None:
     if kind == "sqlite":
         for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(SQLITE_FILE + suffix).unlink(missing_ok=True)
+            Path(sqlite_file + suffix).unlink(missing_ok=True)
         return
     if kind == "mysql":
-        mysql_server(f"DROP DATABASE IF EXISTS `{PG_DATABASE}`")
-        mysql_server(f"CREATE DATABASE `{PG_DATABASE}` CHARACTER SET utf8mb4")
+        mysql_server(f"DROP DATABASE IF EXISTS `{pg}`")
+        mysql_server(f"CREATE DATABASE `{pg}` CHARACTER SET utf8mb4")
         return
     with admin_connection() as connection:  # type: ignore[attr-defined]
-        connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
-        connection.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{pg}"')
+        connection.execute(f'CREATE DATABASE "{pg}"')
 
 
-def drop_database(kind: str) -> None:
+def drop_database(kind: str, sqlite_file: str = SQLITE_FILE, pg: str = PG_DATABASE) -> None:
     if kind == "sqlite":
-        Path(SQLITE_FILE).unlink(missing_ok=True)
+        Path(sqlite_file).unlink(missing_ok=True)
         return
     if kind == "mysql":
-        mysql_server(f"DROP DATABASE IF EXISTS `{PG_DATABASE}`")
+        mysql_server(f"DROP DATABASE IF EXISTS `{pg}`")
         return
     with admin_connection() as connection:  # type: ignore[attr-defined]
-        connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{pg}"')
 
 
 def measure(kind: str) -> None:

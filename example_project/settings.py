@@ -96,6 +96,14 @@ CHANNEL_LAYERS = {
     )
 }
 
+# Django's own Tasks framework (django.tasks; the django-tasks backport on Django 5.2)
+TASKS = {
+    "default": {
+        "BACKEND": "flowrra_django.tasks_backend.FlowrraTaskBackend",
+        "QUEUES": ["default", "reports"],
+    }
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -139,6 +139,8 @@ class TaskRegistry:
         self._by_name: dict[str, TaskSpec] = {}
         self._by_func: dict[Callable[..., Any], TaskSpec] = {}
         self._aliases: dict[str, set[str]] = {}
+        self._finders: list[Callable[[str], TaskSpec | None]] = []
+        self._declared_queues: set[str] = set()
 
     def task(
         self,
@@ -231,6 +233,12 @@ class TaskRegistry:
                     "does not have."
                 )
 
+    def add_finder(self, finder: Callable[[str], TaskSpec | None]) -> None:
+        """Ask ``finder`` about a name that is not registered: it returns the spec of that
+        name (a task of a framework whose module was not imported yet), or None."""
+        if finder not in self._finders:
+            self._finders.append(finder)
+
     def get(self, name: str) -> TaskSpec:
         """The spec registered as ``name``; ``TaskNotFoundError`` if there is none."""
         spec = self._by_name.get(name)
@@ -239,6 +247,11 @@ class TaskRegistry:
         full_names = self._aliases.get(name, ())
         if len(full_names) == 1:
             return self._by_name[next(iter(full_names))]
+        for finder in self._finders if not full_names else ():
+            spec = finder(name)
+            if spec is not None and spec.name == name:
+                self.register(spec)
+                return spec
         raise TaskNotFoundError(
             name, list(self._by_name), self.fix_hint(), ambiguous=sorted(full_names)
         )
@@ -253,9 +266,17 @@ class TaskRegistry:
             label = getattr(fn_or_name, "__qualname__", repr(fn_or_name))
             raise TaskNotFoundError(label, list(self._by_name), self.fix_hint()) from None
 
+    def declare_queues(self, names: Iterable[str]) -> None:
+        """Queues a worker consumes by default although no registered task names them
+        (tasks that a finder registers later, or that choose their queue per call)."""
+        checked = list(names)
+        for name in checked:
+            validate_options(queue=name)
+        self._declared_queues.update(checked)
+
     def queues(self) -> set[str]:
-        """Every queue a registered task is sent to by default."""
-        return {spec.queue for spec in self._by_name.values()}
+        """Every queue a registered task is sent to by default, and the declared ones."""
+        return {spec.queue for spec in self._by_name.values()} | self._declared_queues
 
     def __contains__(self, name: object) -> bool:
         if name in self._by_name:

@@ -14,10 +14,12 @@ class FlowrraConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .runtime import register_schemes
+        from .tasks_discovery import install
 
         register_schemes()
         _tune_databases()
         autodiscover_modules("tasks")
+        install()
 
 
 def _tune_databases() -> None:

@@ -108,11 +108,16 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
     def write(self, results: Sequence[TaskResult]) -> None:
         """Store ``results`` (in the database thread); a later result of a task replaces an
         earlier one, in one batch as across batches."""
-        latest = {result.task_id: result for result in results}
+        insert = self.result_insert(results)
         connection = connections[self.alias]
-        when = sql.datetime_adapter(connection)
+        sql.insert(connection, insert.model, insert.fields, insert.rows, replace_on="task_id")
+
+    def result_insert(self, results: Sequence[TaskResult]) -> sql.Insert:
+        """What :meth:`write` inserts, for a caller that inserts it with other rows."""
+        latest = {result.task_id: result for result in results}
+        when = sql.datetime_adapter(connections[self.alias])
         rows = [_row_values(result, when) for result in latest.values()]
-        sql.insert(connection, TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id")
+        return sql.Insert(TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id")
 
     async def get(self, task_id: str) -> TaskResult | None:
         found = await self.get_many([task_id])

@@ -85,19 +85,25 @@ def _search(ordered: QuerySet[TaskResultRow], text: str, want: int) -> list[int]
     inner, params = window[: q.SEARCH_WINDOW].query.sql_with_params()
     connection = connections[ordered.db]
     quote = connection.ops.quote_name
+    # Every column as case-insensitive text: MySQL compares JSON (and binary collations)
+    # case-sensitively, so there both sides are lowered.
     if connection.vendor == "postgresql":
-        like, cast = "ILIKE", "{}::text"
+        like, text_of, plain = "ILIKE", "{}::text", "{}"
+    elif connection.vendor == "mysql":
+        like, text_of, plain = "LIKE", "LOWER(CAST({} AS CHAR))", "LOWER({})"
+        text = text.lower()
     else:
-        like, cast = "LIKE", "{}"
-    needle = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like, text_of, plain = "LIKE", "{}", "{}"
+    # '!' escapes: a backslash is itself an escape inside MySQL's string literals.
+    needle = "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
     column = "w.{}".format
     columns = [
-        column(quote("task_name")),
-        column(quote("error")),
-        cast.format(column(quote("args"))),
-        cast.format(column(quote("kwargs"))),
+        plain.format(column(quote("task_name"))),
+        plain.format(column(quote("error"))),
+        text_of.format(column(quote("args"))),
+        text_of.format(column(quote("kwargs"))),
     ]
-    condition = " OR ".join(f"{expression} {like} %s ESCAPE '\\'" for expression in columns)
+    condition = " OR ".join(f"{expression} {like} %s ESCAPE '!'" for expression in columns)
     direction = "DESC" if ordered.query.order_by[0].startswith("-") else "ASC"
     sql = (
         f"SELECT w.{quote('id')} FROM ({inner}) w WHERE {condition} "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -69,15 +69,7 @@ def insert(
     the same statement as a small insert."""
     table = _table(connection, model)
     columns = [_column(connection, model, field) for field in fields]
-    on_conflict = ""
-    if replace_on is not None:
-        key = _column(connection, model, replace_on)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
-        on_conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-        if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
-            names = [model._meta.get_field(f).column for f in fields if f != replace_on]
-            suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
-            on_conflict = f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
+    on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
     if connection.vendor != "postgresql":
         notify = None
     elif len(rows) >= COPY_ROWS:
@@ -99,6 +91,52 @@ def insert(
                 statement = f"WITH inserted AS ({statement} RETURNING 1) SELECT pg_notify(%s, '')"
                 params.append(notify)
             cursor.execute(statement, params)
+
+
+def _on_conflict(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    fields: Sequence[str],
+    columns: list[str],
+    replace_on: str | None,
+) -> str:
+    if replace_on is None:
+        return ""
+    if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
+        names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+        suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
+        return f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
+    key = _column(connection, model, replace_on)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+
+
+class Insert(NamedTuple):
+    """Rows to insert: values for ``fields`` of ``model``, replacing on ``replace_on``."""
+
+    model: type[Model]
+    fields: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    replace_on: str | None = None
+
+
+def insert_together(
+    connection: BaseDatabaseWrapper, inserts: Sequence[Insert], *, notify: str
+) -> None:
+    """PostgreSQL: a few rows into several tables as one statement, with a ``NOTIFY`` on
+    ``notify``: one round trip, and all or nothing without a transaction of its own."""
+    parts, params = [], []
+    for number, (model, fields, rows, replace_on) in enumerate(inserts):
+        columns = [_column(connection, model, field) for field in fields]
+        one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        parts.append(
+            f"i{number} AS (INSERT INTO {_table(connection, model)} ({', '.join(columns)}) "
+            f"VALUES {', '.join([one_row] * len(rows))}"
+            f"{_on_conflict(connection, model, fields, columns, replace_on)} RETURNING 1)"
+        )
+        params.extend(value for row in rows for value in row)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT pg_notify(%s, '')", [*params, notify])
 
 
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).

@@ -5,19 +5,19 @@ from __future__ import annotations
 from django import forms
 
 CHOICES = [
-    ("check_url", "check_url: fetch a URL (async I/O)"),
+    ("check_url", "check_url: fetch a page of this site, or any http:// URL (async I/O)"),
     ("send_welcome_email", "send_welcome_email: async ORM + e-mail"),
     ("count_primes", "count_primes: CPU-bound, in a worker process"),
     ("charge_payment", "charge_payment: fails twice, then succeeds (retries)"),
     ("import_rows", "import_rows: fails on a bad line (traceback)"),
+    ("place_order", "place_order: a chain, each step submits the next (pack, then ship)"),
+    ("activity_report", "activity_report: the report a cron schedule runs every 5 minutes"),
 ]
 
 
 class SubmitTaskForm(forms.Form):
     task = forms.ChoiceField(choices=CHOICES)
-    url = forms.URLField(
-        required=False, initial="http://127.0.0.1:8000/", help_text="for check_url"
-    )
+    url = forms.URLField(required=False, help_text="for check_url; blank: this site's login page")
     limit = forms.IntegerField(
         required=False,
         min_value=0,

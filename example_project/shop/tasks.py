@@ -1,8 +1,11 @@
-"""Example tasks: async I/O, the async ORM and e-mail, a CPU-bound one, and failures."""
+"""Example tasks: async I/O, the async ORM and e-mail, a CPU-bound one, failures and
+retries, a chain of tasks that submit their follow-ups, and a report run on a schedule
+(the cron schedule of ``migrations/0001_report_schedule.py``)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import math
 from urllib.parse import urlsplit
@@ -10,9 +13,13 @@ from urllib.parse import urlsplit
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.models import Count
+from django.utils import timezone
 
+import flowrra_django
 from flowrra.worker import current_task
 from flowrra_django import task
+from flowrra_django.models import TaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +97,52 @@ async def import_rows(csv_text: str) -> int:
         imported += 1
     logger.info("imported %d rows", imported)
     return imported
+
+
+#: The shop's price list, in euros.
+PRICES = {"apples": 0.5, "pears": 0.75, "plums": 0.25}
+
+
+@task(max_retries=0)
+async def place_order(order_id: int, items: dict[str, int]) -> dict[str, object]:
+    """First step of a chain: price the order, then submit :func:`pack_order`; each step
+    submits the next when its own part is done, so every step is a result of its own."""
+    unknown = sorted(set(items) - set(PRICES))
+    if unknown:
+        raise ValueError(f"not sold here: {', '.join(unknown)}")
+    total = round(sum(PRICES[name] * quantity for name, quantity in items.items()), 2)
+    follow_up = await flowrra_django.asubmit(pack_order, order_id, sum(items.values()))
+    return {"order": order_id, "total": total, "next": follow_up}
+
+
+@task(max_retries=0)  # a retry after the submit below would pack twice
+async def pack_order(order_id: int, pieces: int) -> dict[str, object]:
+    """Second step: pack ten pieces a box, then submit :func:`ship_order`."""
+    await asyncio.sleep(0.3)  # the warehouse at work
+    boxes = max(1, math.ceil(pieces / 10))
+    follow_up = await flowrra_django.asubmit(ship_order, order_id, boxes)
+    return {"order": order_id, "boxes": boxes, "next": follow_up}
+
+
+@task(max_retries=3, retry_delay=2.0)
+async def ship_order(order_id: int, boxes: int) -> dict[str, object]:
+    """Last step: book the carrier; the tracking number ends the chain."""
+    await asyncio.sleep(0.2)
+    return {"order": order_id, "boxes": boxes, "tracking": f"FL{order_id:08d}"}
+
+
+@task
+async def activity_report(hours: int = 1) -> dict[str, object]:
+    """The report the demo's cron schedule runs: tasks submitted in the last ``hours``,
+    per status and per task, read with the async ORM."""
+    since = timezone.now() - dt.timedelta(hours=hours)
+    recent = TaskResult.objects.filter(submitted_at__gte=since)
+    by_status = {
+        row["status"]: row["n"] async for row in recent.values("status").annotate(n=Count("id"))
+    }
+    by_task = {
+        row["task_name"].rsplit(".", 1)[-1]: row["n"]
+        async for row in recent.values("task_name").annotate(n=Count("id")).order_by("-n")[:10]
+    }
+    logger.info("activity in the last %d h: %s", hours, by_status)
+    return {"hours": hours, "total": sum(by_status.values()), "status": by_status, "tasks": by_task}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import FormView
 
 import flowrra_django
@@ -41,9 +43,11 @@ class DemoView(LoginRequiredMixin, FormView):
     def _arguments(self, name: str, data: dict[str, Any]) -> tuple[Any, ...]:
         request: HttpRequest = self.request
         return {
-            "check_url": (data["url"] or "http://127.0.0.1:8000/",),
+            "check_url": (data["url"] or request.build_absolute_uri(reverse("admin:login")),),
             "send_welcome_email": (request.user.pk,),
             "count_primes": (data["limit"] if data["limit"] is not None else 2_000_000,),
             "charge_payment": (42, 9.99),
             "import_rows": ("apples,3\npears,x\n",),
+            "place_order": (secrets.randbelow(900_000) + 100_000, {"apples": 12, "pears": 5}),
+            "activity_report": (),
         }[name]

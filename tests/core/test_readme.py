@@ -15,6 +15,9 @@ DJANGO_BLOCKS = (
     "# settings.py",
     "# any installed app's tasks.py is discovered in the web process and the worker alike",
     "# a view (sync or async: flowrra_django.asubmit); inside transaction.atomic() the task is",
+    # these two run in tests/django/test_tasks_readme.py
+    "# settings.py, for Django's Tasks framework",
+    "# reports.py: a task of Django's Tasks framework, enqueued and looked up as Django documents",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowrra import Flowrra, TaskNotFoundError, TaskRegistry
+from flowrra.registry import TaskSpec
 from tests.core import tasks
 
 
@@ -112,3 +113,32 @@ def test_unregistered_function_or_name_raises_task_not_found_listing_known_tasks
         tasks.cpu_app.registry.resolve("nope")
     with pytest.raises(TaskNotFoundError, match="not_registered"):
         tasks.cpu_app.registry.resolve(tasks.not_registered)
+
+
+def test_a_finder_supplies_a_task_that_is_not_registered_yet() -> None:
+    registry = TaskRegistry()
+
+    async def report() -> str:
+        return "done"
+
+    asked: list[str] = []
+
+    def finder(name: str) -> TaskSpec | None:
+        asked.append(name)
+        return TaskSpec(name, report) if name == "app.report" else None
+
+    registry.add_finder(finder)
+    registry.add_finder(finder)  # once is enough
+    assert registry.get("app.report").func is report
+    assert registry.get("app.report").func is report  # registered: not asked again
+    with pytest.raises(TaskNotFoundError, match=r"app\.missing"):
+        registry.get("app.missing")
+    assert asked == ["app.report", "app.missing"]
+
+
+def test_declared_queues_are_consumed_by_default_and_checked() -> None:
+    registry = TaskRegistry()
+    registry.declare_queues(iter(["reports", "mail"]))
+    assert registry.queues() == {"reports", "mail"}
+    with pytest.raises(ValueError, match="queue must be"):
+        registry.declare_queues(["no spaces"])

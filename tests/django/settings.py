@@ -109,3 +109,12 @@ LOGGING = {
 # a module of a test's own, imported so that the worker's autoreloader watches it
 if os.environ.get("FLOWRRA_TEST_IMPORT"):
     importlib.import_module(os.environ["FLOWRRA_TEST_IMPORT"])
+
+# Django's Tasks framework (Django 6, or the django_tasks backport) on Flowrra
+TASKS = {
+    "default": {"BACKEND": "flowrra_django.tasks_backend.FlowrraTaskBackend"},
+    "retrying": {
+        "BACKEND": "flowrra_django.tasks_backend.FlowrraTaskBackend",
+        "OPTIONS": {"MAX_RETRIES": 2, "RETRY_DELAY": 0.01},
+    },
+}

@@ -80,15 +80,20 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str) -> None:
-    env = {
+def example_env(folder: Path) -> dict[str, str]:
+    """The example site's environment, with a SQLite database of its own in ``folder``."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'example.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{folder / 'example.sqlite3'}",
         "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
         "FLOWRRA_BROKER_URL": "django://",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str) -> None:
+    env = example_env(tmp_path)
     assert "System check identified no issues" in manage(env, "check")
     manage(env, "migrate", "-v", "0")
     manage(env, "shell", "-c", f"URL = {site_url!r}\n{SUBMIT}")

@@ -109,7 +109,7 @@ def test_arguments_that_are_not_json_fail_at_once_and_queue_nothing() -> None:
 def test_an_unregistered_task_is_refused() -> None:
     with pytest.raises(
         TaskNotFoundError,
-        match=r"'nope' is not registered\. Registered tasks: tests\.django\.testapp\.tasks\.add",
+        match=r"'nope' is not registered\. Registered tasks: .*tests\.django\.testapp\.tasks\.add",
     ):
         flowrra_django.submit("nope")
 
