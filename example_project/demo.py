@@ -2,7 +2,10 @@
 
     python example_project/demo.py [--port 8000]
 
-Everything runs on SQLite with the database as broker (no Redis, no other server). Ctrl-C
+Everything runs on SQLite with the database as broker (no Redis, no other server); the web
+process is daphne (``runserver`` with daphne in INSTALLED_APPS), so the dashboard is live:
+its pages read changes from the database, or from Redis when ``CHANNEL_LAYER_URL`` or
+``REDIS_URL`` is set. Ctrl-C
 (or SIGTERM) stops the children gracefully, by their PIDs; a second Ctrl-C kills them.
 """
 
@@ -72,6 +75,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     with_beat = prepare()
     commands = {
+        # daphne's runserver: HTTP, static files and the dashboard's websocket
         "web": manage("runserver", f"127.0.0.1:{options.port}", "--noreload"),
         "worker": manage("flowrra_worker"),
     }

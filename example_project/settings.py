@@ -7,12 +7,17 @@ and result store: no Redis, no other server. Variables:
 * ``FLOWRRA_BROKER_URL``: default ``REDIS_URL`` when set, else ``django://``;
 * ``FLOWRRA_RESULT_BACKEND``: default ``django://`` (results in the admin);
 * ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``;
+* ``CHANNEL_LAYER_URL``: the live dashboard's channel layer (default ``REDIS_URL``; unset:
+  the in-memory layer, and pages read changes from the database), keys under
+  ``CHANNEL_LAYER_PREFIX`` (default ``example``);
 * ``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``.
 """
 
 from pathlib import Path
 
 import environ
+
+from flowrra_django.asgi import redis_channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = BASE_DIR.parent / "var"
@@ -25,6 +30,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-example-key-for-local-de
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
+    "daphne",  # runserver serves the live dashboard's websocket too
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,6 +85,17 @@ FLOWRRA = {
     "BROKER_URL": env("FLOWRRA_BROKER_URL", default=REDIS_URL or "django://"),
     "RESULT_BACKEND": env("FLOWRRA_RESULT_BACKEND", default="django://"),
 }
+CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL)
+CHANNEL_LAYERS = {
+    "default": (
+        redis_channel_layer(
+            CHANNEL_LAYER_URL, prefix=env("CHANNEL_LAYER_PREFIX", default="example")
+        )
+        if CHANNEL_LAYER_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+
 # Django's own Tasks framework (django.tasks; the django-tasks backport on Django 5.2)
 TASKS = {
     "default": {

@@ -69,3 +69,8 @@ class EventBus:
                     await outcome
             except Exception:
                 logger.exception("Event subscriber %r failed on %s", fn, event.get("type"))
+
+
+#: The process-wide bus of Flowrra's first API: ``flowrra_django`` makes its app emit here, so
+#: code that subscribes to it (as the first Django consumer did) sees the project's events.
+event_bus = EventBus()

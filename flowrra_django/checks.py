@@ -6,7 +6,8 @@
   PostgreSQL or MySQL 8 / MariaDB 10.6+ (those with ``SELECT ... FOR UPDATE SKIP LOCKED``);
 * E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes);
 * W001 a ``django://`` SQLite database whose ``OPTIONS`` set what concurrent submitters and
-  workers cannot live with (flowrra_django fills in what they leave unset).
+  workers cannot live with (flowrra_django fills in what they leave unset);
+* W010 live dashboard updates that cannot cross processes (see :mod:`.live`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
 from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
+from .live import check_live_updates  # noqa: F401  (registers W010, the live dashboard's)
 
 VENDORS = ("sqlite", "postgresql", "mysql")
 

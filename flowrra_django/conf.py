@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "API_TOKENS": {},
     # the largest request body the API reads (bytes); a larger one is a 413
     "API_MAX_BODY": 1_000_000,
+    # live dashboard: "auto" (channel layer when it crosses processes, else the database),
+    # "channels", "poll" or "off"; and the seconds over which a task's events are coalesced
+    "LIVE_UPDATES": "auto",
+    "LIVE_INTERVAL": 0.1,
 }
 
 #: Keys whose values a message never repeats.
@@ -119,6 +123,11 @@ _OWN_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,
         "a whole number of bytes >= 1024",
     ),
+    "LIVE_UPDATES": (
+        lambda v: v in ("auto", "channels", "poll", "off"),
+        "'auto', 'channels', 'poll' or 'off'",
+    ),
+    "LIVE_INTERVAL": (lambda v: _is_number(v) and 0 < v <= 5, "a number of seconds in (0, 5]"),
 }
 
 

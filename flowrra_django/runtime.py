@@ -68,7 +68,13 @@ def get_app() -> Flowrra:
 
 
 def _new_app(config: Config) -> Flowrra:
+    from flowrra.events import event_bus
+
+    from .bridge import attach
+
     app = Flowrra(config)
+    app.events = event_bus  # the seed's module-level bus carries this project's events
+    attach(app)
     app.registry.decorator = "@task"
     app.registry.decorator_source = " (from flowrra_django import task) in an app's tasks.py"
     return app
@@ -167,11 +173,18 @@ def shutdown(timeout: float = 10.0) -> None:
             return
         _loop = _thread = None
         try:
-            future = asyncio.run_coroutine_threadsafe(get_app().stop(), running)
+            future = asyncio.run_coroutine_threadsafe(_stop_app(get_app()), running)
             future.result(timeout)
         except Exception:
             logger.warning("Flowrra producer did not stop cleanly", exc_info=True)
         _stop_loop(running, thread)
+
+
+async def _stop_app(app: Flowrra) -> None:
+    from .bridge import flush
+
+    await flush(app)  # the events of the last submits, before the loop goes
+    await app.stop()
 
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:

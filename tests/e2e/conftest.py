@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,19 +73,38 @@ class Demo:
         return self.process.returncode
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    """``python example_project/demo.py`` on a free port and a database of this test."""
-    port = _free_port()
-    log = tmp_path / "demo.log"
+def demo_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The demo's environment: a database of this test, no Redis unless ``extra`` says so."""
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "example_project.settings",  # not pytest-django's
     }
-    for name in ("FLOWRRA_BROKER_URL", "FLOWRRA_RESULT_BACKEND", "REDIS_URL"):
+    for name in ("FLOWRRA_BROKER_URL", "FLOWRRA_RESULT_BACKEND", "REDIS_URL", "CHANNEL_LAYER_URL"):
         env.pop(name, None)
+    return {**env, **extra}
+
+
+def manage_shell(env: dict[str, str], code: str) -> str:
+    """Run ``code`` in ``manage.py shell`` with ``env`` (another process); its last line."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def running_demo(tmp_path: Path, env: dict[str, str]) -> Iterator[Demo]:
+    """``python example_project/demo.py`` on a free port with ``env``, stopped at the end."""
+    port = _free_port()
+    log = tmp_path / "demo.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "example_project/demo.py", "--port", str(port)],
@@ -102,6 +122,13 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         running.stop()
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """``python example_project/demo.py`` on a free port and a database of this test."""
+    with running_demo(tmp_path, demo_environment(tmp_path)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ under tests/e2e/screenshots/ (git-ignored) for a person to look at."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, Demo
+from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, Demo, demo_environment, manage_shell
 
 pytestmark = pytest.mark.browser
 
@@ -21,27 +18,11 @@ WIDTHS = {"laptop": (1280, 800), "phone": (390, 844)}
 
 def submit_later(tmp_path: Path) -> str:
     """A task due in an hour, submitted in the demo's database: it waits, so it can be revoked."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-    }
-    for name in ("FLOWRRA_BROKER_URL", "FLOWRRA_RESULT_BACKEND", "REDIS_URL"):
-        env.pop(name, None)
     code = (
         "import flowrra_django; "
         "print(flowrra_django.options(countdown=3600).submit('count_primes', 10))"
     )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
+    return manage_shell(demo_environment(tmp_path), code)
 
 
 def test_every_dashboard_page_and_action_in_a_browser(
