@@ -8,6 +8,7 @@ not apply.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,7 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
         task_name: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[TaskResult]:
+    ) -> builtins.list[TaskResult]:
         rows = self._rows().order_by("-submitted_at", "-id")
         if statuses is not None:
             rows = rows.filter(status__in=[TaskStatus(s).value for s in statuses])
@@ -178,16 +179,18 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
     async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
         return await database_thread.run(queries.status_counts, self._rows(), since)
 
-    async def throughput(self, since: dt.datetime, until: dt.datetime) -> list[q.ThroughputPoint]:
+    async def throughput(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> builtins.list[q.ThroughputPoint]:
         return await database_thread.run(queries.throughput, self._rows(), since, until)
 
     async def window_stats(self, since: dt.datetime) -> q.WindowStats:
         return await database_thread.run(queries.window_stats, self._rows(), since)
 
-    async def retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
+    async def retry_links(self, task_id: str) -> tuple[str | None, builtins.list[str]]:
         return await database_thread.run(self._retry_links, task_id)
 
-    def _retry_links(self, task_id: str) -> tuple[str | None, list[str]]:
+    def _retry_links(self, task_id: str) -> tuple[str | None, builtins.list[str]]:
         row = self._rows().filter(task_id=task_id).values("id", "retry_of__task_id").first()
         if row is None:
             return None, []
