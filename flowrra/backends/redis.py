@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
 from ..redis_client import RedisTarget, parse_redis_url
-from ..redis_commands import RedisComponent, RedisConnection
+from ..redis_connection import RedisComponent, RedisConnection
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
 from . import redis_query

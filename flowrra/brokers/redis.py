@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
 from ..redis_client import mask_redis_url, parse_redis_url
-from ..redis_commands import RedisComponent, RedisConnection
+from ..redis_connection import RedisComponent, RedisConnection
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
