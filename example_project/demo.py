@@ -1,12 +1,16 @@
-"""Start the example site: migrate, create a demo superuser, run web + worker (+ beat).
+"""Start the example site: migrate, create the demo account, run web + worker + beat.
 
-    python example_project/demo.py [--port 8000]
+    python example_project/demo.py [--port 8000]      # or: make demo [DEMO_PORT=8000]
 
-Everything runs on SQLite with the database as broker (no Redis, no other server); the web
-process is daphne (``runserver`` with daphne in INSTALLED_APPS), so the dashboard is live:
-its pages read changes from the database, or from Redis when ``CHANNEL_LAYER_URL`` or
-``REDIS_URL`` is set. Ctrl-C
-(or SIGTERM) stops the children gracefully, by their PIDs; a second Ctrl-C kills them.
+With nothing set, everything runs on SQLite with the database as broker (no Redis, no other
+server); with ``REDIS_URL`` set, Redis is the broker and the live pages' channel layer (see
+``example_project/settings.py``). The web process is daphne (``runserver`` with daphne in
+INSTALLED_APPS), so the dashboard and the shop page are live.
+
+Each child runs in a session (and process group) of its own, so that Ctrl-C, SIGTERM or the
+terminal's hang-up reach this launcher only: it
+stops each child gracefully (SIGTERM), then kills whatever is left in the child's group (a
+CPU worker's pool, say), so that nothing outlives the demo. A second Ctrl-C kills at once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,7 +49,17 @@ def prepare() -> bool:
     return "flowrra_beat" in get_commands()
 
 
+def kill_group(child: subprocess.Popen[bytes], signum: int = signal.SIGKILL) -> None:
+    """``signum`` to every process left in ``child``'s group (its PID is the group's id)."""
+    try:
+        os.killpg(child.pid, signum)
+    except ProcessLookupError:
+        pass  # the group is empty
+
+
 def stop(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM to each child, up to ``grace`` seconds for all to exit, then SIGKILL to what
+    is left of their groups."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -55,6 +70,20 @@ def stop(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+    for child in children:
+        kill_group(child)
+
+
+def wait_for_port(port: int, children: list[subprocess.Popen[bytes]], seconds: float) -> bool:
+    """True once 127.0.0.1:``port`` accepts connections; False if a child exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def main() -> int:
@@ -68,14 +97,14 @@ def main() -> int:
         stopping.append(signum)
         if len(stopping) > 1:
             for child in children:
-                if child.poll() is None:
-                    child.kill()
+                kill_group(child)
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    os.environ["DEMO_ACCOUNT"] = f"{USERNAME}:{PASSWORD}"  # the first page shows it
     with_beat = prepare()
     commands = {
-        # daphne's runserver: HTTP, static files and the dashboard's websocket
+        # daphne's runserver: HTTP, static files and the live pages' websocket
         "web": manage("runserver", f"127.0.0.1:{options.port}", "--noreload"),
         "worker": manage("flowrra_worker"),
     }
@@ -84,14 +113,18 @@ def main() -> int:
     for command in commands.values():
         if stopping:
             break
-        # own sessions: Ctrl-C reaches this launcher only, which stops each child by PID
+        # a session of its own: the terminal's Ctrl-C (or hang-up) reaches this launcher only
         children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
-    print(
-        f"\nFlowrra demo: http://127.0.0.1:{options.port}/  "
-        f"(admin: http://127.0.0.1:{options.port}/admin/, user {USERNAME!r}, "
-        f"password {PASSWORD!r})\nRunning {', '.join(commands)}; Ctrl-C stops them.\n",
-        flush=True,
-    )
+    from django.conf import settings
+
+    if not stopping and wait_for_port(options.port, children, seconds=60):
+        broker = "Redis" if settings.REDIS_URL else "the database (SQLite, no Redis)"
+        print(
+            f"\nFlowrra demo: open http://127.0.0.1:{options.port}/ and log in as user "
+            f"{USERNAME!r}, password {PASSWORD!r}.\nRunning {', '.join(commands)}; tasks "
+            f"travel through {broker}. Ctrl-C stops them all.\n",
+            flush=True,
+        )
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)
     failed = [
@@ -103,6 +136,7 @@ def main() -> int:
     if failed and not stopping:
         print(f"Stopped: {', '.join(failed)} exited unexpectedly.", file=sys.stderr)
         return 1
+    print("Flowrra demo stopped.", flush=True)
     return 0
 
 

@@ -40,18 +40,18 @@ from django.test import Client
 from flowrra_django.models import TaskResult
 client = Client()
 client.login(username="alice", password="pw")
-page = client.get("/")
-bad = client.post("/", {"task": "nope", "count": "many"})
+page = client.get("/shop/")
+bad = client.post("/shop/", {"task": "nope", "count": "many"})
 from django.contrib.auth.models import User
 User.objects.create_user("olga", "olga@example.com", "pw", is_staff=True)
 staff = Client()
 staff.login(username="olga", password="pw")
-staff_page = staff.get("/").content.decode()
+staff_page = staff.get("/shop/").content.decode()
 rows = {
     r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
 }
-print(json.dumps({"page": [page.status_code, "Latest results" in page.content.decode()],
-                  "staff_page": ["Latest results" in staff_page, "/flowrra/" in staff_page],
+print(json.dumps({"page": [page.status_code, "Latest tasks" in page.content.decode()],
+                  "staff_page": ["Latest tasks" in staff_page, "/flowrra/" in staff_page],
                   "bad_form": [bad.status_code, "Select a valid choice" in bad.content.decode()],
                   "results": rows}))
 """
