@@ -16,6 +16,7 @@ CPU worker's pool, say), so that nothing outlives the demo. A second Ctrl-C kill
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -51,10 +52,8 @@ def prepare() -> bool:
 
 def kill_group(child: subprocess.Popen[bytes], signum: int = signal.SIGKILL) -> None:
     """``signum`` to every process left in ``child``'s group (its PID is the group's id)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group is empty
         os.killpg(child.pid, signum)
-    except ProcessLookupError:
-        pass  # the group is empty
 
 
 def stop(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
