@@ -69,8 +69,26 @@ def stop(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+    sweep(children)
+
+
+def sweep(children: list[subprocess.Popen[bytes]], seconds: float = 5.0) -> None:
+    """SIGKILL to what is left in the children's groups (a CPU pool's process still
+    exiting, say), and up to ``seconds`` for those groups to be empty."""
+    deadline = time.monotonic() + seconds
     for child in children:
         kill_group(child)
+    while any(group_left(child) for child in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def group_left(child: subprocess.Popen[bytes]) -> bool:
+    """Whether any process is still in ``child``'s group."""
+    try:
+        os.killpg(child.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def wait_for_port(port: int, children: list[subprocess.Popen[bytes]], seconds: float) -> bool:

@@ -13,14 +13,28 @@ from flowrra_django import live
 from flowrra_django.conf import flowrra_settings
 
 
-def running_on() -> dict[str, str]:
-    """Where this site's tasks travel and how its pages learn of changes, in words."""
-    broker = str(flowrra_settings()["BROKER_URL"])
-    return {
-        "broker": "Redis" if broker.startswith(("redis://", "rediss://")) else "the database",
-        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-        "live": "Redis (Channels)" if live.mode() == "channels" else "the database",
-    }
+def running_on() -> str:
+    """Where this site's tasks travel, results stay and live pages learn of changes, in words."""
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    database = {"sqlite3": "SQLite", "postgresql": "PostgreSQL", "mysql": "MySQL"}.get(
+        database, database
+    )
+    options = flowrra_settings()
+    on_redis = str(options["BROKER_URL"]).startswith(("redis://", "rediss://"))
+    results_on_redis = str(options["RESULT_BACKEND"]).startswith(("redis://", "rediss://"))
+    live_on_redis = live.mode() == "channels"
+    if not (on_redis or results_on_redis or live_on_redis):
+        return (
+            f"One {database} database is the queue, the result store and where the pages "
+            "read what changed: no Redis, no other server."
+        )
+    queue = "Redis" if on_redis else f"the {database} database"
+    results = "Redis" if results_on_redis else database
+    changes = "Redis (a Channels layer)" if live_on_redis else "the database"
+    return (
+        f"Tasks travel through {queue}, results stay in {results}, and the pages learn of "
+        f"changes through {changes}."
+    )
 
 
 class WelcomeView(LoginView):

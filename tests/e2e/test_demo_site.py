@@ -133,9 +133,7 @@ def test_make_demo_from_a_fresh_clone_in_a_browser(
         username, password = wait_for_banner(log, make, seconds=90)
         _wait_for_http(url + "/", make, seconds=10)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium_path, args=CHROMIUM_FLAGS
-            )
+            browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
             try:
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 page = context.new_page()
@@ -150,7 +148,7 @@ def test_make_demo_from_a_fresh_clone_in_a_browser(
                 expect(page.locator("#demo-intro h1")).to_contain_text("task queue")
                 account = page.locator("#demo-account")
                 expect(account).to_contain_text(f"user {username} and password {password}")
-                expect(page.locator("#demo-intro")).to_contain_text("through the database")
+                expect(page.locator("#demo-running")).to_contain_text("no Redis")
                 shoot(page, "welcome")
 
                 page.fill("#id_username", username)
@@ -184,7 +182,9 @@ def test_make_demo_from_a_fresh_clone_in_a_browser(
                 shop.evaluate("window.flNotReloaded = true")
                 shop.select_option("#id_task", "send_welcome_email")  # typed, not submitted
 
-                primes = dashboard.locator("tr", has=dashboard.locator("a", has_text="count_primes"))
+                primes = dashboard.locator(
+                    "tr", has=dashboard.locator("a", has_text="count_primes")
+                )
                 expect(primes.locator(".fl-badge")).to_have_text("success", timeout=30_000)
                 expect(primes).to_contain_text("168")  # the primes below 1,000
                 assert dashboard.evaluate("window.flNotReloaded") is True
