@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,6 +22,11 @@ from .forms import SubmitTaskForm
 LAST_FORM = "shop_last_form"
 
 
+def site_context(request: HttpRequest) -> dict[str, Any]:
+    """What the admin's frame of a page needs (header, user links), as the admin gives it."""
+    return admin.site.each_context(request)
+
+
 class DemoView(LoginRequiredMixin, FormView):
     """GET shows the form, and staff the 20 newest results of everyone (a live region of the
     page: it changes in place as tasks run); POST submits and redirects. Other users see
@@ -34,7 +39,7 @@ class DemoView(LoginRequiredMixin, FormView):
         return {**super().get_initial(), **self.request.session.get(LAST_FORM, {})}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
+        context = {**super().get_context_data(**kwargs), **site_context(self.request)}
         staff = self.request.user.is_staff
         context["results"] = TaskResult.objects.order_by("-submitted_at")[:20] if staff else []
         context["urls"] = {name: reverse(f"flowrra:{name}") for name in ("tasks", "workers")}

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
 from django.contrib.auth.views import LoginView
 
 from flowrra_django import live
 from flowrra_django.conf import flowrra_settings
+
+from .views import site_context
 
 
 def running_on() -> str:
@@ -43,7 +44,7 @@ class WelcomeView(LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(admin.site.each_context(self.request))
+        context.update(site_context(self.request))
         context.update(
             title="Flowrra demo",
             app_path=self.request.get_full_path(),
