@@ -87,7 +87,8 @@ FLOWRRA = {
     "BROKER_URL": env("FLOWRRA_BROKER_URL", default=REDIS_URL or "django://"),
     "RESULT_BACKEND": env("FLOWRRA_RESULT_BACKEND", default="django://"),
 }
-CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL)
+# the layer takes a plain redis:// URL: Flowrra's own options (?key_prefix=...) stay behind
+CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL.partition("?")[0])
 CHANNEL_LAYERS = {
     "default": (
         redis_channel_layer(
