@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, _free_port, _wait_for_http
+from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, free_port, wait_for_http
 
 pytestmark = pytest.mark.browser
 
@@ -113,7 +113,7 @@ def test_make_demo_from_a_fresh_clone_in_a_browser(
     from playwright.sync_api import expect, sync_playwright
 
     venv = Path(sys.prefix)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
     log = tmp_path / "make-demo.log"
@@ -131,7 +131,7 @@ def test_make_demo_from_a_fresh_clone_in_a_browser(
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         username, password = wait_for_banner(log, make, seconds=90)
-        _wait_for_http(url + "/", make, seconds=10)
+        wait_for_http(url + "/", make, seconds=10)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
             try:
