@@ -152,6 +152,8 @@ def main() -> int:
     stop(children)
     if failed and not stopping:
         print(f"Stopped: {', '.join(failed)} exited unexpectedly.", file=sys.stderr)
+        if "web" in failed:
+            print("Is the port taken? make demo DEMO_PORT=8080 picks another.", file=sys.stderr)
         return 1
     print("Flowrra demo stopped.", flush=True)
     return 0
