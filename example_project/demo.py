@@ -91,6 +91,17 @@ def group_left(child: subprocess.Popen[bytes]) -> bool:
     return True
 
 
+def port_free(port: int) -> bool:
+    """Whether 127.0.0.1:``port`` is free for the web process to listen on."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(port: int, children: list[subprocess.Popen[bytes]], seconds: float) -> bool:
     """True once 127.0.0.1:``port`` accepts connections; False if a child exits first."""
     deadline = time.monotonic() + seconds
@@ -118,6 +129,12 @@ def main() -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    if not port_free(options.port):
+        print(
+            f"Port {options.port} is taken: make demo DEMO_PORT=8080 picks another.",
+            file=sys.stderr,
+        )
+        return 1
     os.environ["DEMO_ACCOUNT"] = f"{USERNAME}:{PASSWORD}"  # the first page shows it
     with_beat = prepare()
     commands = {
@@ -144,16 +161,12 @@ def main() -> int:
         )
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)
-    failed = [
-        name
-        for name, child in zip(commands, children, strict=False)
-        if child.poll() not in (None, 0)
+    exited = [
+        name for name, child in zip(commands, children, strict=False) if child.poll() is not None
     ]
     stop(children)
-    if failed and not stopping:
-        print(f"Stopped: {', '.join(failed)} exited unexpectedly.", file=sys.stderr)
-        if "web" in failed:
-            print("Is the port taken? make demo DEMO_PORT=8080 picks another.", file=sys.stderr)
+    if exited and not stopping:
+        print(f"Stopped: {', '.join(exited)} exited unexpectedly.", file=sys.stderr)
         return 1
     print("Flowrra demo stopped.", flush=True)
     return 0
