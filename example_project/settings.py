@@ -114,10 +114,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-# the first page is the demo's welcome and login; logged in, one lands on the live dashboard
+# the first page is the demo's welcome and login; logged in, staff land on the live dashboard
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "flowrra:overview"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "login"  # the admin's "Log out" too
 # the account example_project/demo.py creates (it sets DEMO_ACCOUNT=user:password), shown on
 # the first page; unset when the site runs otherwise
 _demo_user, _, _demo_password = env("DEMO_ACCOUNT", default="").partition(":")

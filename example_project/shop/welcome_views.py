@@ -1,5 +1,5 @@
 """The demo's first page: what the demo is, which processes run it, and the login form;
-a logged-in visitor goes straight to the live dashboard (``LOGIN_REDIRECT_URL``)."""
+a logged-in visitor goes straight to the live dashboard (to the shop when not staff)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import LoginView
+from django.shortcuts import resolve_url
 
 from flowrra_django import live
 from flowrra_django.conf import flowrra_settings
@@ -41,6 +42,12 @@ def running_on() -> str:
 class WelcomeView(LoginView):
     template_name = "shop/welcome.html"
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        """Staff land on the live dashboard; other users on the shop (the dashboard is
+        for staff only)."""
+        user = self.request.user
+        return resolve_url("flowrra:overview" if user.is_staff else "shop:index")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

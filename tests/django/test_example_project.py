@@ -50,6 +50,7 @@ staff_page = staff.get("/shop/").content.decode()
 welcome = Client().get("/").content.decode()
 landing = staff.get("/")
 login = Client().post("/", {"username": "olga", "password": "pw"})
+alice_login = Client().post("/", {"username": "alice", "password": "pw"})
 rows = {
     r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
 }
@@ -59,6 +60,7 @@ print(json.dumps({"page": [page.status_code, "Latest tasks" in page.content.deco
                   "welcome": ["user <code>demo</code>" in welcome, "no Redis" in welcome],
                   "landing": [landing.status_code, landing.get("Location")],
                   "login": [login.status_code, login.get("Location")],
+                  "alice_login": alice_login.get("Location"),
                   "results": rows}))
 """
 
@@ -117,6 +119,7 @@ def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str)
     assert report["welcome"] == [True, True]  # the first page: the account, what runs
     assert report["landing"] == [302, "/flowrra/"]  # logged in: the live dashboard
     assert report["login"] == [302, "/flowrra/"]
+    assert report["alice_login"] == "/shop/"  # not staff: the shop, not the dashboard's 403
     prefix = "example_project.shop.tasks."  # a task's name is its dotted path
     assert all(name.startswith(prefix) for name in report["results"]), report["results"]
     results = {name.removeprefix(prefix): row for name, row in report["results"].items()}
