@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 # Django 6 needs Python >= 3.12: a second virtualenv runs the suite on it where one is available.
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
+DEMO_PORT ?= 8000
 
 .PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench docs docs-check
 
@@ -19,8 +20,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
-demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
-	$(PY) example_project/demo.py
+demo: venv ## the example site on 127.0.0.1:8000 (DEMO_PORT): web + worker + beat on SQLite, on Redis with REDIS_URL
+	$(PY) example_project/demo.py --port $(DEMO_PORT)
 
 test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 

@@ -71,7 +71,7 @@ def _metadata(dist: Path) -> email.message.Message:
 def test_the_sdist_carries_the_readme_changelog_license_and_docs(dist: Path) -> None:
     names = _sdist_names(dist)
     expected = {"README.md", "CHANGELOG.md", "LICENSE", "mkdocs.yml", "setup.cfg"}
-    expected |= set(_tracked("docs/*.md"))
+    expected |= set(_tracked("docs/*.md", "docs/*.png"))
     expected |= set(_tracked("flowrra_django/templates", "flowrra_django/static", "flowrra/*.lua"))
     assert expected - names == set()
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
