@@ -58,7 +58,9 @@ def _page(
 
 async def not_found(dashboard: Dashboard, request: Request, message: str) -> Response:
     data = {"error": message}
-    return _page(dashboard, request, "bad_request.html", "", "Not found", data, scope=None, status=404)
+    return _page(
+        dashboard, request, "bad_request.html", "", "Not found", data, scope=None, status=404
+    )
 
 
 async def overview(dashboard: Dashboard, request: Request) -> Response:
@@ -67,7 +69,9 @@ async def overview(dashboard: Dashboard, request: Request) -> Response:
 
     # the SVG is built from numbers and escaped time labels only
     chart = Markup(throughput_svg(data["throughput"], dashboard.timezone))
-    return _page(dashboard, request, "overview.html", "overview", "Overview", {**data, "chart": chart})
+    return _page(
+        dashboard, request, "overview.html", "overview", "Overview", {**data, "chart": chart}
+    )
 
 
 async def tasks(dashboard: Dashboard, request: Request) -> Response:
@@ -76,7 +80,16 @@ async def tasks(dashboard: Dashboard, request: Request) -> Response:
         data = await dashboard.ui.get_tasks_page_data(query=filters.query)
     except ValueError as exc:  # InvalidFilter, or a cursor this backend did not make
         context = {"error": str(exc)}
-        return _page(dashboard, request, "bad_request.html", "tasks", "Bad request", context, scope=None, status=400)
+        return _page(
+            dashboard,
+            request,
+            "bad_request.html",
+            "tasks",
+            "Bad request",
+            context,
+            scope=None,
+            status=400,
+        )
     params = {key: list(values) for key, values in request.query.items() if key != "after"}
     first_page = not request.query.get("after")
     context = {
@@ -93,7 +106,15 @@ async def tasks(dashboard: Dashboard, request: Request) -> Response:
     }
     if data["next_cursor"]:
         context["next_page_query"] = urlencode({**params, "after": data["next_cursor"]}, doseq=True)
-    return _page(dashboard, request, "tasks.html", "tasks", "Tasks", context, scope="all" if first_page else None)
+    return _page(
+        dashboard,
+        request,
+        "tasks.html",
+        "tasks",
+        "Tasks",
+        context,
+        scope="all" if first_page else None,
+    )
 
 
 async def task_detail(dashboard: Dashboard, request: Request, task_id: str) -> Response:
@@ -102,7 +123,15 @@ async def task_detail(dashboard: Dashboard, request: Request, task_id: str) -> R
     if detail is None:
         return await not_found(dashboard, request, "No task with this id is stored.")
     context = {**detail, "full": full}
-    return _page(dashboard, request, "task_detail.html", "tasks", f"Task {task_id}", context, scope=f"task:{task_id}")
+    return _page(
+        dashboard,
+        request,
+        "task_detail.html",
+        "tasks",
+        f"Task {task_id}",
+        context,
+        scope=f"task:{task_id}",
+    )
 
 
 async def workers(dashboard: Dashboard, request: Request) -> Response:
@@ -114,7 +143,15 @@ async def worker_detail(dashboard: Dashboard, request: Request, worker_id: str) 
     detail = await dashboard.ui.get_worker_detail(worker_id)
     if detail is None:
         return await not_found(dashboard, request, "No worker with this id has been seen lately.")
-    return _page(dashboard, request, "worker_detail.html", "workers", f"Worker {worker_id}", detail, scope=f"worker:{worker_id}")
+    return _page(
+        dashboard,
+        request,
+        "worker_detail.html",
+        "workers",
+        f"Worker {worker_id}",
+        detail,
+        scope=f"worker:{worker_id}",
+    )
 
 
 async def queues(dashboard: Dashboard, request: Request) -> Response:

@@ -61,7 +61,9 @@ def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
         "status_badge": status_badge,
         "duration": Formatter.format_duration,
         "masked": lambda text: mask_urls("" if text is None else str(text)),
-        "short": lambda text, limit=120: Formatter.shorten("" if text is None else str(text), limit),
+        "short": lambda text, limit=120: Formatter.shorten(
+            "" if text is None else str(text), limit
+        ),
         "segment": lambda value: quote(str(value), safe="~:@!$&'()*+,;="),
         "truncatechars": truncatechars,
         "default_if_none": lambda value, default: default if value is None else value,

@@ -59,11 +59,19 @@ API = _routes(
     ("GET", r"api/task-types/", api.task_types),
     ("GET", r"api/schedules/", api.schedule_list),
     ("GET", r"api/schedules/(?P<schedule_id>[^/]+)/", api.schedule_detail),
-    ("POST", r"api/schedules/(?P<schedule_id>[^/]+)/(?P<action>enable|disable|run)/", api.schedule_action),
+    (
+        "POST",
+        r"api/schedules/(?P<schedule_id>[^/]+)/(?P<action>enable|disable|run)/",
+        api.schedule_action,
+    ),
     ("GET", r"api/workers/", api.worker_list),
     ("GET", r"api/workers/(?P<worker_id>[^/]+)/", api.worker_detail),
     ("GET", r"api/queues/", api.queue_list),
-    ("POST", r"api/queues/dead/(?P<letter_id>[^/]+)/(?P<action>requeue|delete)/", api.dead_letter_action),
+    (
+        "POST",
+        r"api/queues/dead/(?P<letter_id>[^/]+)/(?P<action>requeue|delete)/",
+        api.dead_letter_action,
+    ),
     ("GET", r"api/stats/", api.stats),
 )
 
@@ -141,9 +149,7 @@ class Dashboard:
                 return error(503, message)
             return Response(503, message.encode(), "text/plain; charset=utf-8")
 
-    async def _route(
-        self, request: Request, path: str, table: list[Any], is_api: bool
-    ) -> Response:
+    async def _route(self, request: Request, path: str, table: list[Any], is_api: bool) -> Response:
         allowed = []
         for method, pattern, handler in table:
             found = pattern.fullmatch(path)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from ...backends.query import ResultQuery
 from ...task import TaskStatus
-from ..live import SUBSCRIBE_HELP, Outbox, parse_subscription, query_subscription, slim_event, slim_task
+from ..live import (
+    SUBSCRIBE_HELP,
+    Outbox,
+    parse_subscription,
+    query_subscription,
+    slim_event,
+    slim_task,
+)
 
 if TYPE_CHECKING:
     from .site import Dashboard
@@ -32,7 +39,13 @@ LOOK_LIMIT = 200
 
 
 def _state(task: dict[str, Any]) -> tuple[Any, ...]:
-    return (task["status"], task["started_at"], task["finished_at"], task["retries"], task["worker"])
+    return (
+        task["status"],
+        task["started_at"],
+        task["finished_at"],
+        task["retries"],
+        task["worker"],
+    )
 
 
 class ResultWatcher:
@@ -77,7 +90,9 @@ class ResultWatcher:
         ui = self.dashboard.ui
         newest = await ui.backend.query(ResultQuery(limit=LOOK_LIMIT))
         active = await ui.backend.query(
-            ResultQuery(statuses=frozenset({TaskStatus.RUNNING, TaskStatus.RETRYING}), limit=LOOK_LIMIT)
+            ResultQuery(
+                statuses=frozenset({TaskStatus.RUNNING, TaskStatus.RETRYING}), limit=LOOK_LIMIT
+            )
         )
         events: list[dict[str, Any]] = []
         for result in [*newest.results, *active.results]:
