@@ -17,6 +17,7 @@ live websocket at ``ws``, all from :class:`flowrra.ui.web.Dashboard`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Collection
@@ -98,10 +99,8 @@ def create_router(
             except ValueError:
                 return None
 
-        try:
+        with contextlib.suppress(WebSocketDisconnect):
             await serve_websocket(dashboard, parse_qs(websocket.url.query), send, receive)
-        except WebSocketDisconnect:
-            pass
 
     router.add_api_websocket_route("/ws", live)
     router.add_api_route("/", serve, methods=METHODS, include_in_schema=False)

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi import FastAPI  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-from flowrra.ui.fastapi import create_router  # noqa: E402
+from flowrra.ui.fastapi import create_router
 
-from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app  # noqa: E402
+from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app
 
 
 def client_for(**options: object) -> TestClient:

@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("flask")
 
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
+from flask import Flask
+from flask.testing import FlaskClient
 
-from flowrra.ui.flask import create_blueprint  # noqa: E402
+from flowrra.ui.flask import create_blueprint
 
-from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app  # noqa: E402
+from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app
 
 
 def client_for(**options: object) -> FlaskClient:

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("quart")
 
-from quart import Quart  # noqa: E402
-from quart.testing.connections import WebsocketDisconnectError  # noqa: E402
+from quart import Quart
+from quart.testing.connections import WebsocketDisconnectError
 
-from flowrra.ui.quart import create_blueprint  # noqa: E402
-from flowrra.ui.quart_websocket import setup_websocket  # noqa: E402
+from flowrra.ui.quart import create_blueprint
+from flowrra.ui.quart_websocket import setup_websocket
 
-from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app  # noqa: E402
+from .site_app import BEARER, PAGES, STAFF, TOKEN, allow_header, make_app
 
 
 def quart_app(**options: object) -> Quart:
