@@ -17,77 +17,70 @@ dashboard's coroutines run on an event loop thread of the blueprint's own.
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from .web import Dashboard
-from .web import Request as DashboardRequest
-from .web.http import Authorize, check_authorize
+from .adapter import BaseUIAdapter
+from .web.http import check_authorize
 from .web.portal import Portal
 
 if TYPE_CHECKING:
     from ..app import Flowrra
-    from ..scheduler import Scheduler
 
 METHODS = ["GET", "HEAD", "POST"]
 
 
-def create_blueprint(
-    flowrra_app: Flowrra,
-    *,
-    authorize: Authorize | None = None,
-    api_tokens: Collection[str] = (),
-    timezone: dt.tzinfo = dt.UTC,
-    scheduler: Scheduler | None = None,
-    poll_seconds: float = 2.0,
-    name: str = "flowrra",
-) -> Blueprint:
+class FlaskAdapter(BaseUIAdapter):
+    """The dashboard as a ``Blueprint``; its pages poll, as Flask has no websockets."""
+
+    factory = "create_blueprint"
+    live = "poll"
+
+    def __init__(self, flowrra_app: Flowrra, *, name: str = "flowrra", **options: Any) -> None:
+        super().__init__(flowrra_app, **options)
+        self.name = name
+        self.portal = Portal()
+
+    def get_routes(self) -> Blueprint:
+        dashboard, portal = self.dashboard, self.portal
+        blueprint = Blueprint(self.name, __name__)
+
+        def serve(path: str = "") -> Response:
+            native = request._get_current_object()  # type: ignore[attr-defined]
+            answer = check_authorize(dashboard.authorize, native)
+            if inspect.isawaitable(answer):
+                answer = portal.run(answer)  # type: ignore[arg-type]
+            result = portal.run(
+                dashboard.handle(
+                    self.dashboard_request(
+                        method=request.method,
+                        path=path,
+                        url_path=request.path,
+                        query=request.args.to_dict(flat=False),
+                        headers=dict(request.headers),
+                        body=request.get_data(),
+                        authorized=None if dashboard.authorize is None else bool(answer),
+                    )
+                )
+            )
+            return Response(
+                result.body, result.status, headers=result.headers, content_type=result.content_type
+            )
+
+        blueprint.add_url_rule("/", "dashboard", serve, methods=METHODS, defaults={"path": ""})
+        blueprint.add_url_rule("/<path:path>", "dashboard", serve, methods=METHODS)
+        return blueprint
+
+
+def create_blueprint(flowrra_app: Flowrra, **options: Any) -> Blueprint:
     """A blueprint of the dashboard of ``flowrra_app``; register it with a ``url_prefix``.
 
     ``authorize(request) -> bool`` (called in the request's context, so ``session`` and
-    ``flask_login.current_user`` work) decides who may use it; ``api_tokens`` also let API
-    and metrics clients in by ``Authorization: Bearer <token>``. With neither, only
-    ``health`` answers.
+    ``flask_login.current_user`` work) decides who may use it; ``api_tokens=[...]`` also
+    let API and metrics clients in by ``Authorization: Bearer <token>``. With neither, only
+    ``health`` answers. Other options: ``timezone``, ``scheduler``, ``poll_seconds`` (the
+    pages' reload interval, 2 s), ``name`` (the blueprint's).
     """
-    dashboard = Dashboard(
-        flowrra_app,
-        authorize=authorize,
-        api_tokens=api_tokens,
-        timezone=timezone,
-        scheduler=scheduler,
-        live="poll",
-        poll_seconds=poll_seconds,
-        factory="create_blueprint",
-    )
-    portal = Portal()
-    blueprint = Blueprint(name, __name__)
-
-    def serve(path: str = "") -> Response:
-        native = request._get_current_object()  # type: ignore[attr-defined]
-        answer = check_authorize(authorize, native)
-        if inspect.isawaitable(answer):
-            answer = portal.run(answer)  # type: ignore[arg-type]
-        result = portal.run(
-            dashboard.handle(
-                DashboardRequest(
-                    method=request.method,
-                    path=path,
-                    base=request.path[: len(request.path) - len(path)],
-                    query=request.args.to_dict(flat=False),
-                    headers=dict(request.headers),
-                    body=request.get_data(),
-                    authorized=None if authorize is None else bool(answer),
-                )
-            )
-        )
-        return Response(
-            result.body, result.status, headers=result.headers, content_type=result.content_type
-        )
-
-    blueprint.add_url_rule("/", "dashboard", serve, methods=METHODS, defaults={"path": ""})
-    blueprint.add_url_rule("/<path:path>", "dashboard", serve, methods=METHODS)
-    return blueprint
+    return FlaskAdapter(flowrra_app, **{"poll_seconds": 2.0, **options}).get_routes()

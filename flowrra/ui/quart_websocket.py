@@ -16,14 +16,11 @@ is none, 4403 when it refuses). Without the websocket, pages fall back to pollin
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from quart import current_app, websocket
 
 from .quart import EXTENSION
-from .serialize import json_default
 from .web.http import authorized
 from .web.stream import serve_websocket
 
@@ -50,22 +47,14 @@ async def websocket_endpoint() -> None:
     dashboard = _dashboard()
     native = websocket._get_current_object()  # type: ignore[attr-defined]
     await websocket.accept()
-    refused = dashboard.access.websocket_refusal(await authorized(dashboard.authorize, native))
+    refused = dashboard.access.websocket_refusal(
+        await authorized(dashboard.authorize, native), dict(websocket.headers)
+    )
     if refused is not None:
         await websocket.close(refused)
         return
-
-    async def send(message: dict[str, Any]) -> None:
-        await websocket.send(json.dumps(message, default=json_default))
-
-    async def receive() -> Any:
-        try:
-            return json.loads(await websocket.receive())
-        except ValueError:
-            return None
-
-    query = parse_qs(websocket.query_string.decode("latin-1"))
-    await serve_websocket(dashboard, query, send, receive)
+    query = websocket.query_string.decode("latin-1")
+    await serve_websocket(dashboard, query, websocket.send, websocket.receive)
 
 
 def setup_websocket(

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..serialize import json_default
 
@@ -16,6 +17,24 @@ Authorize = Callable[[Any], Any]
 #: Websocket close codes, as the Django consumer's: no access granted; access refused.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site(headers: Mapping[str, str]) -> bool:
+    """Whether a browser sent this request from a page of another site: its
+    ``Sec-Fetch-Site``, or its ``Origin`` against the ``Host`` it was sent to. The hook
+    decides by cookies, which a browser sends along with another site's requests too, so
+    writes and websockets must come from the dashboard's own pages."""
+    lower = {key.lower(): value for key, value in headers.items()}
+    if lower.get("sec-fetch-site", "") in ("cross-site", "same-site"):
+        return True
+    origin = lower.get("origin", "")
+    if not origin:
+        return False
+    host = lower.get("x-forwarded-host") or lower.get("host", "")
+    return origin == "null" or urlsplit(origin).netloc != host.split(",")[0].strip()
 
 
 @dataclass(slots=True)
@@ -104,6 +123,12 @@ class Access:
                 return None
             return error(401, "This token is not valid.", WWW_Authenticate='Bearer realm="flowrra"')
         if request.authorized:
+            if request.method in SAFE_METHODS:
+                return None
+            if cross_site(request.headers):
+                return error(403, "Cross-site requests may not change anything here.")
+            if request.header("content-type").split(";")[0].strip() != "application/json":
+                return error(403, "Send writes as 'Content-Type: application/json'.")
             return None
         if not self.has_hook and not self.tokens:
             return self._refuse(request, 403, self.closed_message, api=api)
@@ -114,8 +139,11 @@ class Access:
             return error(401, message, WWW_Authenticate='Bearer realm="flowrra"')
         return self._refuse(request, 403, self.closed_message, api=api)
 
-    def websocket_refusal(self, authorized: bool | None) -> int | None:
-        """None when a websocket may connect, else its close code."""
+    def websocket_refusal(self, authorized: bool | None, headers: Mapping[str, str]) -> int | None:
+        """None when a websocket may connect, else its close code (a page of another site
+        may not open one with the user's cookies)."""
+        if cross_site(headers):
+            return CLOSE_FORBIDDEN
         if authorized:
             return None
         return CLOSE_FORBIDDEN if authorized is False else CLOSE_UNAUTHENTICATED

@@ -92,7 +92,7 @@ async def tasks(dashboard: Dashboard, request: Request) -> Response:
         )
     params = {key: list(values) for key, values in request.query.items() if key != "after"}
     first_page = not request.query.get("after")
-    context = {
+    context: dict[str, Any] = {
         **data,
         "filters": filters.values,
         "filtered": filters.query.filtered,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from ...backends.query import ResultQuery
 from ...task import TaskStatus
@@ -24,14 +26,15 @@ from ..live import (
     slim_event,
     slim_task,
 )
+from ..serialize import json_default
 
 if TYPE_CHECKING:
     from .site import Dashboard
 
 logger = logging.getLogger(__name__)
 Listener = Callable[[list[dict[str, Any]]], None]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[Any]]
+SendText = Callable[[str], Awaitable[None]]
+ReceiveText = Callable[[], Awaitable[str | bytes]]
 
 #: Newest results one look reads, and the running or retrying ones at most; more changes
 #: than that at once and pages are told to reload (``resync``).
@@ -127,14 +130,18 @@ class ResultWatcher:
 
 
 async def serve_websocket(
-    dashboard: Dashboard, query: dict[str, list[str]], send: Send, receive: Receive
+    dashboard: Dashboard, query_string: str, send_text: SendText, receive_text: ReceiveText
 ) -> None:
     """One accepted connection until the client leaves: ``hello`` first, then the events
     it subscribes to (``?task=<id>``, ``?worker=<id>``, or a ``{"subscribe": ...}``
-    message), coalesced by an :class:`~flowrra.ui.live.Outbox`."""
+    message), coalesced by an :class:`~flowrra.ui.live.Outbox`. The adapter has accepted
+    the connection; it ends when ``receive_text`` raises (the client left)."""
     await dashboard.ensure_started()
     outbox = Outbox()
-    outbox.subscribe(query_subscription(query))
+    outbox.subscribe(query_subscription(parse_qs(query_string)))
+
+    async def send(message: dict[str, Any]) -> None:
+        await send_text(json.dumps(message, default=json_default))
 
     async def from_bus(event: dict[str, Any]) -> None:
         slim = slim_event(event)
@@ -147,7 +154,10 @@ async def serve_websocket(
     try:
         await send({"type": "hello", "mode": "poll", "subscription": outbox.subscription})
         while True:
-            content = await receive()
+            try:
+                content = json.loads(await receive_text())
+            except ValueError:
+                content = None
             subscription = (
                 parse_subscription(content.get("subscribe")) if isinstance(content, dict) else None
             )

@@ -150,3 +150,24 @@ def test_the_websocket_streams_task_updates(client: TestClient) -> None:
                 if e["type"] == "task.update" and e["task"]["task_id"] == task_id
             ]
         assert seen[-1] == "success"
+
+
+def test_another_site_cannot_write_or_listen_with_the_users_cookies(client: TestClient) -> None:
+    body = {"task": "add", "args": [1, 2]}
+    evil = {**STAFF, "Origin": "http://evil.example"}
+    refused = client.post("/flowrra/api/tasks/", json=body, headers=evil)
+    assert refused.status_code == 403 and "Cross-site" in refused.json()["error"]
+    form = client.post(
+        "/flowrra/api/tasks/",
+        content=b'{"task": "add", "args": [1, 2]}',
+        headers={**STAFF, "Content-Type": "text/plain"},  # what a cross-site form can send
+    )
+    assert form.status_code == 403 and "application/json" in form.json()["error"]
+    own = {**STAFF, "Origin": "http://testserver"}
+    assert client.post("/flowrra/api/tasks/", json=body, headers=own).status_code == 201
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/flowrra/ws", headers=evil) as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4403
