@@ -56,11 +56,18 @@ def _page(
     return Response(status, render(dashboard.timezone, f"flowrra/{template}", context))
 
 
-async def not_found(dashboard: Dashboard, request: Request, message: str) -> Response:
-    data = {"error": message}
+def _message(
+    dashboard: Dashboard, request: Request, title: str, message: str, status: int
+) -> Response:
+    """What was wrong with the request, inside the dashboard's frame."""
+    context = {"error": message}
     return _page(
-        dashboard, request, "bad_request.html", "", "Not found", data, scope=None, status=404
+        dashboard, request, "bad_request.html", "", title, context, scope=None, status=status
     )
+
+
+async def not_found(dashboard: Dashboard, request: Request, message: str) -> Response:
+    return _message(dashboard, request, "Not found", message, 404)
 
 
 async def overview(dashboard: Dashboard, request: Request) -> Response:
@@ -79,17 +86,7 @@ async def tasks(dashboard: Dashboard, request: Request) -> Response:
         filters = parse_task_filters(request.query, timezone=dashboard.timezone)
         data = await dashboard.ui.get_tasks_page_data(query=filters.query)
     except ValueError as exc:  # InvalidFilter, or a cursor this backend did not make
-        context = {"error": str(exc)}
-        return _page(
-            dashboard,
-            request,
-            "bad_request.html",
-            "tasks",
-            "Bad request",
-            context,
-            scope=None,
-            status=400,
-        )
+        return _message(dashboard, request, "Bad request", str(exc), 400)
     params = {key: list(values) for key, values in request.query.items() if key != "after"}
     first_page = not request.query.get("after")
     context: dict[str, Any] = {
