@@ -10,10 +10,10 @@ from urllib.parse import quote
 from django import template
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from flowrra.ui import Formatter, mask_urls
-from flowrra.ui.formatter import as_datetime
+from flowrra.ui.formatter import as_datetime, badge_html, time_html
 
 register = template.Library()
 
@@ -24,16 +24,7 @@ def when(value: Any) -> str:
     moment = as_datetime(value)
     if moment is None:
         return "-"
-    local = timezone.localtime(moment)
-    return format_html(
-        '<time datetime="{}" title="{}"><span class="fl-date">{} </span>{} '
-        '<span class="rel">{}</span></time>',
-        moment.isoformat(),
-        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        local.strftime("%Y-%m-%d"),
-        local.strftime("%H:%M:%S"),
-        Formatter.format_relative(moment),
-    )
+    return mark_safe(time_html(moment, timezone.localtime(moment)))  # built escaped
 
 
 @register.filter
@@ -42,12 +33,7 @@ def ago(value: Any) -> str:
     moment = as_datetime(value)
     if moment is None:
         return "-"
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        moment.isoformat(),
-        timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"),
-        Formatter.format_relative(moment),
-    )
+    return mark_safe(time_html(moment, timezone.localtime(moment), relative_only=True))
 
 
 @register.filter
@@ -63,10 +49,7 @@ def duration(seconds: Any) -> str:
 
 @register.filter
 def status_badge(status: Any) -> str:
-    value = getattr(status, "value", status)
-    return format_html(
-        '<span class="fl-badge {}">{}</span>', Formatter.get_status_color(str(value)), value
-    )
+    return mark_safe(badge_html(status))  # built escaped
 
 
 @register.filter

@@ -9,47 +9,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..formatter import Formatter, as_datetime, mask_urls
+from ..formatter import Formatter, as_datetime, badge_html, mask_urls, time_html
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
-    from markupsafe import Markup, escape
+    from markupsafe import Markup
 
-    def local(moment: dt.datetime) -> dt.datetime:
-        return moment.astimezone(timezone)
-
-    def when(value: Any) -> Any:
+    def when(value: Any, relative_only: bool = False) -> Any:
         moment = as_datetime(value)
         if moment is None:
             return "-"
-        stamp = local(moment)
-        return Markup(
-            '<time datetime="{}" title="{}"><span class="fl-date">{} </span>{} '
-            '<span class="rel">{}</span></time>'
-        ).format(
-            moment.isoformat(),
-            stamp.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            stamp.strftime("%Y-%m-%d"),
-            stamp.strftime("%H:%M:%S"),
-            Formatter.format_relative(moment),
-        )
-
-    def ago(value: Any) -> Any:
-        moment = as_datetime(value)
-        if moment is None:
-            return "-"
-        return Markup('<time datetime="{}" title="{}">{}</time>').format(
-            moment.isoformat(),
-            local(moment).strftime("%Y-%m-%d %H:%M:%S %Z"),
-            Formatter.format_relative(moment),
-        )
-
-    def status_badge(status: Any) -> Any:
-        value = getattr(status, "value", status)
-        color = Formatter.get_status_color(str(value))
-        return Markup('<span class="fl-badge {}">{}</span>').format(color, value)
+        local = moment.astimezone(timezone)
+        return Markup(time_html(moment, local, relative_only=relative_only))  # built escaped
 
     def truncatechars(value: Any, limit: int) -> str:
         text = str(value)
@@ -57,8 +30,8 @@ def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
 
     return {
         "when": when,
-        "ago": ago,
-        "status_badge": status_badge,
+        "ago": lambda value: when(value, relative_only=True),
+        "status_badge": lambda status: Markup(badge_html(status)),
         "duration": Formatter.format_duration,
         "masked": lambda text: mask_urls("" if text is None else str(text)),
         "short": lambda text, limit=120: Formatter.shorten(
@@ -68,7 +41,6 @@ def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
         "truncatechars": truncatechars,
         "default_if_none": lambda value, default: default if value is None else value,
         "pluralize": lambda n, suffix="s": "" if n == 1 else suffix,
-        "escape": escape,
     }
 
 
