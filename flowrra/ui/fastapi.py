@@ -26,12 +26,11 @@ from fastapi.responses import Response
 
 from .adapter import BaseUIAdapter
 from .web.http import authorized
+from .web.site import METHODS
 from .web.stream import serve_websocket
 
 if TYPE_CHECKING:
     from ..app import Flowrra
-
-METHODS = ["GET", "HEAD", "POST"]
 
 
 class FastAPIAdapter(BaseUIAdapter):

@@ -25,11 +25,10 @@ from flask import Blueprint, Response, request
 from .adapter import BaseUIAdapter
 from .web.http import check_authorize
 from .web.portal import Portal
+from .web.site import METHODS
 
 if TYPE_CHECKING:
     from ..app import Flowrra
-
-METHODS = ["GET", "HEAD", "POST"]
 
 
 class FlaskAdapter(BaseUIAdapter):

@@ -20,11 +20,12 @@ from quart import Blueprint, Response, request
 
 from .adapter import BaseUIAdapter
 from .web.http import authorized
+from .web.site import METHODS
 
 if TYPE_CHECKING:
     from ..app import Flowrra
 
-METHODS = ["GET", "HEAD", "POST"]
+
 #: Where a Quart app keeps its dashboard (``app.extensions``), for the websocket to find.
 EXTENSION = "flowrra"
 

@@ -1,6 +1,7 @@
 """The JSON API outside Django: the paths, bodies and errors of the Django app's API
 (``docs/api.md``), over the same services and payload shapes (:mod:`flowrra.ui.serialize`).
-Whoever passes the adapter's access check may use every endpoint."""
+Whoever passes the adapter's access check may use every endpoint. A handler raises
+:class:`~flowrra.ui.api_requests.ApiProblem` for a request it cannot carry out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ...exceptions import ResultNotFoundError
+from ...task import TaskStatus
+from ..api_requests import (
+    ApiProblem,
+    control,
+    control_request,
+    create_schedule,
+    save_schedule,
+    schedule_action,
+    schedule_definition,
+)
 from ..filters import parse_task_filters
 from ..serialize import (
     queues_page_json,
@@ -27,22 +38,17 @@ if TYPE_CHECKING:
 MAX_BODY = 1_000_000
 
 
-class _Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
 def _object_body(request: Request) -> dict[str, Any]:
     if len(request.body) > MAX_BODY:
-        raise _Refused(error(413, f"The body is larger than {MAX_BODY} bytes."))
+        raise ApiProblem(413, f"The body is larger than {MAX_BODY} bytes.")
     if not request.body.strip():
         return {}
     try:
         data = json.loads(request.body)
     except (ValueError, RecursionError) as exc:
-        raise _Refused(error(400, "The body is not JSON.", {"body": str(exc)[:200]})) from None
+        raise ApiProblem(400, "The body is not JSON.", {"body": str(exc)[:200]}) from None
     if not isinstance(data, dict):
-        raise _Refused(error(400, "Send a JSON object.", {"body": "a JSON object"}))
+        raise ApiProblem(400, "Send a JSON object.", {"body": "a JSON object"})
     return data
 
 
@@ -67,8 +73,6 @@ async def task_list(dashboard: Dashboard, request: Request) -> Response:
 async def task_submit(dashboard: Dashboard, request: Request) -> Response:
     try:
         task_id = await dashboard.ui.submit_task(_object_body(request))
-    except _Refused as refused:
-        return refused.response
     except SubmissionError as exc:
         return error(400, "The task was not submitted.", exc.errors)
     return Response.json({"task_id": task_id, "url": _task_link(request, task_id)}, 201)
@@ -117,26 +121,67 @@ async def schedule_detail(dashboard: Dashboard, request: Request, schedule_id: s
     return Response.json(schedule) if schedule is not None else _not_found("schedule")
 
 
-async def schedule_action(
+async def schedule_create(dashboard: Dashboard, request: Request) -> Response:
+    definition = schedule_definition(_object_body(request))
+    return Response.json(await create_schedule(dashboard.schedules, definition), 201)
+
+
+async def schedule_save(dashboard: Dashboard, request: Request, schedule_id: str) -> Response:
+    """PUT replaces a schedule's definition, PATCH changes the fields given."""
+    definition = schedule_definition(_object_body(request))
+    merge = request.method == "PATCH"
+    saved = await save_schedule(dashboard.schedules, schedule_id, definition, merge=merge)
+    return Response.json(saved) if saved is not None else _not_found("schedule")
+
+
+async def schedule_delete(dashboard: Dashboard, request: Request, schedule_id: str) -> Response:
+    deleted = await dashboard.schedules.delete_schedule(schedule_id)
+    if not deleted["success"]:
+        return _not_found("schedule")
+    return Response.json({"id": schedule_id, "deleted": True})
+
+
+async def schedule_act(
     dashboard: Dashboard, request: Request, schedule_id: str, action: str
 ) -> Response:
-    schedules = dashboard.schedules
-    if await schedules.get_schedule(schedule_id) is None:
+    done = await schedule_action(dashboard.schedules, schedule_id, action)
+    if done is None:
         return _not_found("schedule")
-    if action == "run":
-        try:
-            task_id = await schedules.run_now(schedule_id)
-        except (TypeError, ValueError) as exc:  # stored before arguments were checked
-            return error(409, f"Not run: {exc}")
-        return Response.json({"schedule_id": schedule_id, "task_id": task_id}, 201)
-    try:
-        if action == "enable":
-            await schedules.enable_schedule(schedule_id)
-        else:
-            await schedules.disable_schedule(schedule_id)
-    except ValueError as exc:
-        return error(409, f"Not changed: {exc}.")
-    return Response.json(await schedules.get_schedule(schedule_id) or {})
+    return Response.json(done[1], done[0])
+
+
+async def worker_control(dashboard: Dashboard, request: Request, worker_id: str) -> Response:
+    command, arguments, timeout = control_request(_object_body(request))
+    status, body = await control(dashboard.ui, worker_id, command, arguments, timeout, missing=404)
+    return Response.json(body, status)
+
+
+async def task_terminate(dashboard: Dashboard, request: Request, task_id: str) -> Response:
+    data = await dashboard.ui.get_task_data(task_id)
+    if data is None:
+        return _not_found("task")
+    task = data["task"]
+    if task.status is not TaskStatus.RUNNING or not task.worker:
+        return error(409, f"Not terminated: the task is {task.status.value}, not running.")
+    terminate = {"task_id": task_id}
+    status, body = await control(
+        dashboard.ui, task.worker, "terminate", terminate, 5.0, missing=409
+    )
+    return Response.json(body, status)
+
+
+async def openapi(dashboard: Dashboard, request: Request) -> Response:
+    """The API's OpenAPI document, its server this dashboard's API."""
+    from ..openapi import document
+
+    access = (
+        "Authenticate with 'Authorization: Bearer <token>' (the adapter's api_tokens), or as "
+        "the adapter's authorize hook lets you in (writes then as JSON, from this site)."
+    )
+    doc = document(access, session=False)
+    host = request.header("host")
+    doc["servers"] = [{"url": f"//{host}{request.base}api" if host else f"{request.base}api"}]
+    return Response.json(doc)
 
 
 async def worker_list(dashboard: Dashboard, request: Request) -> Response:

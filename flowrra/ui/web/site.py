@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...exceptions import FlowrraError
 from ...management import FlowrraManager
 from .. import health
+from ..api_requests import ApiProblem
 from ..schedules import ScheduleService
 from ..service import UIService
 from . import api, pages
@@ -37,6 +38,10 @@ STATIC_FILES = {
 }
 
 
+#: The HTTP methods the adapters route to the dashboard.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
 def _routes(*table: tuple[str, str, Handler]) -> list[tuple[str, re.Pattern[str], Handler]]:
     return [(method, re.compile(pattern), handler) for method, pattern, handler in table]
 
@@ -50,26 +55,34 @@ PAGES = _routes(
     ("GET", r"queues/", pages.queues),
     ("GET", r"schedules/", pages.schedules),
 )
+_ID = r"(?P<{}>[^/]+)"
 API = _routes(
+    ("GET", r"api/openapi\.json", api.openapi),
     ("GET", r"api/tasks/", api.task_list),
     ("POST", r"api/tasks/", api.task_submit),
-    ("GET", r"api/tasks/(?P<task_id>[^/]+)/", api.task_detail),
-    ("POST", r"api/tasks/(?P<task_id>[^/]+)/retry/", api.task_retry),
-    ("POST", r"api/tasks/(?P<task_id>[^/]+)/revoke/", api.task_revoke),
+    ("GET", rf"api/tasks/{_ID.format('task_id')}/", api.task_detail),
+    ("POST", rf"api/tasks/{_ID.format('task_id')}/retry/", api.task_retry),
+    ("POST", rf"api/tasks/{_ID.format('task_id')}/revoke/", api.task_revoke),
+    ("POST", rf"api/tasks/{_ID.format('task_id')}/terminate/", api.task_terminate),
     ("GET", r"api/task-types/", api.task_types),
     ("GET", r"api/schedules/", api.schedule_list),
-    ("GET", r"api/schedules/(?P<schedule_id>[^/]+)/", api.schedule_detail),
+    ("POST", r"api/schedules/", api.schedule_create),
+    ("GET", rf"api/schedules/{_ID.format('schedule_id')}/", api.schedule_detail),
+    ("PUT", rf"api/schedules/{_ID.format('schedule_id')}/", api.schedule_save),
+    ("PATCH", rf"api/schedules/{_ID.format('schedule_id')}/", api.schedule_save),
+    ("DELETE", rf"api/schedules/{_ID.format('schedule_id')}/", api.schedule_delete),
     (
         "POST",
-        r"api/schedules/(?P<schedule_id>[^/]+)/(?P<action>enable|disable|run)/",
-        api.schedule_action,
+        rf"api/schedules/{_ID.format('schedule_id')}/(?P<action>enable|disable|run)/",
+        api.schedule_act,
     ),
     ("GET", r"api/workers/", api.worker_list),
-    ("GET", r"api/workers/(?P<worker_id>[^/]+)/", api.worker_detail),
+    ("GET", rf"api/workers/{_ID.format('worker_id')}/", api.worker_detail),
+    ("POST", rf"api/workers/{_ID.format('worker_id')}/control/", api.worker_control),
     ("GET", r"api/queues/", api.queue_list),
     (
         "POST",
-        r"api/queues/dead/(?P<letter_id>[^/]+)/(?P<action>requeue|delete)/",
+        rf"api/queues/dead/{_ID.format('letter_id')}/(?P<action>requeue|delete)/",
         api.dead_letter_action,
     ),
     ("GET", r"api/stats/", api.stats),
@@ -142,6 +155,8 @@ class Dashboard:
             if path == "metrics":
                 return await self._metrics()
             return await self._route(request, path, API if is_api else PAGES, is_api)
+        except ApiProblem as problem:
+            return error(problem.status, problem.message, problem.fields)
         except (FlowrraError, OSError, ConnectionError) as exc:
             logger.warning("Dashboard %s %s: %s", request.method, path, exc)
             message = "The broker or result backend did not answer."
