@@ -47,6 +47,7 @@ def _page(
         "navigation": [(name, label, urls[name]) for name, label, _ in NAVIGATION],
         "urls": urls,
         "static": request.base + "static/",
+        "api": request.base + "api/",
         "live": live,
         "live_scope": "" if scope in (None, "all") else scope,
         "live_ws": dashboard.websocket_path or request.base + "ws",

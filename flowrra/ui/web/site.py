@@ -35,6 +35,7 @@ STATIC_FILES = {
     "dashboard.css": "text/css; charset=utf-8",
     "standalone.css": "text/css; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
+    "actions.js": "text/javascript; charset=utf-8",
 }
 
 

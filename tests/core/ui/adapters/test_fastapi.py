@@ -63,6 +63,7 @@ def test_a_submitted_task_shows_its_result_on_its_page_and_in_the_api(client: Te
     assert detail["task"]["result"] == 5 and detail["can_revoke"] is False
     page = client.get(f"/flowrra/tasks/{task_id}/", headers=STAFF)
     assert page.status_code == 200 and "status-success" in page.text
+    assert f'data-fl-post="/flowrra/api/tasks/{task_id}/retry/"' in page.text
     listed = client.get("/flowrra/api/tasks/?status=success", headers=BEARER).json()
     assert [task["task_id"] for task in listed["tasks"]] == [task_id]
     assert "traceback" not in listed["tasks"][0]
