@@ -12,6 +12,7 @@ from typing import Any
 
 from ..control import ControlError
 from ..exceptions import UnsupportedFeatureError
+from ..task import TaskStatus
 from .schedules import FIELDS, ScheduleConflict, ScheduleService, ScheduleValidationError
 from .service import UIService
 
@@ -148,3 +149,15 @@ class _saving:
             raise ApiProblem(409, "The schedule was not saved.", exc.errors) from None
         if isinstance(exc, ScheduleValidationError):
             raise ApiProblem(400, "The schedule was not saved.", exc.errors) from None
+
+
+async def terminate(ui: UIService, task_id: str) -> tuple[int, dict[str, Any]] | None:
+    """Terminate a running task on the worker that runs it (it ends REVOKED): (status,
+    body) as :func:`control` answers, 409 when it is not running, None if unknown."""
+    data = await ui.get_task_data(task_id)
+    if data is None:
+        return None
+    task = data["task"]
+    if task.status is not TaskStatus.RUNNING or not task.worker:
+        raise ApiProblem(409, f"Not terminated: the task is {task.status.value}, not running.")
+    return await control(ui, task.worker, "terminate", {"task_id": task_id}, 5.0, missing=409)

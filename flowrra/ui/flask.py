@@ -25,7 +25,7 @@ from flask import Blueprint, Response, request
 from .adapter import BaseUIAdapter
 from .web.http import check_authorize
 from .web.portal import Portal
-from .web.site import METHODS
+from .web.site import add_blueprint_rules
 
 if TYPE_CHECKING:
     from ..app import Flowrra
@@ -68,8 +68,7 @@ class FlaskAdapter(BaseUIAdapter):
                 result.body, result.status, headers=result.headers, content_type=result.content_type
             )
 
-        blueprint.add_url_rule("/", "dashboard", serve, methods=METHODS, defaults={"path": ""})
-        blueprint.add_url_rule("/<path:path>", "dashboard", serve, methods=METHODS)
+        add_blueprint_rules(blueprint, serve)
         return blueprint
 
 

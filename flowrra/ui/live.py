@@ -15,6 +15,8 @@ Django consumer (:mod:`flowrra_django.consumers`) and the FastAPI and Quart webs
 from __future__ import annotations
 
 import asyncio
+import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,6 +44,8 @@ SEND_BATCH = 1000
 SEND_GAP = 0.05
 
 Subscription = tuple[str, str | None]
+Listener = Callable[[list[dict[str, Any]]], None]
+logger = logging.getLogger(__name__)
 
 
 def slim_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -155,3 +159,43 @@ class Outbox:
                     await send({"type": "batch", "events": events})
                 if len(keys) == SEND_BATCH:  # a burst: let the outbox coalesce a while
                     await asyncio.sleep(SEND_GAP)
+
+
+class Watcher(ABC):
+    """Looks at a store for changes every ``poll_seconds`` while it has listeners, and hands
+    each the events of each look (the Django app's results table, or any result backend:
+    :class:`flowrra.ui.web.stream.ResultWatcher`)."""
+
+    def __init__(self, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._listeners: set[Listener] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, listener: Listener) -> None:
+        self._listeners.add(listener)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def remove(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget what was seen: the next look only primes."""
+
+    @abstractmethod
+    async def changes(self) -> list[dict[str, Any]]:
+        """The events since the previous look (none at the first, which primes)."""
+
+    async def _run(self) -> None:
+        self.reset()
+        while self._listeners:
+            try:
+                events = await self.changes()
+            except Exception:  # the store is down: look again next time
+                logger.warning("Live updates could not read the result store", exc_info=True)
+                events = []
+            if events:
+                for listener in list(self._listeners):
+                    listener(events)
+            await asyncio.sleep(self.poll_seconds)

@@ -20,7 +20,7 @@ from quart import Blueprint, Response, request
 
 from .adapter import BaseUIAdapter
 from .web.http import authorized
-from .web.site import METHODS
+from .web.site import add_blueprint_rules
 
 if TYPE_CHECKING:
     from ..app import Flowrra
@@ -66,8 +66,7 @@ class QuartAdapter(BaseUIAdapter):
                 answer.body, answer.status, headers=answer.headers, content_type=answer.content_type
             )
 
-        blueprint.add_url_rule("/", "dashboard", serve, methods=METHODS, defaults={"path": ""})
-        blueprint.add_url_rule("/<path:path>", "dashboard", serve, methods=METHODS)
+        add_blueprint_rules(blueprint, serve)
         return blueprint
 
 

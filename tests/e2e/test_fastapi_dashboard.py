@@ -129,6 +129,7 @@ def test_tasks_run_by_another_process_turn_success_on_the_page(
             page.wait_for_url(lambda url: "/tasks/" in url and ids[0] not in url)
             expect(page.locator("h1 .fl-badge")).to_have_text("success", timeout=10_000)
             expect(page.locator("pre.fl-pre").last).to_contain_text("photo-0.jpg resized")
+            page.screenshot(path=str(SHOTS / "fastapi-task-laptop.png"), full_page=True)
             page.goto(site)
             expect(page.locator(".fl-count.c-success b")).to_have_text("4")
             page.screenshot(path=str(SHOTS / "fastapi-overview-laptop.png"), full_page=True)

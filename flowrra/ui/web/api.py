@@ -9,7 +9,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ...exceptions import ResultNotFoundError
-from ...task import TaskStatus
 from ..api_requests import (
     ApiProblem,
     control,
@@ -18,6 +17,7 @@ from ..api_requests import (
     save_schedule,
     schedule_action,
     schedule_definition,
+    terminate,
 )
 from ..filters import parse_task_filters
 from ..serialize import (
@@ -157,17 +157,8 @@ async def worker_control(dashboard: Dashboard, request: Request, worker_id: str)
 
 
 async def task_terminate(dashboard: Dashboard, request: Request, task_id: str) -> Response:
-    data = await dashboard.ui.get_task_data(task_id)
-    if data is None:
-        return _not_found("task")
-    task = data["task"]
-    if task.status is not TaskStatus.RUNNING or not task.worker:
-        return error(409, f"Not terminated: the task is {task.status.value}, not running.")
-    terminate = {"task_id": task_id}
-    status, body = await control(
-        dashboard.ui, task.worker, "terminate", terminate, 5.0, missing=409
-    )
-    return Response.json(body, status)
+    done = await terminate(dashboard.ui, task_id)
+    return Response.json(done[1], done[0]) if done is not None else _not_found("task")
 
 
 async def openapi(dashboard: Dashboard, request: Request) -> Response:

@@ -43,6 +43,13 @@ STATIC_FILES = {
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
+def add_blueprint_rules(blueprint: Any, view: Callable[..., Any]) -> None:
+    """Route every dashboard path of a Flask or Quart blueprint (their API is one) to
+    ``view(path)``."""
+    blueprint.add_url_rule("/", "dashboard", view, methods=METHODS, defaults={"path": ""})
+    blueprint.add_url_rule("/<path:path>", "dashboard", view, methods=METHODS)
+
+
 def _routes(*table: tuple[str, str, Handler]) -> list[tuple[str, re.Pattern[str], Handler]]:
     return [(method, re.compile(pattern), handler) for method, pattern, handler in table]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -21,18 +20,18 @@ from ...task import TaskStatus
 from ..live import (
     SUBSCRIBE_HELP,
     Outbox,
+    Watcher,
     parse_subscription,
     query_subscription,
     slim_event,
     slim_task,
 )
 from ..serialize import json_default
+from ..workers import WorkerView
 
 if TYPE_CHECKING:
     from .site import Dashboard
 
-logger = logging.getLogger(__name__)
-Listener = Callable[[list[dict[str, Any]]], None]
 SendText = Callable[[str], Awaitable[None]]
 ReceiveText = Callable[[], Awaitable[str | bytes]]
 
@@ -51,45 +50,23 @@ def _state(task: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-class ResultWatcher:
-    """Polls the app's result store and heartbeats while it has listeners."""
+class ResultWatcher(Watcher):
+    """Looks at the app's result store and heartbeats while pages are open."""
 
     def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__(dashboard.poll_seconds)
         self.dashboard = dashboard
-        self._listeners: set[Listener] = set()
-        self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[Any, ...]] = {}
         self._beats: dict[str, Any] = {}
+        self._primed = False
 
-    def add(self, listener: Listener) -> None:
-        self._listeners.add(listener)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+    def reset(self) -> None:
+        self._seen.clear()
+        self._beats.clear()
+        self._primed = False
 
-    def remove(self, listener: Listener) -> None:
-        self._listeners.discard(listener)
-        if not self._listeners and self._task is not None:
-            self._task.cancel()
-            self._task = None
-            self._seen.clear()
-            self._beats.clear()
-
-    async def _run(self) -> None:
-        first = True
-        while self._listeners:
-            try:
-                events = await self.look()
-            except Exception:  # the store is down: try again at the next look
-                logger.warning("Live updates: cannot read the result store", exc_info=True)
-                events = []
-            if events and not first:
-                for listener in list(self._listeners):
-                    listener(events)
-            first = False
-            await asyncio.sleep(self.dashboard.poll_seconds)
-
-    async def look(self) -> list[dict[str, Any]]:
-        """The ``task.update`` and ``worker.heartbeat`` events since the last look."""
+    async def changes(self) -> list[dict[str, Any]]:
+        """The ``task.update`` and ``worker.*`` events since the last look."""
         ui = self.dashboard.ui
         newest = await ui.backend.query(ResultQuery(limit=LOOK_LIMIT))
         active = await ui.backend.query(
@@ -97,36 +74,41 @@ class ResultWatcher:
                 statuses=frozenset({TaskStatus.RUNNING, TaskStatus.RETRYING}), limit=LOOK_LIMIT
             )
         )
+        results = [*newest.results, *active.results]
         events: list[dict[str, Any]] = []
-        for result in [*newest.results, *active.results]:
+        seen = {}
+        for result in results:
             task = slim_task(result.to_dict)
-            state = _state(task)
-            if self._seen.get(task["task_id"]) != state:
-                self._seen[task["task_id"]] = state
+            seen[result.task_id] = state = _state(task)
+            if self._seen.get(result.task_id) != state:
                 events.append({"type": "task.update", "task": task})
-        if len(self._seen) > 4 * LOOK_LIMIT:  # forget what left both windows
-            keep = {r.task_id for r in [*newest.results, *active.results]}
-            self._seen = {key: value for key, value in self._seen.items() if key in keep}
-        for worker in await ui.workers():
-            if self._beats.get(worker.id) != worker.last_seen:
-                self._beats[worker.id] = worker.last_seen
-                events.append(
-                    {
-                        "type": "worker.heartbeat",
-                        "worker": {
-                            "id": worker.id,
-                            "hostname": worker.hostname,
-                            "pid": worker.pid,
-                            "last_heartbeat": worker.last_seen,
-                            "queues": list(worker.queues),
-                            "processed": worker.processed,
-                            "failed": worker.failed,
-                        },
-                    }
-                )
-        if len(events) > 2 * LOOK_LIMIT:
-            return [{"type": "resync"}]
-        return events
+        self._seen = seen
+        online = {worker.id: worker for worker in await ui.workers() if worker.online}
+        for worker_id, worker in online.items():
+            if self._beats.get(worker_id) != worker.last_seen:
+                kind = "worker.heartbeat" if worker_id in self._beats else "worker.online"
+                events.append({"type": kind, "worker": _worker(worker)})
+        events += [
+            {"type": "worker.offline", "worker": {"id": worker_id}}
+            for worker_id in self._beats.keys() - online.keys()
+        ]
+        self._beats = {worker_id: worker.last_seen for worker_id, worker in online.items()}
+        first, self._primed = not self._primed, True
+        if first:
+            return []
+        return [{"type": "resync"}] if len(events) > 2 * LOOK_LIMIT else events
+
+
+def _worker(worker: WorkerView) -> dict[str, Any]:
+    return {
+        "id": worker.id,
+        "hostname": worker.hostname,
+        "pid": worker.pid,
+        "last_heartbeat": worker.last_seen,
+        "queues": list(worker.queues),
+        "processed": worker.processed,
+        "failed": worker.failed,
+    }
 
 
 async def serve_websocket(

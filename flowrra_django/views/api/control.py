@@ -6,10 +6,9 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from flowrra.task import TaskStatus
-from flowrra.ui.api_requests import control, control_request
+from flowrra.ui.api_requests import control, control_request, terminate
 
-from .base import ApiError, ApiView, json_response, not_found
+from .base import ApiView, json_response, not_found
 
 CONTROL_WORKER = "flowrra_django.control_worker"
 
@@ -34,14 +33,7 @@ class TaskTerminateApi(ApiView):
     permissions = {"POST": CONTROL_WORKER}
 
     def post(self, request: HttpRequest, *args: Any, task_id: str, **kwargs: Any) -> JsonResponse:
-        data = self.services(lambda s: s.ui.get_task_data(task_id))
-        if data is None:
+        done = self.services(lambda s: terminate(s.ui, task_id))
+        if done is None:
             raise not_found("task")
-        task = data["task"]
-        if task.status is not TaskStatus.RUNNING or not task.worker:
-            raise ApiError(409, f"Not terminated: the task is {task.status.value}, not running.")
-        terminate = {"task_id": task_id}
-        status, body = self.services(
-            lambda s: control(s.ui, task.worker, "terminate", terminate, 5.0, missing=409)
-        )
-        return json_response(body, status=status)
+        return json_response(done[1], status=done[0])
