@@ -167,3 +167,10 @@ def badge_html(status: Any) -> str:
     return (
         f'<span class="fl-badge {escape(Formatter.get_status_color(value))}">{escape(value)}</span>'
     )
+
+
+def wall_time(value: Any) -> str:
+    """An aware datetime in its own zone (a schedule's), not the viewer's."""
+    if not isinstance(value, dt.datetime):
+        return "-"
+    return value.strftime("%a %Y-%m-%d %H:%M %Z")

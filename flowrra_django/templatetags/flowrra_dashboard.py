@@ -3,7 +3,6 @@ durations, status badges, and query strings for filter links."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from flowrra.ui import Formatter, mask_urls
-from flowrra.ui.formatter import as_datetime, badge_html, time_html
+from flowrra.ui.formatter import as_datetime, badge_html, time_html, wall_time
 
 register = template.Library()
 
@@ -78,9 +77,7 @@ def query_with(params: QueryDict, **changes: Any) -> str:
 @register.filter
 def wall(value: Any) -> str:
     """An aware datetime in its own zone (a schedule's), not the active one."""
-    if not isinstance(value, dt.datetime):
-        return "-"
-    return value.strftime("%a %Y-%m-%d %H:%M %Z")
+    return wall_time(value)
 
 
 @register.filter

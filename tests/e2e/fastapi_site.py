@@ -17,6 +17,7 @@ URL = os.environ.get("FLOWRRA_E2E_REDIS_URL", "redis://127.0.0.1:6379/11")
 TOKEN = "e2e-token"
 
 flowrra = Flowrra.from_urls(URL, URL)
+flowrra.create_scheduler("memory://")  # the schedules page's store (this process only)
 
 
 @flowrra.task()

@@ -133,6 +133,16 @@ def test_tasks_run_by_another_process_turn_success_on_the_page(
             page.goto(site)
             expect(page.locator(".fl-count.c-success b")).to_have_text("4")
             page.screenshot(path=str(SHOTS / "fastapi-overview-laptop.png"), full_page=True)
+            page.goto(site + "schedules/add/")
+            page.select_option("#id_task_name", "resize_image")
+            page.select_option("#id_schedule_type", "interval")
+            page.fill("#id_schedule", "3600")
+            page.fill("#id_args", '["nightly.jpg"]')
+            expect(page.locator("#fl-preview")).to_contain_text("Next 5 runs")
+            page.get_by_role("button", name="Save").click()  # PUTs JSON through actions.js
+            page.wait_for_url(site + "schedules/")
+            expect(page.locator("table.fl-table tbody")).to_contain_text("interval: 3600")
+            page.screenshot(path=str(SHOTS / "fastapi-schedules-laptop.png"), full_page=True)
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             for name, path in (("overview", ""), ("tasks", "tasks/"), ("workers", "workers/")):
                 phone.goto(site + path)

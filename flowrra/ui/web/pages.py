@@ -10,6 +10,8 @@ from ...backends.query import SEARCH_WINDOW
 from ...task import TaskStatus
 from ..chart import throughput_svg
 from ..filters import PAGE_SIZES, RANGES, parse_task_filters
+from ..schedule_form import COMMON_ZONES, SCHEDULE_TYPES, form_values, new_values
+from ..schedules import preview
 from .http import Request, Response
 from .rendering import render
 
@@ -160,3 +162,44 @@ async def queues(dashboard: Dashboard, request: Request) -> Response:
 async def schedules(dashboard: Dashboard, request: Request) -> Response:
     data = await dashboard.ui.get_schedules_page_data()
     return _page(dashboard, request, "schedules.html", "schedules", "Schedules", data, scope=None)
+
+
+async def schedule_form(
+    dashboard: Dashboard, request: Request, schedule_id: str | None = None
+) -> Response:
+    """Create (no ``schedule_id``) or edit a schedule; the form saves through the API."""
+    zone = getattr(dashboard.timezone, "key", None) or str(dashboard.timezone)
+    if schedule_id is None:
+        values = new_values(request.query, zone)
+    else:
+        schedule = await dashboard.schedules.get_schedule(schedule_id)
+        if schedule is None:
+            return await not_found(dashboard, request, "No schedule with this id.")
+        values = form_values(schedule)
+    runs, problem = preview(values)
+    context = {
+        "schedule_id": schedule_id,
+        "task_names": sorted(spec.name for spec in dashboard.app.registry),
+        "default_timezone": zone,
+        "schedule_types": SCHEDULE_TYPES,
+        "common_zones": COMMON_ZONES,
+        "values": values,
+        "errors": {},
+        "preview": runs,
+        "preview_error": problem,
+    }
+    title = "Edit schedule" if schedule_id else "New schedule"
+    return _page(dashboard, request, "schedule_form.html", "schedules", title, context, scope=None)
+
+
+async def schedule_preview(dashboard: Dashboard, request: Request) -> Response:
+    """The next run times of the definition in the query string, as an HTML fragment (the
+    form's script fetches it while the user types)."""
+    values = {
+        key: (request.query.get(key) or [""])[-1][:300]
+        for key in ("schedule_type", "schedule", "timezone")
+    }
+    runs, problem = preview(values)
+    context = {"preview": runs, "preview_error": problem, "values": values}
+    body = render(dashboard.timezone, "flowrra/schedule_preview.html", context)
+    return Response(200, body)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..formatter import Formatter, as_datetime, badge_html, mask_urls, time_html
+from ..formatter import Formatter, as_datetime, badge_html, mask_urls, time_html, wall_time
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -39,6 +39,7 @@ def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
         ),
         "segment": lambda value: quote(str(value), safe="~:@!$&'()*+,;="),
         "truncatechars": truncatechars,
+        "wall": wall_time,
         "default_if_none": lambda value, default: default if value is None else value,
         "pluralize": lambda n, suffix="s": "" if n == 1 else suffix,
     }

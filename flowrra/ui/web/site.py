@@ -36,6 +36,7 @@ STATIC_FILES = {
     "standalone.css": "text/css; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "actions.js": "text/javascript; charset=utf-8",
+    "schedule-preview.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -62,6 +63,9 @@ PAGES = _routes(
     ("GET", r"workers/(?P<worker_id>[^/]+)/", pages.worker_detail),
     ("GET", r"queues/", pages.queues),
     ("GET", r"schedules/", pages.schedules),
+    ("GET", r"schedules/add/", pages.schedule_form),
+    ("GET", r"schedules/preview/", pages.schedule_preview),
+    ("GET", r"schedules/(?P<schedule_id>[^/]+)/", pages.schedule_form),
 )
 _ID = r"(?P<{}>[^/]+)"
 API = _routes(

@@ -11,6 +11,7 @@ PAGES = ("", "tasks/", "workers/", "queues/", "schedules/")
 
 def make_app() -> Flowrra:
     app = Flowrra.from_urls()
+    app.create_scheduler("memory://")
 
     @app.task()
     async def add(a: int, b: int) -> int:

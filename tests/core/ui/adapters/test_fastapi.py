@@ -172,3 +172,42 @@ def test_another_site_cannot_write_or_listen_with_the_users_cookies(client: Test
     ):
         ws.receive_json()
     assert closed.value.code == 4403
+
+
+def test_the_schedule_form_and_its_preview(client: TestClient) -> None:
+    form = client.get("/flowrra/schedules/add/?task_name=add", headers=STAFF)
+    assert form.status_code == 200
+    assert 'data-fl-form="/flowrra/api/schedules/" data-fl-method="POST"' in form.text
+    assert "<option selected>add</option>" in form.text
+    preview = client.get(
+        "/flowrra/schedules/preview/?schedule_type=cron&schedule=0+9+*+*+1&timezone=Europe/Paris",
+        headers=STAFF,
+    )
+    assert "Next 5 runs" in preview.text and "Mon" in preview.text
+    wrong = client.get(
+        "/flowrra/schedules/preview/?schedule_type=cron&schedule=nope", headers=STAFF
+    )
+    assert "fl-err" in wrong.text
+    assert client.get("/flowrra/schedules/nope/", headers=STAFF).status_code == 404
+
+
+def test_a_schedule_edited_through_its_form(client: TestClient) -> None:
+    definition = {"task_name": "add", "schedule_type": "once", "schedule": "2040-01-31T09:00"}
+    created = client.post(
+        "/flowrra/api/schedules/", json={**definition, "args": [1, 2]}, headers=BEARER
+    )
+    schedule_id = created.json()["id"]
+    form = client.get(f"/flowrra/schedules/{schedule_id}/", headers=STAFF)
+    assert form.status_code == 200 and 'value="2040-01-31T09:00"' in form.text
+    assert f'data-fl-form="/flowrra/api/schedules/{schedule_id}/" data-fl-method="PUT"' in form.text
+    # what actions.js sends: every field as text, the checkbox as a boolean
+    fields = {"name": "", "timezone": "UTC", "args": "[3, 4]", "kwargs": "{}", "queue": ""}
+    fields |= {"priority": "", "max_retries": "", "retry_delay": "", "description": ""}
+    body = {**definition, **fields, "missed_policy": "run_once", "enabled": False}
+    saved = client.put(f"/flowrra/api/schedules/{schedule_id}/", json=body, headers=STAFF)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["args"] == [3, 4] and saved.json()["enabled"] is False
+    listed = client.get("/flowrra/schedules/", headers=STAFF)
+    assert (
+        f'href="/flowrra/schedules/{schedule_id}/"' in listed.text and "(disabled)" in listed.text
+    )
