@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from html import escape
 from typing import Any
 
 from ..plugins import mask_url
@@ -144,3 +145,32 @@ class Formatter:
             return ""
         line = mask_urls(" ".join(str(text).split()))
         return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def time_html(moment: dt.datetime, local: dt.datetime, *, relative_only: bool = False) -> str:
+    """A ``<time>`` element of ``moment`` shown as ``local`` (the viewer's zone) with how
+    long ago or how soon it is; ``relative_only`` shows only the latter. Escaped HTML, the
+    same for the Django and the Jinja2 templates."""
+    title = escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    relative = escape(Formatter.format_relative(moment))
+    if relative_only:
+        return f'<time datetime="{moment.isoformat()}" title="{title}">{relative}</time>'
+    return (
+        f'<time datetime="{moment.isoformat()}" title="{title}"><span class="fl-date">'
+        f'{local:%Y-%m-%d} </span>{local:%H:%M:%S} <span class="rel">{relative}</span></time>'
+    )
+
+
+def badge_html(status: Any) -> str:
+    """A status as its coloured badge (escaped HTML)."""
+    value = str(getattr(status, "value", status))
+    return (
+        f'<span class="fl-badge {escape(Formatter.get_status_color(value))}">{escape(value)}</span>'
+    )
+
+
+def wall_time(value: Any) -> str:
+    """An aware datetime in its own zone (a schedule's), not the viewer's."""
+    if not isinstance(value, dt.datetime):
+        return "-"
+    return value.strftime("%a %Y-%m-%d %H:%M %Z")

@@ -20,6 +20,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from flowrra.exceptions import FlowrraError
+from flowrra.ui.api_requests import ApiProblem
 
 from ... import dashboard
 from ...conf import flowrra_settings
@@ -151,6 +152,8 @@ class ApiView(View):
             return super().dispatch(request, *args, **kwargs)
         except ApiError as exc:
             return exc.response()
+        except ApiProblem as exc:
+            return ApiError(exc.status, exc.message, exc.fields).response()
         except Http404 as exc:
             return ApiError(404, str(exc) or "Not found.").response()
         except PermissionDenied as exc:
