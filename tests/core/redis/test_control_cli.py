@@ -12,7 +12,7 @@ from collections.abc import Callable
 from flowrra import Flowrra
 from flowrra.control import send_command
 from flowrra.task import TaskStatus
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from .conftest import ROOT, Space, WorkerProcess
 
@@ -40,13 +40,13 @@ async def test_inspect_and_control_a_worker_from_the_shell(
     r: Space, workers: Callable[..., WorkerProcess], producer: Flowrra
 ) -> None:
     worker = workers("--queues", "default,bulk")
-    wait_until(lambda: len(_worker_ids(r)) == 1, 30, "the worker in `inspect workers`")
+    await until(lambda: len(_worker_ids(r)) == 1, 30, "the worker in `inspect workers`")
     worker_id = _worker_ids(r)[0]
 
     paused = flowrra(r.url, "control", "--app", APP, "pause", "bulk", "--worker", worker_id)
     assert paused.returncode == 0, paused.stdout + paused.stderr
     assert paused.stdout.strip() == f"{worker_id}: ok: stopped taking tasks from 'bulk'"
-    wait_until(
+    await until(
         lambda: "bulk (paused)" in flowrra(r.url, "inspect", "workers", "--app", APP).stdout,
         30,
         "the paused queue in `inspect workers`",

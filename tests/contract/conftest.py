@@ -1,0 +1,117 @@
+"""The implementations every contract test runs against, in the manner of dramatiq's broker
+fixtures: a test asks for ``brokers`` or ``backends`` (or both) and runs once per ``kind``:
+
+- ``memory``: the in-process broker and result store (one shared instance per test);
+- ``redis``: the Redis at ``FLOWRRA_TEST_REDIS_URL``, under a key prefix of the test's own,
+  deleted afterwards;
+- ``django-<database>``: ``django://`` on the test database that ``FLOWRRA_TEST_DB`` chooses
+  (SQLite, PostgreSQL or MariaDB/MySQL).
+
+``make test-sqlite`` runs every kind; ``make test-postgres`` and ``make test-mysql`` run this
+folder again with ``FLOWRRA_TEST_DB`` set, and then only ``django://`` is parametrised, since
+memory and Redis do not depend on the database. A missing server skips its tests, or fails the
+run under ``CI=true`` (see :mod:`tests.services`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from flowrra import BackendConfig, BrokerConfig
+from flowrra.backends.base import BaseResultBackend
+from flowrra.brokers.base import BaseBroker
+from tests.core.redis.conftest import new_space, redis_missing
+from tests.django.conftest import database_missing
+from tests.services import skip_unavailable
+
+DATABASE = os.environ.get("FLOWRRA_TEST_DB", "sqlite")
+KINDS = ["memory", "redis", "django"] if DATABASE == "sqlite" else ["django"]
+
+BrokerFactory = Callable[..., Awaitable[BaseBroker]]
+BackendFactory = Callable[..., Awaitable[BaseResultBackend]]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mine = [item for item in items if "tests/contract" in str(item.path)]
+    by_kind: dict[str, list[pytest.Item]] = {}
+    for item in mine:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "kind" in callspec.params:
+            by_kind.setdefault(callspec.params["kind"], []).append(item)
+    for item in by_kind.get("redis", []):
+        item.add_marker(pytest.mark.redis)
+    if by_kind.get("redis"):
+        skip_unavailable(by_kind["redis"], redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
+    if by_kind.get("django"):
+        skip_unavailable(
+            by_kind["django"], database_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"
+        )
+
+
+@pytest.fixture(params=KINDS, ids=lambda kind: f"django-{DATABASE}" if kind == "django" else kind)
+def kind(request: pytest.FixtureRequest) -> str:
+    """The implementation under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def url(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Where this test's broker and backend of ``kind`` live: storage of the test's own,
+    emptied after."""
+    if kind == "redis":
+        space = new_space()
+        yield space.url
+        space.clean()
+        space.client.close()
+    elif kind == "django":
+        request.getfixturevalue("transactional_db")
+        yield "django://"
+        from django.db import connections
+
+        await sync_to_async(connections.close_all)()
+    else:
+        yield "memory://"
+
+
+@pytest.fixture
+async def brokers(kind: str, url: str) -> AsyncIterator[BrokerFactory]:
+    """``await brokers()`` gives a connected broker of this ``kind``; each call is another
+    consumer of the same queues (as another process would be; the in-memory broker has one
+    instance per process, so each call gives the same one). ``visibility_timeout`` is how
+    long a fetched message stays held without an acknowledgement. All are closed after."""
+    made: list[BaseBroker] = []
+
+    async def make(visibility_timeout: float = 30.0) -> BaseBroker:
+        if kind == "memory" and made:
+            return made[0]
+        broker = BrokerConfig(url, visibility_timeout=visibility_timeout).create_broker()
+        await broker.connect()
+        made.append(broker)
+        return broker
+
+    yield make
+    for broker in made:
+        await broker.close()
+
+
+@pytest.fixture
+async def backends(kind: str, url: str) -> AsyncIterator[BackendFactory]:
+    """``await backends()`` gives a connected result backend of this ``kind`` (``ttl`` in
+    seconds), sharing its store with the others of the test; all are closed after."""
+    made: list[BaseResultBackend] = []
+
+    async def make(ttl: int | None = None) -> BaseResultBackend:
+        if kind == "memory" and made:
+            return made[0]
+        backend = BackendConfig(url, ttl=ttl).create_backend()
+        await backend.connect()
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        await backend.close()
