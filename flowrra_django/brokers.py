@@ -327,6 +327,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         if self._stray:
             self._release_ids(sorted(self._stray))
             self._stray.clear()
+        if not queues:  # every queue (only the in-memory broker's worker asks so today)
+            queues = tuple(self._messages().values_list("queue", flat=True).distinct().order_by())
+            if not queues:
+                return [], self._held_revoked()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra, TaskStatus
-from tests.core.redis.conftest import Space, redis_missing, new_space
+from tests.core.redis.conftest import Space, new_space, redis_missing
 from tests.services import unavailable
 
 pytestmark = pytest.mark.redis

@@ -45,7 +45,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in by_kind.get("redis", []):
         item.add_marker(pytest.mark.redis)
     if by_kind.get("redis"):
-        skip_unavailable(by_kind["redis"], redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
+        skip_unavailable(
+            by_kind["redis"], redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL"
+        )
+    for item in by_kind.get("django", []):
+        item.add_marker(pytest.mark.django_db(transaction=True))
     if by_kind.get("django"):
         skip_unavailable(
             by_kind["django"], database_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"
@@ -59,7 +63,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def url(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+async def url(kind: str) -> AsyncIterator[str]:
     """Where this test's broker and backend of ``kind`` live: storage of the test's own,
     emptied after."""
     if kind == "redis":
@@ -67,8 +71,7 @@ async def url(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
         yield space.url
         space.clean()
         space.client.close()
-    elif kind == "django":
-        request.getfixturevalue("transactional_db")
+    elif kind == "django":  # on the test database (marked django_db at collection)
         yield "django://"
         from django.db import connections
 

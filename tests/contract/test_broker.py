@@ -26,7 +26,9 @@ def task(
     return Task(label, "record", (label,), {}, priority=priority, queue=queue, eta=eta)
 
 
-async def take(broker: BaseBroker, queues: tuple[str, ...] = ("default",), n: int = 100) -> list[str]:
+async def take(
+    broker: BaseBroker, queues: tuple[str, ...] = ("default",), n: int = 100
+) -> list[str]:
     """The ids of what ``broker`` hands out now, acknowledged."""
     deliveries = await broker.fetch(queues, n, 0)
     await broker.ack(deliveries)
@@ -50,8 +52,11 @@ async def test_highest_priority_first_and_fifo_within_a_priority(brokers: Broker
 async def test_a_consumer_takes_only_its_queues_ranked_by_priority(brokers: BrokerFactory) -> None:
     broker = await brokers()
     await broker.enqueue(
-        [task("a0", queue="alpha"), task("b7", queue="beta", priority=7)]
-        + [task("c9", queue="gamma", priority=9)]
+        [
+            task("a0", queue="alpha"),
+            task("b7", queue="beta", priority=7),
+            task("c9", queue="gamma", priority=9),
+        ]
     )
     assert (await broker.queue_sizes()).get("gamma") == 1
 
@@ -107,7 +112,9 @@ async def test_ack_forgets_release_gives_back_and_retry_schedules_the_next_attem
 
     await broker.ack([done])
     await broker.release([given_back])
-    await broker.retry(failed, dataclasses.replace(failed.task, current_retry=1, eta=time.time() + 60))
+    await broker.retry(
+        failed, dataclasses.replace(failed.task, current_retry=1, eta=time.time() + 60)
+    )
 
     assert sorted(await take(broker)) == ["t1", "t3", "t4"]
     assert await broker.scheduled_count() == 1
