@@ -109,6 +109,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         self.poll_interval = float(flowrra_settings()["POLL_INTERVAL"])
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._arrived = asyncio.Event()
+        #: :meth:`wakeup` was called: the waiting fetch returns instead of looking again.
+        self._woken = False
         self._idle_wait = _FIRST_POLL
         self.revoked_ids: set[str] = set()
         self._listens = False
@@ -220,6 +222,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 self._listen(), name="flowrra-listen"
             )
         deadline = time.monotonic() + timeout
+        self._woken = False
         while True:
             self._arrived.clear()
             files_before = _signature(self._files)
@@ -237,6 +240,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                     await self._until_arrived(files_before, newest_before)
             except TimeoutError:
                 self._idle_wait = min(self._idle_wait * 2, self.poll_interval)
+            if self._woken:
+                return []
 
     async def _until_arrived(
         self, files_before: tuple[tuple[int, int], ...], newest_before: int
@@ -269,6 +274,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return newest or 0
 
     def wakeup(self) -> None:
+        self._woken = True
         self._arrived.set()
 
     async def _listen(self) -> None:

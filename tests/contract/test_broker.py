@@ -103,6 +103,18 @@ async def test_a_waiting_fetch_is_handed_a_message_enqueued_meanwhile(
     assert [d.task.id for d in await asyncio.wait_for(fetching, 10)] == ["late"]
 
 
+async def test_wakeup_makes_a_waiting_fetch_return_at_once(brokers: BrokerFactory) -> None:
+    broker = await brokers()
+    fetching = asyncio.create_task(broker.fetch(["default"], 10, 60))
+
+    def woken() -> bool:
+        broker.wakeup()  # again until the fetch has begun waiting and returns
+        return fetching.done()
+
+    await until(woken, 10, "the fetch to return")
+    assert fetching.result() == []
+
+
 async def test_ack_forgets_release_gives_back_and_retry_schedules_the_next_attempt(
     brokers: BrokerFactory,
 ) -> None:
