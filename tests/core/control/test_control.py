@@ -109,9 +109,7 @@ async def test_terminating_a_cpu_task_kills_and_replaces_its_process(tmp_path: P
     try:
         worker = cpu_app.worker
         task_id = await cpu_app.submit(tasks.sleepy_long, 3600, str(marker))
-        async with asyncio.timeout(30):
-            while not marker.exists() or not marker.read_text():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        await until(lambda: marker.exists() and marker.read_text(), 30, "the task to start")
         pid = int(marker.read_text())
         before = set(worker.cpu_executor.pids)
         assert pid in before

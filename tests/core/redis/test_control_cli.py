@@ -3,7 +3,6 @@ Redis: the same commands as the dashboard, from a shell."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -53,10 +52,12 @@ async def test_inspect_and_control_a_worker_from_the_shell(
     )
 
     task_id = await producer.submit("nap", 3600)
-    async with asyncio.timeout(30):
-        # Polled: the status changes in the result store, which sets no event here.
-        while (await producer.backend_required.get(task_id)).status is not TaskStatus.RUNNING:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+
+    async def running() -> bool:
+        result = await producer.backend_required.get(task_id)
+        return result is not None and result.status is TaskStatus.RUNNING
+
+    await until(running, 30, "the task to start")
     ended = flowrra(r.url, "control", "--app", APP, "terminate", task_id, "--all")
     assert ended.returncode == 0 and "ok: terminated" in ended.stdout, ended.stdout
     assert (await producer.wait_for_result(task_id, timeout=30)).status is TaskStatus.REVOKED
