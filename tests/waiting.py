@@ -8,7 +8,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, overload
 
 import pytest
 
@@ -26,12 +26,24 @@ def wait_until(
         time.sleep(interval)
 
 
+@overload
 async def until(
-    condition: Callable[[], Awaitable[T] | T],
-    timeout: float = 30.0,
-    what: str = "",
-    interval: float = 0.01,
-) -> T:
+    condition: Callable[[], Awaitable[T]],
+    timeout: float = ...,
+    what: str = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+@overload
+async def until(
+    condition: Callable[[], T], timeout: float = ..., what: str = ..., interval: float = ...
+) -> T: ...
+
+
+async def until(
+    condition: Callable[[], Any], timeout: float = 30.0, what: str = "", interval: float = 0.01
+) -> Any:
     """Await ``condition`` (a function, sync or async) until it returns something true, and
     return that; fail the test after ``timeout`` seconds. The event loop runs meanwhile."""
     deadline = time.monotonic() + timeout
@@ -40,7 +52,7 @@ async def until(
         if inspect.isawaitable(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() > deadline:
             _timed_out(timeout, what or condition)
         await asyncio.sleep(interval)

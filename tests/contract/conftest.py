@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -80,41 +81,56 @@ async def url(kind: str) -> AsyncIterator[str]:
         yield "memory://"
 
 
+class Connects(Protocol):
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Connects)
+
+
+class Opened(Generic[C]):
+    """Makes connected brokers or backends with ``create`` and closes them all at the end.
+    The in-memory kind has one instance per process: every call gives the first one."""
+
+    def __init__(self, kind: str, create: Callable[..., C]) -> None:
+        self.kind, self.create, self.made = kind, create, list[C]()
+
+    async def __call__(self, **options: Any) -> C:
+        if self.kind == "memory" and self.made:
+            return self.made[0]
+        one = self.create(**options)
+        await one.connect()
+        self.made.append(one)
+        return one
+
+    async def close(self) -> None:
+        for one in self.made:
+            await one.close()
+
+
 @pytest.fixture
 async def brokers(kind: str, url: str) -> AsyncIterator[BrokerFactory]:
     """``await brokers()`` gives a connected broker of this ``kind``; each call is another
-    consumer of the same queues (as another process would be; the in-memory broker has one
-    instance per process, so each call gives the same one). ``visibility_timeout`` is how
-    long a fetched message stays held without an acknowledgement. All are closed after."""
-    made: list[BaseBroker] = []
+    consumer of the same queues, as another process would be. ``visibility_timeout`` is how
+    long a fetched message stays held without an acknowledgement."""
 
-    async def make(visibility_timeout: float = 30.0) -> BaseBroker:
-        if kind == "memory" and made:
-            return made[0]
-        broker = BrokerConfig(url, visibility_timeout=visibility_timeout).create_broker()
-        await broker.connect()
-        made.append(broker)
-        return broker
+    def create(visibility_timeout: float = 30.0) -> BaseBroker:
+        return BrokerConfig(url, visibility_timeout=visibility_timeout).create_broker()
 
-    yield make
-    for broker in made:
-        await broker.close()
+    opened = Opened(kind, create)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture
 async def backends(kind: str, url: str) -> AsyncIterator[BackendFactory]:
     """``await backends()`` gives a connected result backend of this ``kind`` (``ttl`` in
-    seconds), sharing its store with the others of the test; all are closed after."""
-    made: list[BaseResultBackend] = []
+    seconds), sharing its store with the others of the test."""
 
-    async def make(ttl: int | None = None) -> BaseResultBackend:
-        if kind == "memory" and made:
-            return made[0]
-        backend = BackendConfig(url, ttl=ttl).create_backend()
-        await backend.connect()
-        made.append(backend)
-        return backend
+    def create(ttl: int | None = None) -> BaseResultBackend:
+        return BackendConfig(url, ttl=ttl).create_backend()
 
-    yield make
-    for backend in made:
-        await backend.close()
+    opened = Opened(kind, create)
+    yield opened
+    await opened.close()

@@ -32,8 +32,8 @@ async def test_a_stored_result_reads_back_the_same_and_a_later_state_wins(
     failed = result("f", TaskStatus.FAILED)
     failed.args, failed.kwargs = (1, "x"), {"when": T0}
     failed.error, failed.error_type, failed.retries = "boom", "ValueError", 2
-    failed.started_at = failed.submitted_at
-    failed.finished_at = failed.submitted_at + dt.timedelta(seconds=1.5)  # type: ignore[operator]
+    failed.started_at = started = dt.datetime.now(dt.UTC)
+    failed.finished_at = started + dt.timedelta(seconds=1.5)
     pending = result("a", TaskStatus.PENDING)
     await backend.store([failed, pending, pending.evolve(TaskStatus.RUNNING)])
     await backend.store([pending.evolve(TaskStatus.SUCCESS, result=[1, 2])])
@@ -109,9 +109,10 @@ async def test_no_wake_up_is_lost_when_results_race_with_waits(backends: Backend
         await asyncio.sleep(random.random() * 0.2)
         return await waiter.wait(task_id, timeout=20)
 
-    finished = await asyncio.gather(*map(wait, ids), *map(finish, ids))
-    assert [x.task_id for x in finished[: len(ids)]] == ids
-    assert all(x.status is TaskStatus.SUCCESS for x in finished[: len(ids)])
+    waits = asyncio.gather(*map(wait, ids))
+    finished, _ = await asyncio.gather(waits, asyncio.gather(*map(finish, ids)))
+    assert [x.task_id for x in finished] == ids
+    assert all(x.status is TaskStatus.SUCCESS for x in finished)
 
 
 async def test_several_waiters_of_one_task_all_wake(backends: BackendFactory) -> None:
