@@ -50,7 +50,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             by_kind["redis"], redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL"
         )
     for item in by_kind.get("django", []):
-        item.add_marker(pytest.mark.django_db(transaction=True))
+        # only Flowrra's tables are emptied after each test: a flush of every table would
+        # double the time of these short tests
+        item.add_marker(pytest.mark.django_db(transaction=True, available_apps=["flowrra_django"]))
     if by_kind.get("django"):
         skip_unavailable(
             by_kind["django"], database_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"

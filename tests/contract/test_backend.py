@@ -98,7 +98,7 @@ async def test_no_wake_up_is_lost_when_results_race_with_waits(backends: Backend
     """Waits race with results stored at random moments by another backend (its own
     connections, as another process would have): every one wakes, none times out."""
     waiter, worker = await backends(), await backends()
-    ids = [f"t{i}" for i in range(100)]
+    ids = [f"t{i}" for i in range(50)]
     await worker.store([result(i, TaskStatus.PENDING) for i in ids])
 
     async def finish(task_id: str) -> None:
