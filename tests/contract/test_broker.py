@@ -216,8 +216,10 @@ async def test_a_dead_letter_is_kept_with_its_reason_and_can_be_requeued_or_dele
     )
     assert Task.from_message(json.loads(oldest["message"])).id == "unknown"
     assert await broker.requeue_dead_letter(oldest["id"]) is True
+    assert await broker.requeue_dead_letter(oldest["id"]) is False  # gone
     assert await broker.delete_dead_letter(newest["id"]) is True
     assert await broker.delete_dead_letter(newest["id"]) is False
+    assert await broker.delete_dead_letter("nope") is False
     assert await broker.dead_letters() == []
     assert await take(broker, ("mail",)) == ["unknown"]
 
