@@ -16,11 +16,10 @@ run under ``CI=true`` (see :mod:`tests.services`).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from flowrra import BackendConfig, BrokerConfig
 from flowrra.backends.base import BaseResultBackend
@@ -66,7 +65,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def url(kind: str) -> AsyncIterator[str]:
+def url(kind: str) -> Iterator[str]:
     """Where this test's broker and backend of ``kind`` live: storage of the test's own,
     emptied after."""
     if kind == "redis":
@@ -76,9 +75,6 @@ async def url(kind: str) -> AsyncIterator[str]:
         space.client.close()
     elif kind == "django":  # on the test database (marked django_db at collection)
         yield "django://"
-        from django.db import connections
-
-        await sync_to_async(connections.close_all)()
     else:
         yield "memory://"
 
