@@ -40,11 +40,11 @@ docs-check: venv ## build the documentation site with --strict: a broken link or
 test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 	$(VENV)/bin/pytest
 
-test-postgres: venv ## the Django tests and their chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
-	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
+test-postgres: venv ## the Django tests, django:// contract and chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
+	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/contract tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
 
-test-mysql: venv mysqlclient ## the Django tests again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
-	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django
+test-mysql: venv mysqlclient ## the Django tests and django:// contract again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
+	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django tests/contract
 
 mysqlclient: venv ## build mysqlclient (Django's MySQL driver) into .venv, with Debian's headers if missing
 	@$(PY) -c "import MySQLdb" 2>/dev/null || { \
@@ -60,7 +60,7 @@ test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Pyt
 	  $(PYTHON312) -m venv $(VENV6) && $(VENV6)/bin/pip install -q -e '.[dev]' 'django>=6,<7' && touch $(VENV6)/.installed; \
 	fi; \
 	$(VENV6)/bin/python -c "import django; print('Django', django.get_version())"; \
-	$(VENV6)/bin/pytest tests/core tests/django
+	$(VENV6)/bin/pytest tests/core tests/contract tests/django
 
 services: ## start Redis, PostgreSQL and MariaDB on 127.0.0.1 if they are installed but down
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \

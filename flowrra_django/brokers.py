@@ -68,6 +68,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         super().__init__(config)
         self.visibility_timeout = config.visibility_timeout if config is not None else 3600.0
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        #: :meth:`wakeup` was called: the waiting fetch returns instead of looking again.
+        self._woken = False
         self.revoked_ids: set[str] = set()
         #: Messages claimed by a claim that failed half-way, to give back at the next claim.
         self._stray: set[int] = set()
@@ -170,6 +172,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
         deadline = time.monotonic() + timeout
+        self._woken = False
         while True:
             mark = await self.wakeups.mark()
             deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
@@ -181,8 +184,11 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             if left <= 0:
                 return []
             await self.wakeups.idle(mark, left)
+            if self._woken:
+                return []
 
     def wakeup(self) -> None:
+        self._woken = True
         self.wakeups.set()
 
     async def connect(self) -> None:
@@ -205,6 +211,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         if self._stray:
             self._release_ids(sorted(self._stray))
             self._stray.clear()
+        if not queues:  # every queue (only the in-memory broker's worker asks so today)
+            queues = tuple(self._messages().values_list("queue", flat=True).distinct().order_by())
+            if not queues:
+                return [], self._held_revoked()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],

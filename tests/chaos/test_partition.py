@@ -20,7 +20,7 @@ import redis
 from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus, TaskTimeoutError
 from tests.core.redis.conftest import free_port
 from tests.services import unavailable
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from . import chaos_app
 from .conftest import FIGURES, Process, python
@@ -102,7 +102,7 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
         app.registry.register(spec)
     try:
         client = redis.Redis(port=port)
-        wait_until(lambda: _answers(client), 20, "the test's redis-server")
+        await until(lambda: _answers(client), 20, "the test's redis-server")
         remote = Process(
             ["ip", "netns", "exec", namespace.name, *python(*worker_args)],
             {
@@ -117,7 +117,7 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
             await app.options(task_id=f"p{i}").submit(chaos_app.hop, f"p{i}", 6.0)
             for i in range(10)
         ]
-        wait_until(lambda: _starts(ledger) == 2, 30, "two tasks to start")
+        await until(lambda: _starts(ledger) == 2, 30, "two tasks to start")
 
         namespace.cut()
         cut_at = time.monotonic()
@@ -137,7 +137,7 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
             pytest.fail(f"tasks not finished; ledger {ledger.read_text()!r}\n{logs}")
         await asyncio.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
         namespace.heal()
-        wait_until(lambda: "not stored" in remote.output(), 30, "the remote worker to come back")
+        await until(lambda: "not stored" in remote.output(), 30, "the remote worker to come back")
         stored = [await app.get_result(task_id) for task_id in ids]
     finally:
         await app.stop()

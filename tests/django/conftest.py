@@ -61,11 +61,14 @@ def _mysql_missing() -> str | None:
     return None
 
 
+def database_missing() -> str | None:
+    """Why the test database that ``FLOWRRA_TEST_DB`` chooses cannot be reached, or None."""
+    return _postgres_missing() or _mysql_missing()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mine = [item for item in items if "tests/django" in str(item.path)]
-    skip_unavailable(
-        mine, _postgres_missing() or _mysql_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"
-    )
+    skip_unavailable(mine, database_missing(), "set FLOWRRA_TEST_DB=sqlite or start it")
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ from .tasks_app import REDIS_URL, executions_key
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _redis_missing() -> str | None:
+def redis_missing() -> str | None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in mine:
         item.add_marker(pytest.mark.redis)
-    skip_unavailable(mine, _redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
+    skip_unavailable(mine, redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
 
 
 @dataclass
