@@ -24,9 +24,10 @@ demo: venv ## start the example site: web + worker + beat on SQLite, no Redis ne
 
 test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
-lint: venv ## ruff lint and format check, and the migrations check
+lint: venv ## ruff lint and format check, the type check (mypy) and the migrations check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run || \
 	  (echo "Models and migrations differ: run 'python manage.py makemigrations flowrra_django' and commit the result." && exit 1)
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import (
@@ -39,6 +39,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .config import parse_bool
 from .exceptions import ConfigurationError
+from .plugins import mask_url
 
 try:
     import hiredis
@@ -95,7 +96,7 @@ class RedisTarget:
     @property
     def masked_url(self) -> str:
         """The URL with every password replaced by ``***``."""
-        return mask_redis_url(self.url)
+        return mask_url(self.url)
 
 
 def parse_redis_url(url: str, *, extra_prefixes: Collection[str] = ()) -> RedisTarget:
@@ -108,7 +109,7 @@ def parse_redis_url(url: str, *, extra_prefixes: Collection[str] = ()) -> RedisT
     except ValueError as exc:
         if isinstance(exc, ConfigurationError):
             raise
-        raise ConfigurationError(f"Invalid Redis URL {mask_redis_url(url)!r}: {exc}") from None
+        raise ConfigurationError(f"Invalid Redis URL {mask_url(url)!r}: {exc}") from None
 
 
 def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
@@ -271,17 +272,3 @@ async def close_client(client: Redis) -> None:
     manager = getattr(client.connection_pool, "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         await sentinel.aclose()
-
-
-def mask_redis_url(url: str) -> str:
-    """``url`` with the password of the user part and of any ``*password`` option masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
-    query = "&".join(
-        f"{name}=***" if name.endswith("password") else f"{name}={value}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -19,7 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .redis_client import RedisTarget, close_client, create_client, mask_redis_url
+from .plugins import mask_url
+from .redis_client import RedisTarget, close_client, create_client
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -226,4 +227,4 @@ class RedisComponent:
         return bool(await self.redis.client.ping())
 
     def describe(self) -> str:
-        return mask_redis_url(self.target.url)
+        return mask_url(self.target.url)

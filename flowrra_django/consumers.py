@@ -85,7 +85,7 @@ def wants(subscription: Subscription, event: dict[str, Any]) -> bool:
     return kind == "worker" and event.get("worker", {}).get("id") == ident
 
 
-class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class FlowrraConsumer(AsyncJsonWebsocketConsumer):
     """Streams task and worker events to a staff user's dashboard page."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -187,4 +187,5 @@ class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                     await asyncio.sleep(SEND_GAP)
 
 
-websocket_urlpatterns = [path("flowrra/ws", FlowrraConsumer.as_asgi())]
+# Channels routes ASGI applications with Django's path(), which django-stubs types for views.
+websocket_urlpatterns = [path("flowrra/ws", FlowrraConsumer.as_asgi())]  # type: ignore[arg-type]

@@ -153,5 +153,5 @@ def render() -> bytes:
     started = time.perf_counter()
     data = dashboard.call(lambda s: s.ui.get_metrics_data())
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(data, started))  # type: ignore[arg-type]
+    registry.register(_Snapshot(data, started))
     return generate_latest(registry)

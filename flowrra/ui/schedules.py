@@ -340,7 +340,7 @@ class ScheduleService:
         now = utcnow()
         task.enabled, task.updated_at = draft.enabled, now
         task.next_run_at = task.first_run(now) if draft.enabled else None
-        await scheduler.backend.update(task)
+        await scheduler.store.update(task)
         return True
 
     async def enable_schedule(self, schedule_id: str) -> dict[str, str]:

@@ -134,9 +134,9 @@ class UIService:
         lateness = last_pass = None
         scheduler = self.manager.scheduler
         if scheduler is not None:
-            due = await scheduler.backend.next_due_at()
+            due = await scheduler.store.next_due_at()
             lateness = max(0.0, (now - due).total_seconds()) if due is not None else 0.0
-            last_pass = await scheduler.backend.last_pass()
+            last_pass = await scheduler.store.last_pass()
         return {
             "window": window,
             "stats": await self.backend.window_stats(now - window),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -80,7 +81,7 @@ class ScheduleFormView(DashboardPage):
         verb = "change" if "schedule_id" in self.kwargs else "add"
         return f"flowrra_django.{verb}_scheduledtask"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and request.user.is_staff:
             self.kwargs = kwargs
             if not request.user.has_perm(self.permission()):
@@ -177,7 +178,7 @@ class ScheduleActionView(ActionView):
     action = "enable"
 
     @property
-    def permission(self) -> str:  # type: ignore[override]
+    def permission(self) -> str:  # type: ignore[override]  # read-only: follows the action
         verb = "delete" if self.action == "delete" else "change"
         return f"flowrra_django.{verb}_scheduledtask"
 

@@ -80,7 +80,12 @@ def test_the_sdist_carries_the_readme_changelog_license_and_docs(dist: Path) -> 
 def test_the_wheel_carries_the_packages_their_data_and_the_license(dist: Path) -> None:
     with _wheel(dist) as wheel:
         names = set(wheel.namelist())
-    data = _tracked("flowrra_django/templates", "flowrra_django/static", "flowrra/py.typed")
+    data = _tracked(
+        "flowrra_django/templates",
+        "flowrra_django/static",
+        "flowrra/py.typed",
+        "flowrra_django/py.typed",
+    )
     modules = _tracked("flowrra/*.py", "flowrra_django/*.py")
     assert set(data) - names == set()
     assert set(modules) - names == set()
@@ -109,4 +114,6 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["docs"] == {"mkdocs", "mkdocs-material"}
     assert requires["django-tasks"] == {"django-tasks"}
     assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
+    typing = {"mypy", "django-stubs", "types-channels", "types-croniter", "types-pymysql"}
+    assert typing | {"types-mysqlclient", "ruff", "pytest"} <= requires["dev"]
     assert metadata["License"] == "MIT" or "MIT" in (metadata.get("License-Expression") or "")
