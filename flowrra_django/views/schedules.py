@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from flowrra.scheduler.cron import get_zone
 from flowrra.ui import ScheduleValidationError
-from flowrra.ui.schedules import preview
+from flowrra.ui.schedule_definition import preview
 
 from .. import dashboard
 from ..runtime import get_app

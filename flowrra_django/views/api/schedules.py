@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 
 from flowrra.ui import ScheduleValidationError
-from flowrra.ui.schedules import FIELDS, ScheduleConflict
+from flowrra.ui.schedule_definition import FIELDS, ScheduleConflict
 
 from ... import dashboard
 from .base import ApiError, ApiView, json_response, not_found
