@@ -39,7 +39,8 @@ _thread: threading.Thread | None = None
 
 
 def register_schemes() -> None:
-    """Map ``django://`` to the ORM broker, result backend and schedule store (idempotent)."""
+    """Map ``django://`` to the ORM broker, result backend, schedule store and control
+    transport (idempotent)."""
     from flowrra.backends import BACKENDS
     from flowrra.brokers import BROKERS
     from flowrra.control import CONTROLS
