@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..registry import TaskRegistry, TaskSpec, validate_options
 from ..serialization import transfer_arguments
@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from ..app import Flowrra
 
 __all__ = ["SCHEDULE_FIRED", "Scheduler"]
+
+
+class _Fields(NamedTuple):
+    """What the three ways of defining a schedule share, besides the task and its arguments."""
+
+    task_id: str | None
+    enabled: bool
+    description: str | None
+    max_retries: int | None
+    retry_delay: float | None
+    priority: int | None
 
 
 class Scheduler(Beat):
@@ -81,18 +92,8 @@ class Scheduler(Beat):
         Raises ``ValueError`` for an invalid expression, an unknown task or option and
         ``TypeError`` for arguments that are not JSON; nothing is stored then.
         """
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.CRON,
-            "",
-            enabled=enabled,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
-        )
-        return await self._add(draft, cron, args, kwargs, options)
+        fields = _Fields(task_id, enabled, description, max_retries, retry_delay, priority)
+        return await self._add(ScheduleType.CRON, task_name, cron, args, kwargs, fields, options)
 
     async def schedule_interval(
         self,
@@ -110,18 +111,10 @@ class Scheduler(Beat):
     ) -> str:
         """Run ``task_name`` every ``interval`` seconds (> 0), first one interval from now;
         otherwise as :meth:`schedule_cron`."""
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.INTERVAL,
-            "",
-            enabled=enabled,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
+        fields = _Fields(task_id, enabled, description, max_retries, retry_delay, priority)
+        return await self._add(
+            ScheduleType.INTERVAL, task_name, interval, args, kwargs, fields, options
         )
-        return await self._add(draft, interval, args, kwargs, options)
 
     async def schedule_once(
         self,
@@ -138,27 +131,30 @@ class Scheduler(Beat):
     ) -> str:
         """Run ``task_name`` once at the timezone-aware ``run_at``; the schedule is disabled
         after it ran. Otherwise as :meth:`schedule_cron`."""
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.ONCE,
-            "",
-            enabled=True,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
-        )
-        return await self._add(draft, run_at, args, kwargs, options)
+        fields = _Fields(task_id, True, description, max_retries, retry_delay, priority)
+        return await self._add(ScheduleType.ONCE, task_name, run_at, args, kwargs, fields, options)
 
     async def _add(
         self,
-        task: ScheduledTask,
+        kind: ScheduleType,
+        task_name: str,
         schedule: Any,
         args: Sequence[Any],
         kwargs: Mapping[str, Any] | None,
+        fields: _Fields,
         options: dict[str, Any],
     ) -> str:
+        task = ScheduledTask(
+            fields.task_id or new_task_id(),
+            task_name,
+            kind,
+            "",
+            enabled=fields.enabled,
+            description=fields.description,
+            max_retries=fields.max_retries,
+            retry_delay=fields.retry_delay,
+            priority=fields.priority,
+        )
         unknown = set(options) - {"timezone", "queue", "missed_policy", "name"}
         if unknown:
             raise TypeError(
