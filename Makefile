@@ -25,9 +25,10 @@ demo: venv ## the example site on 127.0.0.1:8000 (DEMO_PORT): web + worker + bea
 
 test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
-lint: venv ## ruff lint and format check, and the migrations check
+lint: venv ## ruff lint and format check, the type check (mypy) and the migrations check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run || \
 	  (echo "Models and migrations differ: run 'python manage.py makemigrations flowrra_django' and commit the result." && exit 1)
 

@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Count, Q
@@ -151,7 +151,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         when = sql.datetime_adapter(connections[self.alias])
         return sql.Insert(QueuedMessage, _INSERT_FIELDS, [(*r[:-1], when(r[-1])) for r in rows])
 
-    def _stores_with(self, backend: BaseResultBackend) -> bool:
+    def _stores_with(self, backend: BaseResultBackend) -> TypeGuard[DatabaseBackend]:
         """True when ``backend`` keeps results in this broker's database, so one
         transaction can write results and messages together."""
         return isinstance(backend, DatabaseBackend) and backend.alias == self.alias
@@ -366,12 +366,12 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return await database_thread.run(self._requeue_dead, letter_id)
 
     def _requeue_dead(self, dead_letter_id: int | str) -> bool:
+        pk = _int_or_none(dead_letter_id)
+        if pk is None:
+            return False
         with transaction.atomic(using=self.alias):
             letter = (
-                DeadLetterRow.objects.using(self.alias)
-                .select_for_update()
-                .filter(pk=_int_or_none(dead_letter_id))
-                .first()
+                DeadLetterRow.objects.using(self.alias).select_for_update().filter(pk=pk).first()
             )
             if letter is None:
                 return False
@@ -382,7 +382,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return True
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
-        letters = DeadLetterRow.objects.using(self.alias).filter(pk=_int_or_none(letter_id))
+        pk = _int_or_none(letter_id)
+        if pk is None:
+            return False
+        letters = DeadLetterRow.objects.using(self.alias).filter(pk=pk)
         deleted, _ = await database_thread.run(letters.delete)
         return deleted > 0
 

@@ -105,5 +105,5 @@ def _server(alias: str) -> str:
     connection = connections[alias]
     if connection.vendor != "mysql":
         return str(connection.vendor)
-    name = "MariaDB" if connection.mysql_is_mariadb else "MySQL"
-    return f"{name} {'.'.join(map(str, connection.mysql_version))}"
+    version = ".".join(map(str, connection.get_database_version()))
+    return f"{connection.display_name} {version}"

@@ -54,7 +54,7 @@ def _access(user: Any) -> int | None:
     return None
 
 
-class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class FlowrraConsumer(AsyncJsonWebsocketConsumer):
     """Streams task and worker events to a staff user's dashboard page."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -121,6 +121,7 @@ class FlowrraConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.outbox.deliver(events)
 
 
-websocket_urlpatterns = [path("flowrra/ws", FlowrraConsumer.as_asgi())]
+# Channels routes ASGI applications with Django's path(), which django-stubs types for views.
+websocket_urlpatterns = [path("flowrra/ws", FlowrraConsumer.as_asgi())]  # type: ignore[arg-type]
 
 __all__ = ["OUTBOX_LIMIT", "FlowrraConsumer", "websocket_urlpatterns"]

@@ -51,7 +51,7 @@ def mode() -> Mode:
     """Which path live updates take in this process (see the module's docstring)."""
     chosen = flowrra_settings()["LIVE_UPDATES"]
     if chosen in ("channels", "poll", "off"):
-        return chosen  # type: ignore[no-any-return]
+        return chosen
     backend = layer_backend()
     return "channels" if backend and backend != IN_MEMORY_LAYER else "poll"
 

@@ -33,7 +33,17 @@ def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def _column(connection: BaseDatabaseWrapper, model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+    return connection.ops.quote_name(_column_name(model, field))
+
+
+def _column_name(model: type[Model], name: str) -> str:
+    """The column of ``model``'s field ``name`` (a field with a column of its own: not a
+    reverse relation or a many-to-many)."""
+    field = model._meta.get_field(name)
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} has no column of its own")
+    return column
 
 
 def datetime_adapter(
@@ -103,7 +113,7 @@ def _on_conflict(
     if replace_on is None:
         return ""
     if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
-        names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+        names = [_column_name(model, f) for f in fields if f != replace_on]
         suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
         return f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
     key = _column(connection, model, replace_on)
@@ -125,7 +135,8 @@ def insert_together(
 ) -> None:
     """PostgreSQL: a few rows into several tables as one statement, with a ``NOTIFY`` on
     ``notify``: one round trip, and all or nothing without a transaction of its own."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for number, (model, fields, rows, replace_on) in enumerate(inserts):
         columns = [_column(connection, model, field) for field in fields]
         one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.models import Max
 
 from .conf import flowrra_settings
@@ -68,7 +69,7 @@ class Wakeups:
         connection = connections[self.alias]
         self._listens = connection.vendor == "postgresql"
         self._probes = connection.vendor == "mysql"
-        if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        if isinstance(connection, SQLiteWrapper) and not connection.is_in_memory_db():
             name = str(connection.settings_dict["NAME"])
             self._files = (name, f"{name}-wal")
 

@@ -13,7 +13,8 @@ from typing import Any
 from ..control import ControlError
 from ..exceptions import UnsupportedFeatureError
 from ..task import TaskStatus
-from .schedules import FIELDS, ScheduleConflict, ScheduleService, ScheduleValidationError
+from .schedule_definition import FIELDS, ScheduleConflict, ScheduleValidationError
+from .schedules import ScheduleService
 from .service import UIService
 
 #: Longest wait for a worker's reply a request may ask for (seconds).

@@ -65,8 +65,8 @@ async def check_scheduler(scheduler: Scheduler | None) -> dict[str, Any]:
     if scheduler is None:
         return {"status": NOT_RUNNING, "last_pass_at": None, "age_seconds": None}
     try:
-        last = await scheduler.backend.last_pass()
-        needed = await scheduler.backend.next_due_at() is not None
+        last = await scheduler.store.last_pass()
+        needed = await scheduler.store.next_due_at() is not None
     except Exception:
         logger.warning("Health: cannot read the beat's last pass", exc_info=True)
         return {"status": UNKNOWN, "last_pass_at": None, "age_seconds": None}

@@ -151,5 +151,5 @@ def render(data: dict[str, Any], started: float) -> bytes:
     """One scrape's metrics in Prometheus text format; ``started`` is the
     ``time.perf_counter()`` when gathering ``data`` began."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(data, started))  # type: ignore[arg-type]
+    registry.register(_Snapshot(data, started))
     return generate_latest(registry)

@@ -1,232 +1,29 @@
 """The API's OpenAPI 3.1 document, served at ``api/openapi.json`` by the Django app and by
-the FastAPI, Flask and Quart dashboards (which say how they authenticate).
+the FastAPI, Flask and Quart dashboards (which say how they authenticate): its paths here,
+its schemas in :mod:`flowrra.ui.openapi_schemas`.
 
 Written by hand next to the views; ``tests/django/api`` checks every endpoint's real
-responses against it, and schemathesis fuzzes the API from it. Over 350 lines: it is one
-document, spelled out.
+responses against it, and schemathesis fuzzes the API from it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flowrra.control import COMMANDS
 from flowrra.task import TaskStatus
 
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-_NULLABLE_INT = {"type": ["integer", "null"]}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {**required, **(optional or {})},
-        "required": list(required),
-    }
-
-
-_TASK_FIELDS = {
-    "task_id": {"type": "string"},
-    "status": {"type": "string", "enum": [status.value for status in TaskStatus]},
-    "task_name": _NULLABLE_STRING,
-    "result": {},
-    "error": _NULLABLE_STRING,
-    "error_type": _NULLABLE_STRING,
-    "submitted_at": _NULLABLE_TIME,
-    "started_at": _NULLABLE_TIME,
-    "finished_at": _NULLABLE_TIME,
-    "runtime": _NULLABLE_NUMBER,
-    "retries": {"type": "integer"},
-    "args": {"type": "array"},
-    "kwargs": {"type": "object"},
-    "queue": _NULLABLE_STRING,
-    "priority": _NULLABLE_INT,
-    "worker": _NULLABLE_STRING,
-}
-_SCHEDULE_DEFINITION = {
-    "name": _NULLABLE_STRING,
-    "task_name": {"type": "string"},
-    "schedule_type": {"type": "string", "enum": ["cron", "interval", "once"]},
-    "schedule": {"type": ["string", "number"]},
-    "timezone": {"type": "string"},
-    "args": {"type": "array"},
-    "kwargs": {"type": "object"},
-    "queue": _NULLABLE_STRING,
-    "priority": _NULLABLE_INT,
-    "max_retries": _NULLABLE_INT,
-    "retry_delay": _NULLABLE_NUMBER,
-    "missed_policy": {"type": "string", "enum": ["run_once", "skip"]},
-    "description": _NULLABLE_STRING,
-    "enabled": {"type": "boolean"},
-}
-_LEVEL = _object(
-    {
-        "queue": {"type": "string"},
-        "priority": _NULLABLE_INT,
-        "ready": {"type": "integer"},
-        "delayed": _NULLABLE_INT,
-        "held": _NULLABLE_INT,
-    }
+from .openapi_schemas import (
+    NULLABLE_NUMBER,
+    NULLABLE_STRING,
+    SCHEMAS,
+    list_of,
+    object_schema,
+    ref,
 )
-_QUEUE = _object(
-    {
-        "queue": {"type": "string"},
-        "ready": {"type": "integer"},
-        "delayed": _NULLABLE_INT,
-        "held": _NULLABLE_INT,
-        "workers": {"type": "array", "items": {"type": "string"}},
-        "levels": {"type": "array", "items": _ref("QueueLevel")},
-    }
-)
-_WORKER = _object(
-    {
-        "id": {"type": "string"},
-        "hostname": {"type": "string"},
-        "pid": _NULLABLE_INT,
-        "queues": {"type": "array", "items": {"type": "string"}},
-        "concurrency": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "prefetch": _NULLABLE_INT,
-        "processed": {"type": "integer"},
-        "succeeded": {"type": "integer"},
-        "failed": {"type": "integer"},
-        "retried": {"type": "integer"},
-        "active": {"type": "array", "items": {"type": "string"}},
-        "started_at": _NULLABLE_TIME,
-        "last_seen": _NULLABLE_TIME,
-        "expires_at": _NULLABLE_TIME,
-        "online": {"type": "boolean"},
-        "broker": {"type": "string"},
-        "extra": {"type": "object"},
-        "paused": {"type": "array", "items": {"type": "string"}},
-        "uptime": _NULLABLE_NUMBER,
-    }
-)
-_COUNTS = _object(
-    {"total": {"type": "integer"}} | {s.value: {"type": "integer"} for s in TaskStatus}
-)
-
-SCHEMAS: dict[str, Any] = {
-    "Error": _object(
-        {"error": {"type": "string"}, "status": {"type": "integer"}},
-        {"fields": {"type": "object", "additionalProperties": {"type": "string"}}},
-    ),
-    "Task": _object({**_TASK_FIELDS, "traceback": _NULLABLE_STRING}),
-    "TaskSummary": _object(_TASK_FIELDS),
-    "TaskPage": _object(
-        {
-            "tasks": {"type": "array", "items": _ref("TaskSummary")},
-            "next_cursor": _NULLABLE_STRING,
-            "search_limited": {"type": "boolean"},
-        }
-    ),
-    "TaskDetail": _object(
-        {
-            "task": _ref("Task"),
-            "retry_of": _NULLABLE_STRING,
-            "retried_as": {"type": "array", "items": {"type": "string"}},
-            "registered": {"type": "boolean"},
-            "can_revoke": {"type": "boolean"},
-        }
-    ),
-    "Submission": {
-        **_object(
-            {"task": {"type": "string", "description": "a registered task's name"}},
-            {
-                "args": {"type": "array"},
-                "kwargs": {"type": "object"},
-                "queue": {"type": "string"},
-                "priority": {"type": "integer"},
-                "countdown": {"type": "number", "minimum": 0},
-                "eta": {"type": "string", "format": "date-time"},
-            },
-        ),
-        "additionalProperties": False,
-    },
-    "Submitted": _object(
-        {"task_id": {"type": "string"}, "url": {"type": "string"}},
-        {"retry_of": {"type": "string"}},
-    ),
-    "Revoked": _object({"task_id": {"type": "string"}, "revoked": {"type": "boolean"}}),
-    "TaskType": _object(
-        {
-            "name": {"type": "string"},
-            "module": {"type": "string"},
-            "function": {"type": "string"},
-            "cpu_bound": {"type": "boolean"},
-            "executor": {"type": "string", "enum": ["io", "cpu"]},
-            "max_retries": {"type": "integer"},
-            "retry_delay": {"type": "number"},
-            "priority": _NULLABLE_INT,
-            "queue": {"type": "string"},
-            "timeout": _NULLABLE_NUMBER,
-            "doc": {"type": "string"},
-        }
-    ),
-    "ScheduleDefinition": {
-        "type": "object",
-        "properties": _SCHEDULE_DEFINITION,
-        "additionalProperties": False,
-    },
-    "Schedule": _object(
-        {
-            "id": {"type": "string"},
-            **_SCHEDULE_DEFINITION,
-            "last_run_at": _NULLABLE_TIME,
-            "next_run_at": _NULLABLE_TIME,
-            "created_at": _NULLABLE_TIME,
-            "updated_at": _NULLABLE_TIME,
-            "total_run_count": {"type": "integer"},
-        }
-    ),
-    "QueueLevel": _LEVEL,
-    "Queue": _QUEUE,
-    "DeadLetter": _object(
-        {
-            "id": {"type": "string"},
-            "reason": {"type": "string"},
-            "queue": {"type": "string"},
-            "priority": _NULLABLE_INT,
-            "at": _NULLABLE_NUMBER,
-            "message": {"type": "string"},
-        }
-    ),
-    "Worker": _WORKER,
-    "Counts": _COUNTS,
-    "ControlCommand": {
-        **_object(
-            {"command": {"type": "string", "enum": list(COMMANDS)}},
-            {
-                "args": {
-                    "type": "object",
-                    "description": "queue (pause, resume), value (io_concurrency), task_id "
-                    "(terminate)",
-                },
-                "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
-            },
-        ),
-        "additionalProperties": False,
-    },
-    "ControlReply": _object(
-        {
-            "id": _NULLABLE_STRING,
-            "worker": {"type": "string"},
-            "command": {"type": "string"},
-            "ok": {"type": "boolean"},
-            "message": {"type": "string"},
-            "at": {"type": "number"},
-        }
-    ),
-}
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
 
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
@@ -255,7 +52,7 @@ def _operation(
     if body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": ref(body)}},
         }
     return operation
 
@@ -292,7 +89,7 @@ _FILTERS = [
     _query("after", {"type": "string"}, "the previous page's next_cursor"),
 ]
 _NOT_FOUND = _error("No such object")
-_DEAD_LETTER_DONE = _object(
+_DEAD_LETTER_DONE = object_schema(
     {"id": {"type": "string"}, "action": {"type": "string"}, "done": {"type": "boolean"}}
 )
 _CONFLICT = _error("The object's state does not allow it")
@@ -312,7 +109,16 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
     task_id = [_path_param("task_id")]
     schedule_id = [_path_param("schedule_id")]
     letter_id = [_path_param("letter_id")]
-    schedule_out = _json(_ref("Schedule"))
+    schedule_out = _json(ref("Schedule"))
+
+    def change(summary: str) -> dict[str, Any]:
+        return _operation(
+            summary,
+            {"200": schedule_out, "404": _NOT_FOUND, "409": _error("The name is taken")},
+            body="ScheduleDefinition",
+            parameters=schedule_id,
+            write=True,
+        )
 
     def action(summary: str, ok: dict[str, Any], params: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -325,12 +131,12 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
         "/tasks/": {
             "get": _operation(
                 "A page of tasks, newest first",
-                {"200": _json(_ref("TaskPage")), "400": _error("An invalid filter")},
+                {"200": _json(ref("TaskPage")), "400": _error("An invalid filter")},
                 parameters=_FILTERS,
             ),
             "post": _operation(
                 "Submit a registered task by name (needs change_taskresult)",
-                {"201": _json(_ref("Submitted"), "Submitted")},
+                {"201": _json(ref("Submitted"), "Submitted")},
                 body="Submission",
                 write=True,
             ),
@@ -338,25 +144,25 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
         "/tasks/{task_id}/": {
             "get": _operation(
                 "One task with its retry links",
-                {"200": _json(_ref("TaskDetail")), "404": _NOT_FOUND},
+                {"200": _json(ref("TaskDetail")), "404": _NOT_FOUND},
                 parameters=task_id,
             )
         },
         "/tasks/{task_id}/retry/": action(
             "Submit the task again (needs change_taskresult)",
-            {"201": _json(_ref("Submitted"), "Submitted")},
+            {"201": _json(ref("Submitted"), "Submitted")},
             task_id,
         ),
         "/tasks/{task_id}/revoke/": action(
             "Revoke a task no worker has started (needs change_taskresult)",
-            {"200": _json(_ref("Revoked"))},
+            {"200": _json(ref("Revoked"))},
             task_id,
         ),
         "/tasks/{task_id}/terminate/": {
             "post": _operation(
                 "Terminate a running task on its worker; it ends REVOKED (needs control_worker)",
                 {
-                    "200": _json(_object({"reply": _ref("ControlReply")})),
+                    "200": _json(object_schema({"reply": ref("ControlReply")})),
                     "404": _NOT_FOUND,
                     "409": _error("Not running, its worker is gone, or the worker refused"),
                     "504": _error("The worker did not reply in time"),
@@ -367,25 +173,17 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
         "/task-types/": {
             "get": _operation(
                 "The registered task types",
-                {
-                    "200": _json(
-                        _object({"task_types": {"type": "array", "items": _ref("TaskType")}})
-                    )
-                },
+                {"200": _json(object_schema({"task_types": list_of("TaskType")}))},
             )
         },
         "/schedules/": {
             "get": _operation(
                 "Every schedule, soonest due first",
-                {
-                    "200": _json(
-                        _object({"schedules": {"type": "array", "items": _ref("Schedule")}})
-                    )
-                },
+                {"200": _json(object_schema({"schedules": list_of("Schedule")}))},
             ),
             "post": _operation(
                 "Create a schedule (needs add_scheduledtask)",
-                {"201": _json(_ref("Schedule"), "Created"), "409": _error("The name is taken")},
+                {"201": _json(ref("Schedule"), "Created"), "409": _error("The name is taken")},
                 body="ScheduleDefinition",
                 write=True,
             ),
@@ -394,25 +192,13 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
             "get": _operation(
                 "One schedule", {"200": schedule_out, "404": _NOT_FOUND}, parameters=schedule_id
             ),
-            "put": _operation(
-                "Replace a schedule's definition (needs change_scheduledtask)",
-                {"200": schedule_out, "404": _NOT_FOUND, "409": _error("The name is taken")},
-                body="ScheduleDefinition",
-                parameters=schedule_id,
-                write=True,
-            ),
-            "patch": _operation(
-                "Change the fields given (needs change_scheduledtask)",
-                {"200": schedule_out, "404": _NOT_FOUND, "409": _error("The name is taken")},
-                body="ScheduleDefinition",
-                parameters=schedule_id,
-                write=True,
-            ),
+            "put": change("Replace a schedule's definition (needs change_scheduledtask)"),
+            "patch": change("Change the fields given (needs change_scheduledtask)"),
             "delete": _operation(
                 "Delete a schedule (needs delete_scheduledtask)",
                 {
                     "200": _json(
-                        _object({"id": {"type": "string"}, "deleted": {"type": "boolean"}})
+                        object_schema({"id": {"type": "string"}, "deleted": {"type": "boolean"}})
                     ),
                     "404": _NOT_FOUND,
                 },
@@ -429,7 +215,9 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
             "Submit the schedule's task now (needs change_scheduledtask)",
             {
                 "201": _json(
-                    _object({"schedule_id": {"type": "string"}, "task_id": {"type": "string"}}),
+                    object_schema(
+                        {"schedule_id": {"type": "string"}, "task_id": {"type": "string"}}
+                    ),
                     "Submitted",
                 )
             },
@@ -440,9 +228,9 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
                 "Workers seen lately, online first",
                 {
                     "200": _json(
-                        _object(
+                        object_schema(
                             {
-                                "workers": {"type": "array", "items": _ref("Worker")},
+                                "workers": list_of("Worker"),
                                 "online": {"type": "integer"},
                                 "retention": {"type": "number"},
                             }
@@ -456,21 +244,21 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
                 "One worker, its active tasks and recent results",
                 {
                     "200": _json(
-                        _object(
+                        object_schema(
                             {
                                 "id": {"type": "string"},
-                                "worker": {"oneOf": [_ref("Worker"), {"type": "null"}]},
+                                "worker": {"oneOf": [ref("Worker"), {"type": "null"}]},
                                 "active": {
                                     "type": "array",
-                                    "items": _object(
+                                    "items": object_schema(
                                         {
                                             "task_id": {"type": "string"},
-                                            "running_for": _NULLABLE_NUMBER,
-                                            "task_name": _NULLABLE_STRING,
+                                            "running_for": NULLABLE_NUMBER,
+                                            "task_name": NULLABLE_STRING,
                                         }
                                     ),
                                 },
-                                "recent": {"type": "array", "items": _ref("TaskSummary")},
+                                "recent": list_of("TaskSummary"),
                             }
                         )
                     ),
@@ -484,7 +272,7 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
                 "Send a remote-control command and wait for the worker's reply "
                 "(needs control_worker)",
                 {
-                    "200": _json(_object({"reply": _ref("ControlReply")})),
+                    "200": _json(object_schema({"reply": ref("ControlReply")})),
                     "409": _error(
                         "The worker refused (``reply`` says why), or the broker "
                         "has no remote control"
@@ -502,13 +290,13 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
                 "Queues per priority, delayed messages and dead letters",
                 {
                     "200": _json(
-                        _object(
+                        object_schema(
                             {
-                                "queues": {"type": "array", "items": _ref("Queue")},
+                                "queues": list_of("Queue"),
                                 "scheduled_count": {"type": "integer"},
                                 "dead_letters": {
                                     "type": ["array", "null"],
-                                    "items": _ref("DeadLetter"),
+                                    "items": ref("DeadLetter"),
                                 },
                             }
                         )
@@ -531,12 +319,12 @@ def document(access: str = DJANGO_ACCESS, session: bool = True) -> dict[str, Any
                 "Counts of the last day, workers online, queues",
                 {
                     "200": _json(
-                        _object(
+                        object_schema(
                             {
-                                "tasks": _ref("Counts"),
+                                "tasks": ref("Counts"),
                                 "counts_since": {"type": "string", "format": "date-time"},
                                 "workers_online": {"type": "integer"},
-                                "queues": {"type": "array", "items": _ref("Queue")},
+                                "queues": list_of("Queue"),
                                 "scheduled_count": {"type": "integer"},
                                 "registered_tasks": {"type": "integer"},
                                 "broker": {"type": "string"},

@@ -39,7 +39,7 @@ def _dashboard() -> Dashboard:
             "flowrra.ui.quart.create_blueprint(flowrra, authorize=...) first, or call "
             "setup_websocket(app, flowrra=flowrra, authorize=...)."
         )
-    return dashboard  # type: ignore[no-any-return]
+    return dashboard
 
 
 async def websocket_endpoint() -> None:

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from flowrra.ui import ScheduleValidationError
+from flowrra.ui.schedule_definition import preview
 from flowrra.ui.schedule_form import COMMON_ZONES, SCHEDULE_TYPES, form_values, new_values
-from flowrra.ui.schedules import preview
 
 from .. import dashboard
 from ..runtime import get_app
@@ -51,7 +52,7 @@ class ScheduleFormView(DashboardPage):
         verb = "change" if "schedule_id" in self.kwargs else "add"
         return f"flowrra_django.{verb}_scheduledtask"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and request.user.is_staff:
             self.kwargs = kwargs
             if not request.user.has_perm(self.permission()):
@@ -140,7 +141,7 @@ class ScheduleActionView(ActionView):
     action = "enable"
 
     @property
-    def permission(self) -> str:  # type: ignore[override]
+    def permission(self) -> str:  # type: ignore[override]  # read-only: follows the action
         verb = "delete" if self.action == "delete" else "change"
         return f"flowrra_django.{verb}_scheduledtask"
 

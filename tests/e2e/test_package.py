@@ -87,6 +87,7 @@ def test_the_wheel_carries_the_packages_their_data_and_the_license(dist: Path) -
         "flowrra/ui/templates",
         "flowrra/py.typed",
         "flowrra/*.lua",
+        "flowrra_django/py.typed",
     )
     modules = _tracked("flowrra/*.py", "flowrra_django/*.py")
     assert set(data) - names == set()
@@ -120,4 +121,6 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["ui-quart"] == {"quart", "jinja2", "prometheus-client"}
     assert requires["ui-django"] == requires["django"]
     assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
+    typing = {"mypy", "django-stubs", "types-channels", "types-croniter", "types-pymysql"}
+    assert typing | {"types-mysqlclient", "ruff", "pytest"} <= requires["dev"]
     assert metadata["License"] == "MIT" or "MIT" in (metadata.get("License-Expression") or "")
