@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
 
-.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench docs docs-check
+.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient pgbouncer bench docs docs-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
 	$(PY) example_project/demo.py
 
-test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
+test: venv services browsers pgbouncer lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
 lint: venv ## ruff lint and format check, and the migrations check
 	$(VENV)/bin/ruff check .
@@ -74,6 +74,12 @@ browsers: ## install Debian's Chromium for the browser tests, if it is missing
 	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "Chromium could not be installed: the browser tests will say so"
+
+pgbouncer: ## install Debian's PgBouncer (the pooler test starts its own), if it is missing
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) || \
+	  echo "PgBouncer could not be installed: the pooler test will say so"
 
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
 	$(PY) bench/bench_memory.py

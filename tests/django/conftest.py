@@ -96,7 +96,8 @@ class WorkerProcess:
         env: dict[str, str] | None = None,
         command: str = "flowrra_worker",
     ) -> None:
-        environment = {
+        #: The process's environment, for another command on the same settings.
+        self.environment = environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.django.settings",
             "FLOWRRA_TEST_SUBPROCESS": "1",
