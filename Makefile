@@ -89,3 +89,4 @@ bench: venv ## the benchmarks of bench/, each beside its peers measured in the s
 	$(PY) bench/bench_django_tasks.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_scale.py
