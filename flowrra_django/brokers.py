@@ -29,7 +29,7 @@ from flowrra.task import Task, TaskResult, utcnow
 
 from . import broker_stats, sql
 from .backends import DatabaseBackend
-from .db import UsesDatabase, database_thread
+from .database_thread import UsesDatabase, database_thread
 from .models import DeadLetter as DeadLetterRow
 from .models import QueuedMessage, WorkerHeartbeat
 from .wakeups import CHANNEL, Wakeups

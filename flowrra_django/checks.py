@@ -22,9 +22,10 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
-from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
+from .database_thread import database_alias
 from .live import check_live_updates  # noqa: F401  (registers W010, the live dashboard's)
 from .sql import behind_pooler
+from .sqlite_options import SQLITE_OPTIONS, sqlite_problems
 from .wakeups import POOLED_HINT, pooled_warning
 
 VENDORS = ("sqlite", "postgresql", "mysql")

@@ -254,8 +254,8 @@ def claim(
         # A queue table filled faster than autovacuum analyzes it has statistics saying it
         # is nearly empty, and the planner then sorts the whole backlog at every claim;
         # without sorting, walking the ready index in order is the only plan. This session
-        # runs only Flowrra's own statements (see flowrra_django.db); a pooler's session
-        # would pass the setting on to other clients.
+        # runs only Flowrra's own statements (see flowrra_django.database_thread); a
+        # pooler's session would pass the setting on to other clients.
         if connection.vendor == "postgresql" and not behind_pooler(connection):
             _once(connection, cursor, "SET enable_sort = off")
         cursor.execute(

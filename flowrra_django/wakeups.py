@@ -28,7 +28,7 @@ from django.db.models import Max
 
 from . import sql
 from .conf import flowrra_settings
-from .db import database_thread
+from .database_thread import database_thread
 from .models import QueuedMessage
 
 logger = logging.getLogger(__name__)
