@@ -120,13 +120,14 @@ def test_a_worker_and_a_beat_work_through_pgbouncer_and_listen_on_the_direct_url
         seen = {str(other.execute("SHOW enable_sort").fetchone()) for _ in range(20)}
     assert seen == {"('on',)"}
 
-    for process in (worker, beat):
-        process.signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+    beat.signal(signal.SIGTERM)
+    assert beat.wait(60) == 0
+    wait_until(lambda: not QueuedMessage.objects.exists(), 30, "the worker to run what is queued")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(60) == 0
     errors = "".join(p.output()[1] for p in (worker, beat))
     assert "Traceback" not in errors and "pooler" not in errors
     assert set(done.values_list("result", flat=True)) == {2 * i for i in range(len(ids))}
-    assert not QueuedMessage.objects.exists()
 
 
 def test_without_a_direct_url_workers_poll_and_the_check_says_so(
