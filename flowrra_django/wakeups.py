@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import Error as DatabaseError
 from django.db import connections
 from django.db.models import Max
 
@@ -134,13 +135,13 @@ class Wakeups:
             import psycopg
         except ImportError:  # psycopg2: polling only
             return
-        params = await database_thread.run(_listen_params, self.alias)
-        if params is None:
-            logger.warning("%s; %s", pooled_warning(self.alias), POOLED_HINT)
-            return
         delay = 1.0
         while True:
             try:
+                params = await database_thread.run(_listen_params, self.alias)
+                if params is None:
+                    logger.warning("%s; %s", pooled_warning(self.alias), POOLED_HINT)
+                    return
                 async with await psycopg.AsyncConnection.connect(**params) as listening:
                     running = await (await listening.execute(sql.BACKEND_PID)).fetchone()
                     if running is None or running[0] != listening.info.backend_pid:
@@ -156,7 +157,7 @@ class Wakeups:
                     self._arrived.set()  # whatever came while nobody listened
                     async for _ in listening.notifies():
                         self._arrived.set()
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, DatabaseError) as exc:
                 logger.warning(
                     "Listening for new messages on PostgreSQL failed (%s); polling every %g s "
                     "until it works again, in %g s",
