@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -144,5 +143,5 @@ def test_a_host_cut_off_and_healed_loses_nothing(
 
 
 def _running_on(hostname: str, task_ids: list[str]) -> list[str]:
-    rows: Any = TaskResult.objects.filter(task_id__in=task_ids, status="running")
+    rows = TaskResult.objects.filter(task_id__in=task_ids, status="running")
     return [t for t, worker in rows.values_list("task_id", "worker") if worker.startswith(hostname)]
