@@ -7,7 +7,7 @@ PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || comman
 VENV6 ?= .venv-django6
 DEMO_PORT ?= 8000
 
-.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench docs docs-check
+.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient pgbouncer bench docs docs-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo: venv ## the example site on 127.0.0.1:8000 (DEMO_PORT): web + worker + beat on SQLite, on Redis with REDIS_URL
 	$(PY) example_project/demo.py --port $(DEMO_PORT)
 
-test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
+test: venv services browsers pgbouncer lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
 lint: venv ## ruff lint and format check, the type check (mypy) and the migrations check
 	$(VENV)/bin/ruff check .
@@ -77,6 +77,12 @@ browsers: ## install Debian's Chromium for the browser tests, if it is missing
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "Chromium could not be installed: the browser tests will say so"
 
+pgbouncer: ## install Debian's PgBouncer (the pooler test starts its own), if it is missing
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) || \
+	  echo "PgBouncer could not be installed: the pooler test will say so"
+
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
@@ -85,3 +91,4 @@ bench: venv ## the benchmarks of bench/, each beside its peers measured in the s
 	$(PY) bench/bench_django_tasks.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_scale.py

@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,12 +180,19 @@ def free_port() -> int:
 
 class RedisServer:
     """A redis-server of the test's own on a free port, without persistence; with
-    ``sentinel_for`` a Sentinel watching that server as ``mymaster``."""
+    ``sentinel_for`` a Sentinel watching that server as ``mymaster``. It listens on
+    127.0.0.1, and on the ``also_on`` addresses (test hosts' veth pairs)."""
 
     def __init__(
-        self, workdir: Path, sentinel_for: RedisServer | None = None, *, durable: bool = False
+        self,
+        workdir: Path,
+        sentinel_for: RedisServer | None = None,
+        *,
+        durable: bool = False,
+        also_on: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
+        self.also_on = list(also_on)
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.workdir = workdir
         self.sentinel_for = sentinel_for
@@ -213,7 +220,8 @@ class RedisServer:
             )
             command = ["redis-server", str(config), "--sentinel"]
         self.proc = subprocess.Popen(
-            [*command, "--bind", "127.0.0.1"],
+            [*command, "--bind", "127.0.0.1", *self.also_on]
+            + (["--protected-mode", "no"] if self.also_on else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
