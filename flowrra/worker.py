@@ -17,7 +17,7 @@ import os
 import secrets
 import socket
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
     from .app import Flowrra
 
 logger = logging.getLogger(__name__)
-
-
-class TaskTerminated(Exception):
-    """A running task stopped by :meth:`Worker.terminate`."""
 
 
 #: Messages a worker holds beyond those running, unless configured: batches amortise the
@@ -111,8 +107,9 @@ class Worker:
         self._cpu_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
-        #: How many runs of each active id this worker has (an id may arrive twice).
-        self._runs: Counter[str] = Counter()
+        #: Active ids this worker runs more than once at a time (an id may arrive twice) ->
+        #: how many runs beyond the first.
+        self._runs: dict[str, int] = {}
         #: The deliveries being run, by ``id()``.
         self._in_hand: dict[int, Delivery] = {}
         #: Set while the broker lease is known good; cleared when it may have run out.
@@ -132,7 +129,7 @@ class Worker:
         #: retire, running tasks by id, and those terminated on request.
         self.paused: set[str] = set()
         self._io_excess = 0
-        self._executions: dict[str, asyncio.Future[Any]] = {}
+        self._executions: dict[str, asyncio.Task[Any]] = {}
         self._terminated: set[str] = set()
         self._control: asyncio.Task[None] | None = None
 
@@ -319,6 +316,8 @@ class Worker:
         self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
     ) -> None:
         low_water = self.prefetch // 2
+        runner = asyncio.current_task()
+        assert runner is not None
         while True:
             if self._io_excess and executor is self.io_executor:
                 self._io_excess -= 1
@@ -337,7 +336,7 @@ class Worker:
             if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
                 self._room.set()
             try:
-                await self._execute(delivery, executor)
+                await self._execute(delivery, executor, runner)
             except Exception:
                 task = delivery.task
                 logger.exception(
@@ -348,7 +347,9 @@ class Worker:
                     task.id,
                 )
 
-    async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
+    async def _execute(
+        self, delivery: Delivery, executor: BaseTaskExecutor, runner: asyncio.Task[Any]
+    ) -> None:
         task = delivery.task
         if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
             self.revoked.discard(task.id)
@@ -360,24 +361,30 @@ class Worker:
         started = utcnow()
         clock = time.perf_counter()
         current_task.set(task)
-        self._active[task.id] = started
-        self._runs[task.id] += 1
+        task_id = task.id
+        if task_id in self._active:
+            self._runs[task_id] = self._runs.get(task_id, 0) + 1
+        self._active[task_id] = started
         self._in_hand[id(delivery)] = delivery
         self.writer.started(task)
+        # run in this runner's own asyncio task (a no-op task then costs no task or future
+        # of its own); terminate() cancels the runner while it is here
+        self._executions[task_id] = runner
         try:
-            value = await self._run_terminable(task, executor)
+            value = await executor.execute(task)
             check_result(value)
-        except TaskTerminated:
-            self._record_terminated(delivery, started)
         except asyncio.CancelledError:
-            logger.warning(
-                "Worker %s abandoned running task %s[%s]%s",
-                self.id,
-                task.name,
-                task.id,
-                "" if self.app.broker_required.durable else " (in-memory broker: it is lost)",
-            )
-            raise
+            if task_id not in self._terminated:  # the worker itself is being stopped
+                logger.warning(
+                    "Worker %s abandoned running task %s[%s]%s",
+                    self.id,
+                    task.name,
+                    task_id,
+                    "" if self.app.broker_required.durable else " (in-memory broker: it is lost)",
+                )
+                raise
+            runner.uncancel()  # this one task ends (a CPU task's process is replaced)
+            self._record_terminated(delivery, started)
         except Exception as exc:
             self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
@@ -387,9 +394,11 @@ class Worker:
             self.succeeded += 1
             if logger.isEnabledFor(logging.INFO):
                 runtime = time.perf_counter() - clock
-                logger.info("Task %s[%s] succeeded in %.3f s", task.name, task.id, runtime)
+                logger.info("Task %s[%s] succeeded in %.3f s", task.name, task_id, runtime)
         finally:
-            self._ran(task.id)
+            self._executions.pop(task_id, None)
+            self._terminated.discard(task_id)
+            self._ran(task_id)
             self._in_hand.pop(id(delivery), None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
@@ -397,27 +406,13 @@ class Worker:
 
     def _ran(self, task_id: str) -> None:
         """One run of ``task_id`` ended; it stays active while another run of it goes on."""
-        self._runs[task_id] -= 1
-        if self._runs[task_id] <= 0:
-            del self._runs[task_id]
+        extra = self._runs.get(task_id)
+        if extra is None:
             self._active.pop(task_id, None)
-
-    async def _run_terminable(self, task: Task, executor: BaseTaskExecutor) -> Any:
-        """``executor.execute(task)`` in a future of its own, so that :meth:`terminate`
-        can cancel this one task (a CPU task's process is then killed and replaced)."""
-        execution = asyncio.ensure_future(executor.execute(task))
-        self._executions[task.id] = execution
-        try:
-            return await asyncio.shield(execution)
-        except asyncio.CancelledError:
-            if task.id in self._terminated and execution.cancelled():
-                raise TaskTerminated(task.id) from None
-            execution.cancel()  # the worker itself is being stopped
-            await asyncio.gather(execution, return_exceptions=True)
-            raise
-        finally:
-            self._executions.pop(task.id, None)
-            self._terminated.discard(task.id)
+        elif extra > 1:
+            self._runs[task_id] = extra - 1
+        else:
+            del self._runs[task_id]
 
     def _record_terminated(self, delivery: Delivery, started: dt.datetime) -> None:
         task = delivery.task
@@ -475,11 +470,11 @@ class Worker:
     def terminate(self, task_id: str) -> bool:
         """Stop the running task ``task_id`` now: it ends REVOKED. False if it does not
         run here."""
-        execution = self._executions.get(task_id)
-        if execution is None or execution.done():
-            return False
+        runner = self._executions.get(task_id)
+        if runner is None or task_id in self._terminated:
+            return task_id in self._terminated
         self._terminated.add(task_id)
-        execution.cancel()
+        runner.cancel()
         return True
 
     def _record_failure(
