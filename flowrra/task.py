@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,10 @@ def utcnow() -> dt.datetime:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _same(value: dt.datetime | None) -> dt.datetime | None:
+    return value
 
 
 def _from_iso(value: Any) -> dt.datetime | None:
@@ -161,6 +166,13 @@ class TaskResult:
     @property
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601); a property, as in Flowrra's first API."""
+        return self.to_document(native_datetimes=False)
+
+    def to_document(self, *, native_datetimes: bool) -> dict[str, Any]:
+        """:attr:`to_dict`, with datetimes as they are when ``native_datetimes`` (for an
+        encoder that writes them as ISO 8601 itself)."""
+        when: Callable[[dt.datetime | None], Any] = _same if native_datetimes else _iso
+        started, finished = self.started_at, self.finished_at
         return {
             "task_id": self.task_id,
             "status": self.status.value,
@@ -169,10 +181,12 @@ class TaskResult:
             "error": self.error,
             "error_type": self.error_type,
             "traceback": self.traceback,
-            "submitted_at": _iso(self.submitted_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "runtime": self.runtime,
+            "submitted_at": when(self.submitted_at),
+            "started_at": when(started),
+            "finished_at": when(finished),
+            "runtime": None
+            if started is None or finished is None
+            else (finished - started).total_seconds(),
             "retries": self.retries,
             "args": list(self.args),
             "kwargs": self.kwargs,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import ConfigurationError
 from ..redis_client import RedisTarget, parse_redis_url
 from ..redis_commands import RedisComponent, RedisConnection
-from ..serialization import dumps, loads
+from ..serialization import dumps, encode_plain, is_plain_scalar, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus
 from . import redis_query
 from .base import BaseResultBackend
@@ -206,7 +206,7 @@ class RedisBackend(RedisComponent, BaseResultBackend):
                 result.status.value,
                 submitted.timestamp() if submitted is not None else 0,
                 result.task_name or "",
-                dumps(result.to_dict),
+                encode_plain(result.to_document) if _plain(result) else dumps(result.to_dict),
             )
         if then_delete is not None and then_delete[1]:
             args += (then_delete[0], *then_delete[1])
@@ -302,3 +302,13 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         if not task_ids:
             return 0
         return int(await self._script("delete", *task_ids))
+
+
+def _plain(result: TaskResult) -> bool:
+    """True when the arguments and value of ``result`` are plain scalars (see ``encode``)."""
+    if not is_plain_scalar(result.result):
+        return False
+    for value in result.args:
+        if not is_plain_scalar(value):
+            return False
+    return all(is_plain_scalar(value) for value in result.kwargs.values())

@@ -108,5 +108,6 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["channels"] == {"channels", "channels-redis", "daphne"}
     assert requires["docs"] == {"mkdocs", "mkdocs-material"}
     assert requires["django-tasks"] == {"django-tasks"}
+    assert requires["speed"] == {"orjson"}
     assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
     assert metadata["License"] == "MIT" or "MIT" in (metadata.get("License-Expression") or "")

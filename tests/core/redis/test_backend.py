@@ -54,6 +54,18 @@ async def test_results_round_trip_as_json_and_a_later_state_wins(backends: Facto
     assert sum((await backend.counts()).values()) == 1
 
 
+async def test_a_worker_result_reads_back_the_same_from_either_codec(
+    backends: Factory, codec: str
+) -> None:
+    backend = backends()
+    await backend.connect()
+    stored = result("plain", TaskStatus.SUCCESS)
+    stored.args, stored.kwargs, stored.result = (1, "é", 2.5, None), {"n": 2**70}, 7
+    stored.started_at = stored.finished_at = T0
+    await backend.store([stored])
+    assert await backend.get("plain") == stored
+
+
 async def test_final_results_expire_after_the_ttl(backends: Factory, r: Space) -> None:
     backend = backends(ttl=1)
     await backend.connect()
