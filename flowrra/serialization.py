@@ -24,7 +24,7 @@ from uuid import UUID
 try:
     import orjson
 except ImportError:  # the optional fast codec is not installed: the standard library only
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 TAG = "__flowrra__"
 

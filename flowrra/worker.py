@@ -4,6 +4,12 @@ A worker keeps up to ``prefetch`` messages in a local buffer, runs ``io_workers`
 and ``cpu_workers`` process-pool tasks at once, and hands results, acknowledgements and
 events to its :class:`~flowrra.writer.ResultWriter`, which writes them in batches. A message
 is acknowledged only after its result is stored.
+
+Why this module is over 350 lines: it is one idea, a message's way through a worker
+(fetched, buffered, run, its outcome decided, handed to the writer) and the start and
+graceful stop around it, whose steps share the buffers and counters they change. What
+stands apart lives elsewhere: writing outcomes in :mod:`flowrra.writer`, the lease and its
+heartbeats in :mod:`flowrra.lease`, remote control in :mod:`flowrra.control.commands`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import math
 import os
 import secrets
 import socket
@@ -23,10 +28,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .brokers.base import Delivery
+from .control.commands import RemoteControlled
 from .control.listener import ControlListener
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
+from .lease import LeaseKeeper
 from .outage import Outage
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
@@ -46,7 +53,7 @@ DEFAULT_PREFETCH = 64
 current_task: ContextVar[Task | None] = ContextVar("flowrra_current_task", default=None)
 
 
-class Worker:
+class Worker(LeaseKeeper, RemoteControlled):
     """Consumes ``queues`` of ``app``'s broker until stopped.
 
     ``burst`` makes it exit once nothing is queued and nothing runs; ``max_tasks`` makes it
@@ -422,61 +429,6 @@ class Worker:
         self.writer.finished(result, delivery)
         logger.warning("Task %s[%s] terminated by remote control", task.name, task.id)
 
-    # -- remote control (flowrra.control) -----------------------------------------------------
-
-    def _consumed_queues(self) -> Sequence[str] | None:
-        """The queues to fetch from now; None when every one is paused."""
-        if not self.paused:
-            return self.queues
-        queues = tuple(queue for queue in self.queues if queue not in self.paused)
-        return queues or None
-
-    def pause_queue(self, queue: str) -> None:
-        """Stop taking tasks from ``queue`` (those buffered still run); ``ValueError`` if
-        this worker does not consume it."""
-        if queue not in self.queues:
-            consumed = ", ".join(self.queues) or "every queue of the in-memory broker"
-            raise ValueError(f"this worker does not consume {queue!r} (it consumes {consumed})")
-        self.paused.add(queue)
-        self.app.broker_required.wakeup()  # a fetch in progress returns, then skips it
-
-    def resume_queue(self, queue: str) -> None:
-        """Take tasks from a paused ``queue`` again; ``ValueError`` if it is not paused."""
-        if queue not in self.paused:
-            raise ValueError(f"{queue!r} is not paused")
-        self.paused.discard(queue)
-        self.app.broker_required.wakeup()
-
-    def set_io_concurrency(self, value: int) -> None:
-        """Run up to ``value`` (1 to 10,000) async tasks at once: runners are added now,
-        or retire once their current task is done."""
-        if not 1 <= value <= 10_000:
-            raise ValueError(f"I/O concurrency must be from 1 to 10000, got {value}")
-        change = value - self.io_workers
-        if change > 0:
-            retiring = min(change, self._io_excess)
-            self._io_excess -= retiring
-            self._runners += [
-                asyncio.create_task(
-                    self._run_loop(self._io_buffer, self._io_ready, self.io_executor)
-                )
-                for _ in range(change - retiring)
-            ]
-        else:
-            self._io_excess -= change
-            self._io_ready.set()
-        self.io_workers = value
-
-    def terminate(self, task_id: str) -> bool:
-        """Stop the running task ``task_id`` now: it ends REVOKED. False if it does not
-        run here."""
-        runner = self._executions.get(task_id)
-        if runner is None or task_id in self._terminated:
-            return task_id in self._terminated
-        self._terminated.add(task_id)
-        runner.cancel()
-        return True
-
     def _record_failure(
         self, delivery: Delivery, started: dt.datetime, exc: Exception, runtime: float
     ) -> None:
@@ -555,7 +507,7 @@ class Worker:
         """The flusher's end: stopping, every runner done, nothing left to write."""
         return self._stopping and self.idle and all(runner.done() for runner in self._runners)
 
-    # -- heartbeats --------------------------------------------------------------------------
+    # -- heartbeats (renewing the lease: .lease) ------------------------------------------------
 
     def info(self) -> dict[str, Any]:
         """What UIs show about this worker."""
@@ -577,81 +529,6 @@ class Worker:
             "broker": self.app.broker_required.describe(),
         }
 
-    async def _heartbeat_loop(self) -> None:
-        broker = self.app.broker_required
-        lease = self._lease
-        while True:
-            info = self.info()
-            try:
-                async with asyncio.timeout(self.heartbeat_interval):
-                    lapsed = await broker.heartbeat(info, ttl=lease)
-            except Exception as exc:
-                self.broker_outage.failed(exc)
-                self._doubt_lease()
-                await asyncio.sleep(min(self.heartbeat_interval, 0.5))  # renew as soon as can be
-                continue
-            self.broker_outage.succeeded()
-            now = time.monotonic()
-            if lapsed or (self._renewed_at is not None and now - self._renewed_at > lease):
-                self._lease_ok.clear()  # before anything else runs: nothing starts meanwhile
-                self.writer.check_ownership = True
-            self._renewed_at = now
-            if not self._lease_ok.is_set():
-                try:
-                    await self._recover_lease()
-                except Exception:
-                    logger.warning("Worker %s: could not check its messages", self.id)
-                    self._doubt_lease(now=math.inf)
-            await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
-            await asyncio.sleep(self.heartbeat_interval)
-
-    @property
-    def _lease(self) -> float:
-        return 3 * self.heartbeat_interval
-
-    def _doubt_lease(self, now: float | None = None) -> None:
-        """No renewal for nearly a lease (the broker down, or this process frozen): stop
-        starting tasks and taking work, and check ownership before storing."""
-        if self._renewed_at is None or not self._lease_ok.is_set():
-            return
-        now = time.monotonic() if now is None else now
-        if now - self._renewed_at > self._lease - self.heartbeat_interval:
-            self._lease_ok.clear()
-            self.writer.check_ownership = True
-            logger.warning(
-                "Worker %s could not renew its lease for %.1f s: it takes no new work, and "
-                "stores no result of a message that another worker may now hold, until it can",
-                self.id,
-                time.monotonic() - self._renewed_at,
-            )
-
-    async def _recover_lease(self) -> None:
-        """After a renewal that may have come too late: drop the buffered messages that were
-        given to other workers, and mark running ones whose results are no longer ours."""
-        buffered = [*self._io_buffer, *self._cpu_buffer]
-        running = [*self._in_hand.values(), *self.writer.unwritten()]
-        held = {id(d) for d in await self.app.broker_required.still_held(buffered + running)}
-        lost = [d for d in buffered if id(d) not in held]
-        for buffer in (self._io_buffer, self._cpu_buffer):
-            kept = [d for d in buffer if id(d) in held]
-            buffer.clear()
-            buffer.extend(kept)
-        gone = [d for d in running if id(d) not in held]
-        for delivery in gone:
-            self.writer.disown(delivery)
-        if lost or gone:
-            logger.warning(
-                "Worker %s: its lease ran out and other workers took over %d buffered "
-                "message(s), dropped here, and %d running task(s), whose results here will "
-                "not be stored",
-                self.id,
-                len(lost),
-                len(gone),
-            )
-        self.writer.check_ownership = False
-        self._lease_ok.set()
-        self._room.set()
-
 
 async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> None:
     """Wait for ``tasks`` up to ``timeout`` seconds, then cancel the rest and reap them."""
@@ -661,9 +538,7 @@ async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> No
         pending = list(still)
     for task in pending:
         task.cancel()
-    for task in tasks:
-        if task is None:
-            continue
+    for task in [task for task in tasks if task is not None]:
         try:
             await task
         except asyncio.CancelledError:
