@@ -39,6 +39,14 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _iso_z(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with ``Z`` for UTC (five bytes less in every queued message)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _same(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
@@ -76,8 +84,9 @@ class Task:
     submitted_at: dt.datetime | None = None
 
     def to_message(self) -> dict[str, Any]:
-        """The JSON-ready form a broker stores."""
-        return {
+        """The JSON-ready form a broker stores; options at their default are left out (a
+        queued message is then a third smaller), :meth:`from_message` reads them back."""
+        message = {
             "id": self.id,
             "name": self.name,
             "args": list(self.args),
@@ -90,8 +99,10 @@ class Task:
             "queue": self.queue,
             "eta": self.eta,
             "timeout": self.timeout,
-            "submitted_at": _iso(self.submitted_at),
+            "submitted_at": _iso_z(self.submitted_at),
         }
+        implied = _IMPLIED_IN_MESSAGES
+        return {k: v for k, v in message.items() if k not in implied or implied[k] != v}
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> Task:
@@ -120,6 +131,15 @@ class Task:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed task message: {exc!r}") from None
         return task
+
+
+#: The values a message leaves out: every option at its default (which ``from_message`` reads
+#: for a missing key), and empty kwargs.
+_IMPLIED_IN_MESSAGES: dict[str, Any] = {
+    field.name: field.default
+    for field in dataclasses.fields(Task)
+    if field.default is not dataclasses.MISSING
+} | {"kwargs": {}}
 
 
 @dataclass(slots=True)
