@@ -124,8 +124,15 @@ def main() -> None:
         submit_ratio, e2e_ratio = mine["submit"] / theirs["submit"], mine["e2e"] / theirs["e2e"]
         print(f"{n:>8} {'ratio':<16} {submit_ratio:>9.2f}x {e2e_ratio:>9.2f}x")
     first, last = sizes[0], sizes[-1]
-    per_task = [1e6 / _summary(ours[n])["e2e"] for n in (first, last)]
-    print(f"per task at {first:,}: {per_task[0]:.1f} us; at {last:,}: {per_task[1]:.1f} us")
+    for name, runs in (("flowrra (this)", ours), ("flowrra 0.1.8", original)):
+        per_task = [1e6 / _summary(runs[n])["e2e"] for n in (first, last)]
+        print(
+            f"{name}: per task at {first:,} {per_task[0]:.1f} us, at {last:,} "
+            f"{per_task[1]:.1f} us ({100 * (per_task[1] / per_task[0] - 1):+.0f}%)"
+        )
+    rss, their_rss = _summary(ours[last])["rss"], _summary(original[last])["rss"]
+    print(f"peak RSS at {last:,}: {rss:.1f} vs {their_rss:.1f} MiB ({rss / their_rss:.2f}x)")
+    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":
