@@ -52,7 +52,10 @@ async def _workload(n: int) -> dict[str, float]:
 
 def _run_child(argv: list[str], out: str) -> dict[str, float]:
     """Run one measurement process; add its peak RSS (MiB) from the kernel's accounting."""
-    proc = subprocess.Popen(argv, cwd=PEERS if "bench_flowrra" in argv[1] else ROOT)
+    original = "bench_flowrra" in argv[1]
+    # the original never sees a PYTHONPATH that points at this checkout
+    env = {k: v for k, v in os.environ.items() if not (original and k == "PYTHONPATH")}
+    proc = subprocess.Popen(argv, cwd=PEERS if original else ROOT, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} exited with {os.waitstatus_to_exitcode(status)}")
