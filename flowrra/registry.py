@@ -63,6 +63,8 @@ class TaskSpec:
     priority: int = 0
     queue: str = DEFAULT_QUEUE
     timeout: float | None = None
+    #: Fire-and-forget: no PENDING, RUNNING or SUCCESS result is stored, only failures.
+    ignore_result: bool = False
     #: The function's signature, to check a call's arguments before it is enqueued.
     signature: inspect.Signature | None = field(default=None, init=False, repr=False, compare=False)
     #: (required, total) positional parameters when a positional-only call can be checked
@@ -152,6 +154,7 @@ class TaskRegistry:
         priority: int = 0,
         queue: str = DEFAULT_QUEUE,
         timeout: float | None = None,
+        ignore_result: bool = False,
     ) -> Callable[[F], F]:
         """Decorator registering a function as a task; the function is returned unchanged."""
         validate_options(
@@ -175,6 +178,7 @@ class TaskRegistry:
                     priority=priority,
                     queue=queue,
                     timeout=None if timeout is None else float(timeout),
+                    ignore_result=bool(ignore_result),
                 )
             )
             return func

@@ -373,7 +373,10 @@ class Worker(LeaseKeeper, RemoteControlled):
             self._runs[task_id] = self._runs.get(task_id, 0) + 1
         self._active[task_id] = started
         self._in_hand[id(delivery)] = delivery
-        self.writer.started(task)
+        # a fire-and-forget task's success is not stored, unless a failure of it was
+        recorded = task.current_retry or not self.app.registry.get(task.name).ignore_result
+        if recorded:
+            self.writer.started(task)
         # run in this runner's own asyncio task (a no-op task then costs no task or future
         # of its own); terminate() cancels the runner while it is here
         self._executions[task_id] = runner
@@ -395,9 +398,12 @@ class Worker(LeaseKeeper, RemoteControlled):
         except Exception as exc:
             self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
-            self.writer.finished(
-                self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
-            )
+            if recorded:
+                self.writer.finished(
+                    self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
+                )
+            else:
+                self.writer.acknowledge(delivery)
             self.succeeded += 1
             if logger.isEnabledFor(logging.INFO):
                 runtime = time.perf_counter() - clock
