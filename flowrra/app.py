@@ -220,11 +220,11 @@ class Flowrra:
     async def _send(self, tasks: Sequence[Task]) -> None:
         """Record ``tasks`` as PENDING and enqueue them, in one step where the broker can;
         if that fails, record them FAILED and raise ``BrokerError``."""
-        registry = self._registry
+        ignored = self._registry.fire_and_forget  # no record of these
         pending = [
             TaskResult.for_task(task, TaskStatus.PENDING)
             for task in tasks
-            if not registry.get(task.name).ignore_result  # fire-and-forget: no record
+            if not (ignored and task.name in ignored)
         ]
         backend = self.backend
         broker = self.broker

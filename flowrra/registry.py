@@ -143,6 +143,9 @@ class TaskRegistry:
         self._aliases: dict[str, set[str]] = {}
         self._finders: list[Callable[[str], TaskSpec | None]] = []
         self._declared_queues: set[str] = set()
+        #: Names of the tasks registered with ``ignore_result=True`` (one set lookup on the
+        #: submit and worker paths instead of a spec lookup).
+        self.fire_and_forget: set[str] = set()
 
     def task(
         self,
@@ -198,6 +201,10 @@ class TaskRegistry:
             self._by_func.pop(existing.func, None)
         self._by_name[spec.name] = spec
         self._by_func[spec.func] = spec
+        if spec.ignore_result:
+            self.fire_and_forget.add(spec.name)
+        else:
+            self.fire_and_forget.discard(spec.name)
 
     def add_alias(self, alias: str, name: str) -> None:
         """Let ``alias`` find the task ``name`` too, while no other task has that alias."""

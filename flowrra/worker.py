@@ -374,7 +374,8 @@ class Worker(LeaseKeeper, RemoteControlled):
         self._active[task_id] = started
         self._in_hand[id(delivery)] = delivery
         # a fire-and-forget task's success is not stored, unless a failure of it was
-        recorded = task.current_retry or not self.app.registry.get(task.name).ignore_result
+        ignored = self.app.registry.fire_and_forget
+        recorded = task.current_retry or not (ignored and task.name in ignored)
         if recorded:
             self.writer.started(task)
         # run in this runner's own asyncio task (a no-op task then costs no task or future
@@ -410,7 +411,8 @@ class Worker(LeaseKeeper, RemoteControlled):
                 logger.info("Task %s[%s] succeeded in %.3f s", task.name, task_id, runtime)
         finally:
             self._executions.pop(task_id, None)
-            self._terminated.discard(task_id)
+            if self._terminated:
+                self._terminated.discard(task_id)
             self._ran(task_id)
             self._in_hand.pop(id(delivery), None)
         self.processed += 1
