@@ -52,7 +52,10 @@ async def _workload(n: int) -> dict[str, float]:
 
 def _run_child(argv: list[str], out: str) -> dict[str, float]:
     """Run one measurement process; add its peak RSS (MiB) from the kernel's accounting."""
-    proc = subprocess.Popen(argv, cwd=PEERS if "bench_flowrra" in argv[1] else ROOT)
+    original = "bench_flowrra" in argv[1]
+    # the original never sees a PYTHONPATH that points at this checkout
+    env = {k: v for k, v in os.environ.items() if not (original and k == "PYTHONPATH")}
+    proc = subprocess.Popen(argv, cwd=PEERS if original else ROOT, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} exited with {os.waitstatus_to_exitcode(status)}")
@@ -124,8 +127,15 @@ def main() -> None:
         submit_ratio, e2e_ratio = mine["submit"] / theirs["submit"], mine["e2e"] / theirs["e2e"]
         print(f"{n:>8} {'ratio':<16} {submit_ratio:>9.2f}x {e2e_ratio:>9.2f}x")
     first, last = sizes[0], sizes[-1]
-    per_task = [1e6 / _summary(ours[n])["e2e"] for n in (first, last)]
-    print(f"per task at {first:,}: {per_task[0]:.1f} us; at {last:,}: {per_task[1]:.1f} us")
+    for name, runs in (("flowrra (this)", ours), ("flowrra 0.1.8", original)):
+        per_task = [1e6 / _summary(runs[n])["e2e"] for n in (first, last)]
+        print(
+            f"{name}: per task at {first:,} {per_task[0]:.1f} us, at {last:,} "
+            f"{per_task[1]:.1f} us ({100 * (per_task[1] / per_task[0] - 1):+.0f}%)"
+        )
+    rss, their_rss = _summary(ours[last])["rss"], _summary(original[last])["rss"]
+    print(f"peak RSS at {last:,}: {rss:.1f} vs {their_rss:.1f} MiB ({rss / their_rss:.2f}x)")
+    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Redis broker + backend figures: enqueue rate, drain rate (1 and 4 worker processes, or
 ``--workers 1,2,4``) and submit -> result round trips against an idle worker, medians of a
-few reps; also worker and Redis CPU per task while draining.
+few reps; also worker and Redis CPU per task while draining, and memory per queued task.
 
     .venv/bin/python bench/bench_redis.py [--n 20000] [--reps 3] [--peers /tmp/peers.jsonl]
 
@@ -11,6 +11,12 @@ peer harness in ../shared/bench: with N no-op tasks queued, start the worker(s) 
 count of stored successes every 5 ms; rate = tasks finished after the first one was seen,
 divided by the time until the last one. ``--peers`` reads that harness's results file and
 prints the peers measured in the same session beside ours.
+
+``--baseline REF`` (default: the commit before the worker was made lean) drains with one
+worker of that version of Flowrra too, interleaved with ours in every rep (``git archive``
+of REF into a temporary folder), and measures both versions' memory per queued task on a
+private ``redis-server`` (used_memory after N submits, less before); ``--baseline ''``
+skips both.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ import collections
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +41,8 @@ from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskTimeoutErr
 
 URL = os.environ.get("FLOWRRA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ROOT = Path(__file__).resolve().parent.parent
+#: Flowrra as the issue "Performance, round two" found it: the peer of the lean worker.
+BASELINE = "5212c8e"
 
 app = Flowrra(Config(broker=BrokerConfig(url=URL), backend=BackendConfig(url=URL)))
 
@@ -42,13 +52,81 @@ async def noop(x: int) -> int:
     return x
 
 
-def start_workers(count: int, extra: list[str]) -> list[subprocess.Popen[bytes]]:
+def start_workers(count: int, extra: list[str], cwd: Path = ROOT) -> list[subprocess.Popen[bytes]]:
+    """Worker processes of the Flowrra found in ``cwd`` (this checkout, or a baseline)."""
     command = [sys.executable, "-m", "flowrra", "worker", "--app", "bench.bench_redis:app"]
     command += ["--loglevel", "WARNING", *extra]
     return [
-        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, start_new_session=True)
         for _ in range(count)
     ]
+
+
+def extract(ref: str, into: Path) -> Path:
+    """``flowrra/`` and ``bench/bench_redis.py`` as they were at ``ref``, under ``into``."""
+    archive = subprocess.run(
+        ["git", "archive", ref, "flowrra", "bench/bench_redis.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+#: Run in a checkout's folder with FLOWRRA_BENCH_REDIS_URL set: submit argv[1] no-op tasks
+#: one by one, and print used_memory after them less before, per task.
+_QUEUED_BYTES = """
+import asyncio, sys
+from bench.bench_redis import URL, app, noop
+import redis
+async def main(n):
+    await app.start(worker=False)
+    await app.submit(noop, -1)
+    before = redis.Redis.from_url(URL).info("memory")["used_memory"]
+    for i in range(n):
+        await app.submit(noop, i)
+    after = redis.Redis.from_url(URL).info("memory")["used_memory"]
+    await app.stop()
+    print((after - before) / n)
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def queued_bytes(checkouts: dict[str, Path], n: int) -> dict[str, float]:
+    """Memory per queued task of each checkout, on a private redis-server (none: {})."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    try:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    except FileNotFoundError:
+        return {}
+    figures: dict[str, float] = {}
+    try:
+        client = redis.Redis(port=port)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        for db, (label, cwd) in enumerate(checkouts.items()):
+            env = {**os.environ, "FLOWRRA_BENCH_REDIS_URL": f"redis://127.0.0.1:{port}/{db}"}
+            out = subprocess.run(
+                [sys.executable, "-c", _QUEUED_BYTES, str(n)],
+                cwd=cwd,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            figures[label] = float(out.split()[-1])
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait()
+    return figures
 
 
 def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -98,12 +176,14 @@ class _producer:
         await app.stop()
 
 
-def drain(r: redis.Redis, n: int, workers: int, extra: list[str]) -> dict[str, float]:
+def drain(
+    r: redis.Redis, n: int, workers: int, extra: list[str], cwd: Path = ROOT
+) -> dict[str, float]:
     """Start ``workers`` processes on ``n`` queued tasks; the rate once the first result shows."""
     key = "flowrra:status:success"
     commands_before = r.info("stats")["total_commands_processed"]
     redis_pid = int(r.info("server")["process_id"])
-    procs = start_workers(workers, extra)
+    procs = start_workers(workers, extra, cwd)
     try:
         spawned = time.perf_counter()
         first_seen = first_count = None
@@ -193,6 +273,8 @@ def main() -> None:
     parser.add_argument("--latency-n", type=int, default=500)
     parser.add_argument("--peers", type=Path, help="results.jsonl of ../shared/bench/run.sh")
     parser.add_argument("--worker-args", default="", help="worker options, e.g. '--prefetch 64'")
+    parser.add_argument("--baseline", default=BASELINE, help="a git ref to compare with, or ''")
+    parser.add_argument("--memory-n", type=int, default=20_000, help="tasks queued to weigh")
     parser.add_argument(
         "--workers",
         default="1,4",
@@ -205,6 +287,8 @@ def main() -> None:
     figures: dict[str, list[float]] = collections.defaultdict(list)
     stats: dict[int, list[dict[str, float]]] = collections.defaultdict(list)
     missed_all = 0
+    scratch = tempfile.TemporaryDirectory(prefix="flowrra-baseline-")
+    baseline = extract(args.baseline, Path(scratch.name)) if args.baseline else None
     try:
         for _ in range(args.reps):
             r.flushdb()
@@ -217,6 +301,13 @@ def main() -> None:
                 figures[f"drain{workers}"].append(result["rate"])
                 figures[f"incl{workers}"].append(result["incl_startup"])
                 stats[workers].append(result)
+            if baseline is not None:  # the same drain, by one worker of the baseline
+                r.flushdb()
+                asyncio.run(enqueue_many(args.n))
+                result = drain(r, args.n, counts[0], extra, baseline)
+                assert result["left_unacked"] == 0, result
+                figures["baseline_drain"].append(result["rate"])
+                figures["baseline_cpu"].append(result["worker_cpu_us_per_task"])
             r.flushdb()
             procs = start_workers(1, extra)
             try:
@@ -227,8 +318,11 @@ def main() -> None:
             figures["p50"].append(1000 * percentile(samples, 50))
             figures["p99"].append(1000 * percentile(samples, 99))
             missed_all += missed
+        checkouts = {"this": ROOT} | ({"baseline": baseline} if baseline is not None else {})
+        memory = queued_bytes(checkouts, args.memory_n)
     finally:
         r.flushdb()
+        scratch.cleanup()
     ours = {name: statistics.median(values) for name, values in figures.items()}
     settings = " ".join(extra) or "defaults"
     print(f"flowrra (this checkout), Redis broker + backend, worker {settings}, reps={args.reps}")
@@ -249,8 +343,35 @@ def main() -> None:
             f"{statistics.median(s[name] for s in stats[workers]):.2f}" for workers in counts
         )
         print(f"  drain {name}, {' / '.join(map(str, counts))} workers: {by_count}")
+    if baseline is not None:
+        _beside_baseline(args.baseline, counts[0], stats[counts[0]], figures, memory)
+    elif memory:
+        print(f"  memory per queued task: {memory['this']:,.0f} bytes")
     if args.peers:
         _compare(args.peers, ours)
+
+
+def _beside_baseline(
+    ref: str,
+    workers: int,
+    stats: list[dict[str, float]],
+    figures: dict[str, list[float]],
+    memory: dict[str, float],
+) -> None:
+    """Our figures beside the baseline's, measured in the same run, with the ratios."""
+    cpu = statistics.median(s["worker_cpu_us_per_task"] for s in stats)
+    base_cpu = statistics.median(figures["baseline_cpu"])
+    drain = statistics.median(figures[f"drain{workers}"])
+    base_drain = statistics.median(figures["baseline_drain"])
+    print(f"\nbeside flowrra at {ref} (same run, {workers} worker(s), medians):")
+    print(f"  drain/s:                  {drain:>9,.0f}  vs {base_drain:>9,.0f}  "
+          f"{drain / base_drain:.2f}x  (baseline {med(figures['baseline_drain'])})")  # fmt: skip
+    print(f"  worker CPU us per task:   {cpu:>9.2f}  vs {base_cpu:>9.2f}  "
+          f"{cpu / base_cpu:.2f}x")  # fmt: skip
+    if memory:
+        this, base = memory["this"], memory["baseline"]
+        print(f"  memory per queued task:   {this:>9,.0f}  vs {base:>9,.0f}  "
+              f"{this / base:.2f}x bytes (private redis-server)")  # fmt: skip
 
 
 def _compare(path: Path, ours: dict[str, float]) -> None:

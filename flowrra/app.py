@@ -34,7 +34,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 logger = logging.getLogger(__name__)
 
-_TASK_OPTIONS = frozenset({"max_retries", "retry_delay", "priority", "queue", "timeout"})
+_TASK_OPTIONS = frozenset(
+    {"max_retries", "retry_delay", "priority", "queue", "timeout", "ignore_result"}
+)
 _NO_OPTIONS = SubmitOptions()
 
 
@@ -88,7 +90,8 @@ class Flowrra:
     ) -> Callable[[F], F]:
         """Register a task: ``async def`` runs on the loop, ``cpu_bound=True`` a sync function
         in the process pool. Options: ``max_retries``, ``retry_delay``, ``priority`` (0-9,
-        higher first), ``queue`` and ``timeout`` (seconds)."""
+        higher first), ``queue``, ``timeout`` (seconds) and ``ignore_result`` (store only
+        failures: for fire-and-forget work)."""
         unknown = set(kwargs) - _TASK_OPTIONS
         if unknown:
             raise TypeError(
@@ -217,7 +220,12 @@ class Flowrra:
     async def _send(self, tasks: Sequence[Task]) -> None:
         """Record ``tasks`` as PENDING and enqueue them, in one step where the broker can;
         if that fails, record them FAILED and raise ``BrokerError``."""
-        pending = [TaskResult.for_task(task, TaskStatus.PENDING) for task in tasks]
+        ignored = self._registry.fire_and_forget  # no record of these
+        pending = [
+            TaskResult.for_task(task, TaskStatus.PENDING)
+            for task in tasks
+            if not (ignored and task.name in ignored)
+        ]
         backend = self.backend
         broker = self.broker
         assert backend is not None and broker is not None
@@ -227,7 +235,10 @@ class Flowrra:
         try:
             if current_task.get() is None:  # inside a task, waiting could deadlock the worker
                 await broker.wait_for_capacity()
-            await broker.store_and_enqueue(backend, pending, tasks)
+            if pending:
+                await broker.store_and_enqueue(backend, pending, tasks)
+            else:
+                await broker.enqueue(tasks)
         except Exception as exc:
             await self._record_unsent(pending, f"could not enqueue: {exc}")
             if isinstance(exc, BrokerError):

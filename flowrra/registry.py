@@ -63,6 +63,8 @@ class TaskSpec:
     priority: int = 0
     queue: str = DEFAULT_QUEUE
     timeout: float | None = None
+    #: Fire-and-forget: no PENDING, RUNNING or SUCCESS result is stored, only failures.
+    ignore_result: bool = False
     #: The function's signature, to check a call's arguments before it is enqueued.
     signature: inspect.Signature | None = field(default=None, init=False, repr=False, compare=False)
     #: (required, total) positional parameters when a positional-only call can be checked
@@ -141,6 +143,9 @@ class TaskRegistry:
         self._aliases: dict[str, set[str]] = {}
         self._finders: list[Callable[[str], TaskSpec | None]] = []
         self._declared_queues: set[str] = set()
+        #: Names of the tasks registered with ``ignore_result=True`` (one set lookup on the
+        #: submit and worker paths instead of a spec lookup).
+        self.fire_and_forget: set[str] = set()
 
     def task(
         self,
@@ -152,6 +157,7 @@ class TaskRegistry:
         priority: int = 0,
         queue: str = DEFAULT_QUEUE,
         timeout: float | None = None,
+        ignore_result: bool = False,
     ) -> Callable[[F], F]:
         """Decorator registering a function as a task; the function is returned unchanged."""
         validate_options(
@@ -175,6 +181,7 @@ class TaskRegistry:
                     priority=priority,
                     queue=queue,
                     timeout=None if timeout is None else float(timeout),
+                    ignore_result=bool(ignore_result),
                 )
             )
             return func
@@ -194,6 +201,10 @@ class TaskRegistry:
             self._by_func.pop(existing.func, None)
         self._by_name[spec.name] = spec
         self._by_func[spec.func] = spec
+        if spec.ignore_result:
+            self.fire_and_forget.add(spec.name)
+        else:
+            self.fire_and_forget.discard(spec.name)
 
     def add_alias(self, alias: str, name: str) -> None:
         """Let ``alias`` find the task ``name`` too, while no other task has that alias."""

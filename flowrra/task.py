@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,18 @@ def utcnow() -> dt.datetime:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _iso_z(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with ``Z`` for UTC (five bytes less in every queued message)."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _same(value: dt.datetime | None) -> dt.datetime | None:
+    return value
 
 
 def _from_iso(value: Any) -> dt.datetime | None:
@@ -71,8 +84,9 @@ class Task:
     submitted_at: dt.datetime | None = None
 
     def to_message(self) -> dict[str, Any]:
-        """The JSON-ready form a broker stores."""
-        return {
+        """The JSON-ready form a broker stores; options at their default are left out (a
+        queued message is then a third smaller), :meth:`from_message` reads them back."""
+        message = {
             "id": self.id,
             "name": self.name,
             "args": list(self.args),
@@ -85,8 +99,10 @@ class Task:
             "queue": self.queue,
             "eta": self.eta,
             "timeout": self.timeout,
-            "submitted_at": _iso(self.submitted_at),
+            "submitted_at": _iso_z(self.submitted_at),
         }
+        implied = _IMPLIED_IN_MESSAGES
+        return {k: v for k, v in message.items() if k not in implied or implied[k] != v}
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> Task:
@@ -115,6 +131,15 @@ class Task:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed task message: {exc!r}") from None
         return task
+
+
+#: The values a message leaves out: every option at its default (which ``from_message`` reads
+#: for a missing key), and empty kwargs.
+_IMPLIED_IN_MESSAGES: dict[str, Any] = {
+    field.name: field.default
+    for field in dataclasses.fields(Task)
+    if field.default is not dataclasses.MISSING
+} | {"kwargs": {}}
 
 
 @dataclass(slots=True)
@@ -161,6 +186,13 @@ class TaskResult:
     @property
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601); a property, as in Flowrra's first API."""
+        return self.to_document(native_datetimes=False)
+
+    def to_document(self, *, native_datetimes: bool) -> dict[str, Any]:
+        """:attr:`to_dict`, with datetimes as they are when ``native_datetimes`` (for an
+        encoder that writes them as ISO 8601 itself)."""
+        when: Callable[[dt.datetime | None], Any] = _same if native_datetimes else _iso
+        started, finished = self.started_at, self.finished_at
         return {
             "task_id": self.task_id,
             "status": self.status.value,
@@ -169,10 +201,12 @@ class TaskResult:
             "error": self.error,
             "error_type": self.error_type,
             "traceback": self.traceback,
-            "submitted_at": _iso(self.submitted_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "runtime": self.runtime,
+            "submitted_at": when(self.submitted_at),
+            "started_at": when(started),
+            "finished_at": when(finished),
+            "runtime": None
+            if started is None or finished is None
+            else (finished - started).total_seconds(),
             "retries": self.retries,
             "args": list(self.args),
             "kwargs": self.kwargs,

@@ -4,6 +4,12 @@ A worker keeps up to ``prefetch`` messages in a local buffer, runs ``io_workers`
 and ``cpu_workers`` process-pool tasks at once, and hands results, acknowledgements and
 events to its :class:`~flowrra.writer.ResultWriter`, which writes them in batches. A message
 is acknowledged only after its result is stored.
+
+Why this module is over 350 lines: it is one idea, a message's way through a worker
+(fetched, buffered, run, its outcome decided, handed to the writer) and the start and
+graceful stop around it, whose steps share the buffers and counters they change. What
+stands apart lives elsewhere: writing outcomes in :mod:`flowrra.writer`, the lease and its
+heartbeats in :mod:`flowrra.lease`, remote control in :mod:`flowrra.control.commands`.
 """
 
 from __future__ import annotations
@@ -12,21 +18,22 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import math
 import os
 import secrets
 import socket
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .brokers.base import Delivery
+from .control.commands import RemoteControlled
 from .control.listener import ControlListener
 from .exceptions import TaskNotFoundError
 from .executors import BaseTaskExecutor, CPUExecutor, IOExecutor
 from .failures import describe_exception, retry_backoff
+from .lease import LeaseKeeper
 from .outage import Outage
 from .serialization import check_result
 from .task import Task, TaskResult, TaskStatus, utcnow
@@ -38,10 +45,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class TaskTerminated(Exception):
-    """A running task stopped by :meth:`Worker.terminate`."""
-
-
 #: Messages a worker holds beyond those running, unless configured: batches amortise the
 #: broker's round trips; set ``prefetch=1`` for long tasks spread over many workers.
 DEFAULT_PREFETCH = 64
@@ -50,7 +53,7 @@ DEFAULT_PREFETCH = 64
 current_task: ContextVar[Task | None] = ContextVar("flowrra_current_task", default=None)
 
 
-class Worker:
+class Worker(LeaseKeeper, RemoteControlled):
     """Consumes ``queues`` of ``app``'s broker until stopped.
 
     ``burst`` makes it exit once nothing is queued and nothing runs; ``max_tasks`` makes it
@@ -111,8 +114,9 @@ class Worker:
         self._cpu_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._active: dict[str, dt.datetime] = {}
-        #: How many runs of each active id this worker has (an id may arrive twice).
-        self._runs: Counter[str] = Counter()
+        #: Active ids this worker runs more than once at a time (an id may arrive twice) ->
+        #: how many runs beyond the first.
+        self._runs: dict[str, int] = {}
         #: The deliveries being run, by ``id()``.
         self._in_hand: dict[int, Delivery] = {}
         #: Set while the broker lease is known good; cleared when it may have run out.
@@ -132,7 +136,7 @@ class Worker:
         #: retire, running tasks by id, and those terminated on request.
         self.paused: set[str] = set()
         self._io_excess = 0
-        self._executions: dict[str, asyncio.Future[Any]] = {}
+        self._executions: dict[str, asyncio.Task[Any]] = {}
         self._terminated: set[str] = set()
         self._control: asyncio.Task[None] | None = None
 
@@ -319,6 +323,8 @@ class Worker:
         self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
     ) -> None:
         low_water = self.prefetch // 2
+        runner = asyncio.current_task()
+        assert runner is not None
         while True:
             if self._io_excess and executor is self.io_executor:
                 self._io_excess -= 1
@@ -337,7 +343,7 @@ class Worker:
             if len(self._io_buffer) + len(self._cpu_buffer) <= low_water:
                 self._room.set()
             try:
-                await self._execute(delivery, executor)
+                await self._execute(delivery, executor, runner)
             except Exception:
                 task = delivery.task
                 logger.exception(
@@ -348,7 +354,9 @@ class Worker:
                     task.id,
                 )
 
-    async def _execute(self, delivery: Delivery, executor: BaseTaskExecutor) -> None:
+    async def _execute(
+        self, delivery: Delivery, executor: BaseTaskExecutor, runner: asyncio.Task[Any]
+    ) -> None:
         task = delivery.task
         if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
             self.revoked.discard(task.id)
@@ -360,36 +368,52 @@ class Worker:
         started = utcnow()
         clock = time.perf_counter()
         current_task.set(task)
-        self._active[task.id] = started
-        self._runs[task.id] += 1
+        task_id = task.id
+        if task_id in self._active:
+            self._runs[task_id] = self._runs.get(task_id, 0) + 1
+        self._active[task_id] = started
         self._in_hand[id(delivery)] = delivery
-        self.writer.started(task)
+        # a fire-and-forget task's success is not stored, unless a failure of it was
+        ignored = self.app.registry.fire_and_forget
+        recorded = task.current_retry or not (ignored and task.name in ignored)
+        if recorded:
+            self.writer.started(task)
+        # run in this runner's own asyncio task (a no-op task then costs no task or future
+        # of its own); terminate() cancels the runner while it is here
+        self._executions[task_id] = runner
         try:
-            value = await self._run_terminable(task, executor)
+            value = await executor.execute(task)
             check_result(value)
-        except TaskTerminated:
-            self._record_terminated(delivery, started)
         except asyncio.CancelledError:
-            logger.warning(
-                "Worker %s abandoned running task %s[%s]%s",
-                self.id,
-                task.name,
-                task.id,
-                "" if self.app.broker_required.durable else " (in-memory broker: it is lost)",
-            )
-            raise
+            if task_id not in self._terminated:  # the worker itself is being stopped
+                logger.warning(
+                    "Worker %s abandoned running task %s[%s]%s",
+                    self.id,
+                    task.name,
+                    task_id,
+                    "" if self.app.broker_required.durable else " (in-memory broker: it is lost)",
+                )
+                raise
+            runner.uncancel()  # this one task ends (a CPU task's process is replaced)
+            self._record_terminated(delivery, started)
         except Exception as exc:
             self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
-            self.writer.finished(
-                self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
-            )
+            if recorded:
+                self.writer.finished(
+                    self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
+                )
+            else:
+                self.writer.acknowledge(delivery)
             self.succeeded += 1
             if logger.isEnabledFor(logging.INFO):
                 runtime = time.perf_counter() - clock
-                logger.info("Task %s[%s] succeeded in %.3f s", task.name, task.id, runtime)
+                logger.info("Task %s[%s] succeeded in %.3f s", task.name, task_id, runtime)
         finally:
-            self._ran(task.id)
+            self._executions.pop(task_id, None)
+            if self._terminated:
+                self._terminated.discard(task_id)
+            self._ran(task_id)
             self._in_hand.pop(id(delivery), None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
@@ -397,27 +421,13 @@ class Worker:
 
     def _ran(self, task_id: str) -> None:
         """One run of ``task_id`` ended; it stays active while another run of it goes on."""
-        self._runs[task_id] -= 1
-        if self._runs[task_id] <= 0:
-            del self._runs[task_id]
+        extra = self._runs.get(task_id)
+        if extra is None:
             self._active.pop(task_id, None)
-
-    async def _run_terminable(self, task: Task, executor: BaseTaskExecutor) -> Any:
-        """``executor.execute(task)`` in a future of its own, so that :meth:`terminate`
-        can cancel this one task (a CPU task's process is then killed and replaced)."""
-        execution = asyncio.ensure_future(executor.execute(task))
-        self._executions[task.id] = execution
-        try:
-            return await asyncio.shield(execution)
-        except asyncio.CancelledError:
-            if task.id in self._terminated and execution.cancelled():
-                raise TaskTerminated(task.id) from None
-            execution.cancel()  # the worker itself is being stopped
-            await asyncio.gather(execution, return_exceptions=True)
-            raise
-        finally:
-            self._executions.pop(task.id, None)
-            self._terminated.discard(task.id)
+        elif extra > 1:
+            self._runs[task_id] = extra - 1
+        else:
+            del self._runs[task_id]
 
     def _record_terminated(self, delivery: Delivery, started: dt.datetime) -> None:
         task = delivery.task
@@ -426,61 +436,6 @@ class Worker:
         result.error_type = "flowrra.TaskTerminated"
         self.writer.finished(result, delivery)
         logger.warning("Task %s[%s] terminated by remote control", task.name, task.id)
-
-    # -- remote control (flowrra.control) -----------------------------------------------------
-
-    def _consumed_queues(self) -> Sequence[str] | None:
-        """The queues to fetch from now; None when every one is paused."""
-        if not self.paused:
-            return self.queues
-        queues = tuple(queue for queue in self.queues if queue not in self.paused)
-        return queues or None
-
-    def pause_queue(self, queue: str) -> None:
-        """Stop taking tasks from ``queue`` (those buffered still run); ``ValueError`` if
-        this worker does not consume it."""
-        if queue not in self.queues:
-            consumed = ", ".join(self.queues) or "every queue of the in-memory broker"
-            raise ValueError(f"this worker does not consume {queue!r} (it consumes {consumed})")
-        self.paused.add(queue)
-        self.app.broker_required.wakeup()  # a fetch in progress returns, then skips it
-
-    def resume_queue(self, queue: str) -> None:
-        """Take tasks from a paused ``queue`` again; ``ValueError`` if it is not paused."""
-        if queue not in self.paused:
-            raise ValueError(f"{queue!r} is not paused")
-        self.paused.discard(queue)
-        self.app.broker_required.wakeup()
-
-    def set_io_concurrency(self, value: int) -> None:
-        """Run up to ``value`` (1 to 10,000) async tasks at once: runners are added now,
-        or retire once their current task is done."""
-        if not 1 <= value <= 10_000:
-            raise ValueError(f"I/O concurrency must be from 1 to 10000, got {value}")
-        change = value - self.io_workers
-        if change > 0:
-            retiring = min(change, self._io_excess)
-            self._io_excess -= retiring
-            self._runners += [
-                asyncio.create_task(
-                    self._run_loop(self._io_buffer, self._io_ready, self.io_executor)
-                )
-                for _ in range(change - retiring)
-            ]
-        else:
-            self._io_excess -= change
-            self._io_ready.set()
-        self.io_workers = value
-
-    def terminate(self, task_id: str) -> bool:
-        """Stop the running task ``task_id`` now: it ends REVOKED. False if it does not
-        run here."""
-        execution = self._executions.get(task_id)
-        if execution is None or execution.done():
-            return False
-        self._terminated.add(task_id)
-        execution.cancel()
-        return True
 
     def _record_failure(
         self, delivery: Delivery, started: dt.datetime, exc: Exception, runtime: float
@@ -560,7 +515,7 @@ class Worker:
         """The flusher's end: stopping, every runner done, nothing left to write."""
         return self._stopping and self.idle and all(runner.done() for runner in self._runners)
 
-    # -- heartbeats --------------------------------------------------------------------------
+    # -- heartbeats (renewing the lease: .lease) ------------------------------------------------
 
     def info(self) -> dict[str, Any]:
         """What UIs show about this worker."""
@@ -581,81 +536,6 @@ class Worker:
             "paused": sorted(self.paused),
             "broker": self.app.broker_required.describe(),
         }
-
-    async def _heartbeat_loop(self) -> None:
-        broker = self.app.broker_required
-        lease = self._lease
-        while True:
-            info = self.info()
-            try:
-                async with asyncio.timeout(self.heartbeat_interval):
-                    lapsed = await broker.heartbeat(info, ttl=lease)
-            except Exception as exc:
-                self.broker_outage.failed(exc)
-                self._doubt_lease()
-                await asyncio.sleep(min(self.heartbeat_interval, 0.5))  # renew as soon as can be
-                continue
-            self.broker_outage.succeeded()
-            now = time.monotonic()
-            if lapsed or (self._renewed_at is not None and now - self._renewed_at > lease):
-                self._lease_ok.clear()  # before anything else runs: nothing starts meanwhile
-                self.writer.check_ownership = True
-            self._renewed_at = now
-            if not self._lease_ok.is_set():
-                try:
-                    await self._recover_lease()
-                except Exception:
-                    logger.warning("Worker %s: could not check its messages", self.id)
-                    self._doubt_lease(now=math.inf)
-            await self.app.events.emit({"type": "worker.heartbeat", "worker": info})
-            await asyncio.sleep(self.heartbeat_interval)
-
-    @property
-    def _lease(self) -> float:
-        return 3 * self.heartbeat_interval
-
-    def _doubt_lease(self, now: float | None = None) -> None:
-        """No renewal for nearly a lease (the broker down, or this process frozen): stop
-        starting tasks and taking work, and check ownership before storing."""
-        if self._renewed_at is None or not self._lease_ok.is_set():
-            return
-        now = time.monotonic() if now is None else now
-        if now - self._renewed_at > self._lease - self.heartbeat_interval:
-            self._lease_ok.clear()
-            self.writer.check_ownership = True
-            logger.warning(
-                "Worker %s could not renew its lease for %.1f s: it takes no new work, and "
-                "stores no result of a message that another worker may now hold, until it can",
-                self.id,
-                time.monotonic() - self._renewed_at,
-            )
-
-    async def _recover_lease(self) -> None:
-        """After a renewal that may have come too late: drop the buffered messages that were
-        given to other workers, and mark running ones whose results are no longer ours."""
-        buffered = [*self._io_buffer, *self._cpu_buffer]
-        running = [*self._in_hand.values(), *self.writer.unwritten()]
-        held = {id(d) for d in await self.app.broker_required.still_held(buffered + running)}
-        lost = [d for d in buffered if id(d) not in held]
-        for buffer in (self._io_buffer, self._cpu_buffer):
-            kept = [d for d in buffer if id(d) in held]
-            buffer.clear()
-            buffer.extend(kept)
-        gone = [d for d in running if id(d) not in held]
-        for delivery in gone:
-            self.writer.disown(delivery)
-        if lost or gone:
-            logger.warning(
-                "Worker %s: its lease ran out and other workers took over %d buffered "
-                "message(s), dropped here, and %d running task(s), whose results here will "
-                "not be stored",
-                self.id,
-                len(lost),
-                len(gone),
-            )
-        self.writer.check_ownership = False
-        self._lease_ok.set()
-        self._room.set()
 
 
 async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> None:

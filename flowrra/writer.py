@@ -72,7 +72,8 @@ class ResultWriter:
         self._wanted.set()
 
     def acknowledge(self, delivery: Delivery) -> None:
-        """Acknowledge a message with nothing to store (a revoked one)."""
+        """Acknowledge a message with nothing to store (a revoked one, a fire-and-forget
+        task's success)."""
         self._acks.append(delivery)
         self._wanted.set()
 

@@ -1,4 +1,10 @@
-"""In-process result store with TTL expiry and wake-ups for waiters."""
+"""In-process result store with TTL expiry and wake-ups for waiters.
+
+Results are kept as compact records (:data:`Record`), not as :class:`TaskResult` objects: a
+record of plain values is a tuple that the garbage collector stops tracking, so a process
+keeping hundreds of thousands of results spends neither memory on per-object overhead nor
+collector time walking them. A :class:`TaskResult` is built on demand when read.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,8 @@ import asyncio
 import builtins
 import time
 from collections import deque
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import TaskTimeoutError
 from ..task import FINAL_STATES, TaskResult, TaskStatus
@@ -19,63 +25,124 @@ if TYPE_CHECKING:
 
     from ..config import BackendConfig
 
+#: One stored result: (status value, shape, result, submitted_at, started_at, finished_at,
+#: args, kwargs or None when empty, (error, error_type, traceback) or None, expiry on the
+#: monotonic clock or None). The shape, (task name, queue, priority, worker, retries), is one
+#: tuple shared by every record that has it.
+Record = tuple[Any, ...]
+_STATUS, _SHAPE, _SUBMITTED, _FINISHED, _EXPIRES = 0, 1, 3, 5, 9
+_STATUSES = {status.value: status for status in TaskStatus}
+_VALUES = {status: status.value for status in TaskStatus}
+_FINAL_VALUES = frozenset(status.value for status in FINAL_STATES)
+
+
+def _result(task_id: str, record: Record) -> TaskResult:
+    status, shape, value, submitted, started, finished, args, kwargs, failure, _ = record
+    name, queue, priority, worker, retries = shape
+    error, error_type, traceback = failure or (None, None, None)
+    return TaskResult(
+        task_id,
+        _STATUSES[status],
+        name,
+        value,
+        error,
+        submitted,
+        started,
+        finished,
+        retries,
+        args,
+        {} if kwargs is None else kwargs,
+        error_type,
+        traceback,
+        queue,
+        priority,
+        worker,
+    )
+
 
 class MemoryBackend(BaseResultBackend):
-    """A dict of results. Final results expire ``ttl`` seconds after they are stored."""
+    """A dict of compact records. Final results expire ``ttl`` seconds after they are stored."""
 
     supports_queries = True
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         super().__init__(config)
-        self._results: dict[str, TaskResult] = {}
-        self._expires: dict[str, float] = {}
-        self._expiry_order: deque[tuple[float, str]] = deque()
+        self._records: dict[str, Record] = {}
+        #: (expiry, ids of the final results one store wrote), oldest first.
+        self._expiry_order: deque[tuple[float, list[str]]] = deque()
         self._waiters: dict[str, list[asyncio.Future[TaskResult]]] = {}
+        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def _record(self, result: TaskResult, expires: float | None) -> Record:
+        shape = (result.task_name, result.queue, result.priority, result.worker, result.retries)
+        failure = None
+        if not (result.error is None and result.error_type is None and result.traceback is None):
+            failure = (result.error, result.error_type, result.traceback)
+        return (
+            _VALUES[result.status],
+            self._shapes.setdefault(shape, shape),
+            result.result,
+            result.submitted_at,
+            result.started_at,
+            result.finished_at,
+            result.args,
+            result.kwargs or None,
+            failure,
+            expires,
+        )
 
     async def store(self, results: Sequence[TaskResult]) -> None:
+        records = self._records
         if len(results) == 1 and results[0].status is TaskStatus.PENDING:
-            self._results[results[0].task_id] = results[0]  # the submit path, kept short
+            records[results[0].task_id] = self._record(results[0], None)  # the submit path
             return
-        stored = self._results
         waiters = self._waiters
-        finished: list[TaskResult] = []
-        for result in results:
-            stored[result.task_id] = result
-            if result.status in FINAL_STATES:
-                finished.append(result)
-        if not finished:
-            return
         expires_at = time.monotonic() + self.ttl
-        for result in finished:
-            self._expires[result.task_id] = expires_at
-            self._expiry_order.append((expires_at, result.task_id))
-            futures = waiters.pop(result.task_id, None) if waiters else None
-            if futures:
-                for future in futures:
-                    if not future.done():
-                        future.set_result(result)
-        self._purge_expired()
+        finished: list[str] = []
+        for result in results:
+            task_id = result.task_id
+            if result.status in FINAL_STATES:
+                records[task_id] = self._record(result, expires_at)
+                finished.append(task_id)
+                futures = waiters.pop(task_id, None) if waiters else None
+                if futures:
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(result)
+            else:
+                records[task_id] = self._record(result, None)
+        if finished:
+            self._expiry_order.append((expires_at, finished))
+            self._purge_expired()
 
     def _purge_expired(self) -> None:
         order = self._expiry_order
         if not order or order[0][0] > time.monotonic():
             return
         now = time.monotonic()
+        records = self._records
         while order and order[0][0] <= now:
-            _, task_id = order.popleft()
-            # a task stored again (redelivered) carries a later expiry: keep it
-            if self._expires.get(task_id, now + 1) <= now:
-                del self._expires[task_id]
-                self._results.pop(task_id, None)
+            for task_id in order.popleft()[1]:
+                # a task stored again since (redelivered) carries a later expiry, or none
+                record = records.get(task_id)
+                expires = None if record is None else record[_EXPIRES]
+                if expires is not None and expires <= now:
+                    del records[task_id]
+
+    def _results(self) -> Iterator[TaskResult]:
+        """Every stored result, oldest stored first."""
+        for task_id, record in self._records.items():
+            yield _result(task_id, record)
 
     async def get(self, task_id: str) -> TaskResult | None:
         self._purge_expired()
-        return self._results.get(task_id)
+        record = self._records.get(task_id)
+        return None if record is None else _result(task_id, record)
 
     async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
-        result = self._results.get(task_id)
-        if result is not None and result.status in FINAL_STATES:
-            return result
+        record = self._records.get(task_id)
+        if record is not None and record[_STATUS] in _FINAL_VALUES:
+            return _result(task_id, record)
         future: asyncio.Future[TaskResult] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(task_id, []).append(future)
         try:
@@ -99,35 +166,34 @@ class MemoryBackend(BaseResultBackend):
         offset: int = 0,
     ) -> list[TaskResult]:
         self._purge_expired()
-        wanted = set(statuses) if statuses is not None else None
+        wanted = {TaskStatus(s).value for s in statuses} if statuses is not None else None
         matching = [
-            result
-            for result in reversed(self._results.values())
-            if (wanted is None or result.status in wanted)
-            and (task_name is None or result.task_name == task_name)
+            task_id
+            for task_id, record in reversed(self._records.items())
+            if (wanted is None or record[_STATUS] in wanted)
+            and (task_name is None or record[_SHAPE][0] == task_name)
         ]
-        return matching[offset : offset + limit]
+        return [_result(i, self._records[i]) for i in matching[offset : offset + limit]]
 
     async def counts(self) -> dict[TaskStatus, int]:
         self._purge_expired()
         counts = dict.fromkeys(TaskStatus, 0)
-        for result in self._results.values():
-            counts[result.status] += 1
+        for record in self._records.values():
+            counts[_STATUSES[record[_STATUS]]] += 1
         return counts
 
     async def delete(self, task_ids: Sequence[str]) -> int:
         removed = 0
         for task_id in task_ids:
-            if self._results.pop(task_id, None) is not None:
+            if self._records.pop(task_id, None) is not None:
                 removed += 1
-            self._expires.pop(task_id, None)
         return removed
 
     async def query(self, query: q.ResultQuery) -> q.ResultPage:
         self._purge_expired()
         rows = [
             result
-            for result in self._results.values()
+            for result in self._results()
             if result.submitted_at is not None
             and q.matches(query, result)
             and q.after_cursor(query, result, result.task_id)
@@ -144,10 +210,10 @@ class MemoryBackend(BaseResultBackend):
     async def status_counts(self, since: dt.datetime | None = None) -> dict[TaskStatus, int]:
         self._purge_expired()
         counts = dict.fromkeys(TaskStatus, 0)
-        for result in self._results.values():
-            when = result.submitted_at
+        for record in self._records.values():
+            when = record[_SUBMITTED]
             if since is None or (when is not None and when >= since):
-                counts[result.status] += 1
+                counts[_STATUSES[record[_STATUS]]] += 1
         return counts
 
     async def throughput(
@@ -155,7 +221,8 @@ class MemoryBackend(BaseResultBackend):
     ) -> builtins.list[q.ThroughputPoint]:
         self._purge_expired()
         series = q.empty_series(since, until)
-        for result in self._results.values():
-            if result.finished_at is not None and since <= result.finished_at <= until:
-                q.tally(series, result.finished_at, result.status)
+        for record in self._records.values():
+            finished = record[_FINISHED]
+            if finished is not None and since <= finished <= until:
+                q.tally(series, finished, _STATUSES[record[_STATUS]])
         return q.to_points(series)

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from flowrra import Config, ExecutorConfig, Flowrra
+from flowrra import Config, ExecutorConfig, Flowrra, serialization
 
 
 @pytest.fixture
@@ -30,3 +30,13 @@ def statuses(events: list[dict], task_id: str) -> list[str]:
         for e in events
         if e["type"] == "task.update" and e["task"]["task_id"] == task_id
     ]
+
+
+@pytest.fixture(params=["orjson", "standard library"])
+def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test of the writer runs with the optional fast codec and without it."""
+    if request.param == "standard library":
+        monkeypatch.setattr(serialization, "orjson", None)
+    elif serialization.orjson is None:
+        pytest.skip("orjson is not installed (pip install flowrra[speed])")
+    return str(request.param)

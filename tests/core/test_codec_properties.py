@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowrra.serialization import TAG, dumps, loads
+from flowrra.serialization import TAG, dumps, encode_plain, loads
+from flowrra.task import TaskResult, TaskStatus
 
 keys = st.text(max_size=20).filter(lambda key: not key.startswith(TAG))
 scalars = st.one_of(
@@ -111,3 +112,23 @@ def test_bytes_that_are_not_base64_are_rejected(text: str) -> None:
 def test_nesting_too_deep_is_a_value_error(depth: int) -> None:
     with pytest.raises(ValueError, match="nested too deeply"):
         loads("[" * depth + "]" * depth)
+
+
+plain_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+)
+
+
+# the fixture only chooses the codec; nothing in it changes between examples
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(plain_scalars, max_size=4), plain_scalars, st.datetimes(timezones=st.just(dt.UTC)))
+def test_a_plain_result_is_written_as_to_dict_by_either_codec(
+    codec: str, args: list[Any], value: Any, when: dt.datetime
+) -> None:
+    result = TaskResult("id", TaskStatus.SUCCESS, "job", value, submitted_at=when)
+    result.args, result.started_at, result.finished_at = tuple(args), when, when
+    written = encode_plain(result.to_document)
+    assert written == dumps(result.to_dict).encode() or codec == "orjson"
+    assert loads(written) == normal(result.to_dict)

@@ -120,6 +120,7 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["ui-flask"] == {"flask", "jinja2", "prometheus-client"}
     assert requires["ui-quart"] == {"quart", "jinja2", "prometheus-client"}
     assert requires["ui-django"] == requires["django"]
+    assert requires["speed"] == {"orjson"}
     assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
     typing = {"mypy", "django-stubs", "types-channels", "types-croniter", "types-pymysql"}
     assert typing | {"types-mysqlclient", "ruff", "pytest"} <= requires["dev"]

@@ -50,6 +50,13 @@ async def record(label: str) -> str:
     return label
 
 
+@app.task(ignore_result=True)
+async def fire_and_forget(label: str) -> str:
+    """Notes its label; its success is not stored (``ignore_result=True``)."""
+    await _record(label)
+    return label
+
+
 @app.task(max_retries=0)
 async def slow(label: str, seconds: float) -> str:
     """Sleeps, then notes its label (a task a worker can be killed in the middle of)."""

@@ -37,6 +37,18 @@ def result(task_id: str, status: TaskStatus, name: str = "job", minute: int = 0)
     return TaskResult(task_id, status, name, submitted_at=submitted, result={"id": task_id})
 
 
+async def test_a_worker_result_reads_back_the_same_from_either_codec(
+    backends: Factory, codec: str
+) -> None:
+    backend = backends()
+    await backend.connect()
+    stored = result("plain", TaskStatus.SUCCESS)
+    stored.args, stored.kwargs, stored.result = (1, "é", 2.5, None), {"n": 2**70}, 7
+    stored.started_at = stored.finished_at = T0
+    await backend.store([stored])
+    assert await backend.get("plain") == stored
+
+
 async def test_default_ttl_is_one_day(backends: Factory, r: Space) -> None:
     backend = backends()
     await backend.connect()

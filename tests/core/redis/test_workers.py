@@ -15,7 +15,7 @@ from flowrra import Flowrra, TaskStatus
 from tests.waiting import until
 
 from .conftest import RedisServer, Space, WorkerProcess, make_app, with_prefix
-from .tasks_app import cpu_sleep, flaky, nap, record, slow
+from .tasks_app import cpu_sleep, fire_and_forget, flaky, nap, record, slow
 
 Workers = Callable[..., WorkerProcess]
 
@@ -115,6 +115,17 @@ async def test_a_revoked_task_is_skipped_by_every_worker(
     assert worker.wait() == 0
     assert r.executions() == ["keep"]  # "later" was dropped, neither run nor given back
     assert not any((await broker.queue_sizes()).values())
+
+
+async def test_a_fire_and_forget_task_runs_and_leaves_no_result_in_redis(
+    producer: Flowrra, workers: Workers, r: Space
+) -> None:
+    ids = [await producer.submit(fire_and_forget, f"f{i}") for i in range(3)]
+    assert workers("--burst").wait() == 0
+    assert sorted(r.executions()) == ["f0", "f1", "f2"]
+    assert [await producer.get_result(task_id) for task_id in ids] == [None, None, None]
+    assert sum((await producer.backend_required.counts()).values()) == 0
+    assert await producer.broker_required.queue_sizes() == {"default": 0}
 
 
 async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
