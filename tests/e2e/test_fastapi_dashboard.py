@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, _free_port, _wait_for_http
+from tests.e2e.conftest import CHROMIUM_FLAGS, ROOT, free_port, wait_for_http
 from tests.e2e.fastapi_site import TOKEN
 from tests.services import unavailable
 
@@ -56,7 +56,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     prefix = f"flowrra-e2e-fastapi-{secrets.token_hex(4)}"
     url = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}key_prefix={prefix}"
     env = {**os.environ, "FLOWRRA_E2E_REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
-    port = _free_port()
+    port = free_port()
     web = _start(
         [
             "-m",
@@ -85,7 +85,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     )
     try:
         base = f"http://127.0.0.1:{port}/flowrra/"
-        _wait_for_http(base + "health", web, seconds=30)
+        wait_for_http(base + "health", web, seconds=30)
         yield base
     finally:
         _stop(web)
