@@ -75,11 +75,12 @@ browsers: ## install Debian's Chromium for the browser tests, if it is missing
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "Chromium could not be installed: the browser tests will say so"
 
-bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
+bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~55 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
 	$(PY) bench/bench_beat.py
 	$(PY) bench/bench_django_broker.py
 	$(PY) bench/bench_django_tasks.py
+	$(PY) bench/bench_submit.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py

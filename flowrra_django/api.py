@@ -177,6 +177,7 @@ class Submission:
         The task is written in this thread where the broker can (see
         :mod:`.sync_submit`); with ``django://`` inside a transaction on its database that
         write is part of the transaction, which makes waiting for the commit needless."""
+        runtime.refuse_async_caller()  # before the checks: the error is the call itself
         app = runtime.get_app()
         task = app.prepare(fn, args, kwargs, self.options)
         wait = self.on_commit

@@ -38,7 +38,8 @@ def send_here(app: Flowrra, task: Task, using: str) -> bool:
     """Store and enqueue the prepared ``task`` from this thread; False, with nothing
     written, when the broker cannot, or when a transaction is open on ``using`` that the
     write would not join (the caller then waits for the commit, or goes through the loop).
-    A failed write raises ``BrokerError``."""
+    A failed write raises ``BrokerError``; a call from async code ``RuntimeError``."""
+    runtime.refuse_async_caller()
     loop = runtime.loop()  # the app is connected from here on
     broker, backend = app.broker_required, app.backend_required
     alias = _database_of(app)
