@@ -166,7 +166,7 @@ async def _beat_ours() -> dict[str, Any]:
     from flowrra.scheduler import SCHEDULE_FIRED
     from flowrra_django import runtime
     from flowrra_django.conf import get_config
-    from flowrra_django.scheduling import start_beat
+    from flowrra_django.schedule_store import start_beat
 
     app = runtime.get_app()
     app.config = get_config()

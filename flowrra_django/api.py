@@ -28,7 +28,7 @@ from flowrra.worker import current_task
 
 from . import runtime
 from .conf import flowrra_settings
-from .db import database_alias
+from .database_thread import database_alias
 from .sync_submit import send_here
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,9 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
-from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
+from .database_thread import database_alias
 from .live import check_live_updates  # noqa: F401  (registers W010, the live dashboard's)
+from .sqlite_options import SQLITE_OPTIONS, sqlite_problems
 
 VENDORS = ("sqlite", "postgresql", "mysql")
 

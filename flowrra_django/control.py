@@ -12,7 +12,7 @@ from typing import Any
 from flowrra.control.transport import MAILBOX_TTL, ControlTransport
 from flowrra.task import utcnow
 
-from .db import database_thread
+from .database_thread import database_thread
 from .models import ControlMessage
 
 #: Seconds between a worker's looks at its mailbox.

@@ -17,7 +17,7 @@ from flowrra.scheduler import Scheduler
 from flowrra.ui import ScheduleService, UIService
 
 from . import runtime
-from .scheduling import DjangoSchedulerBackend
+from .schedule_store import DjangoSchedulerBackend
 
 T = TypeVar("T")
 

@@ -47,7 +47,7 @@ def register_schemes() -> None:
 
     BROKERS.register("django", "flowrra_django.brokers:DatabaseBroker")
     BACKENDS.register("django", "flowrra_django.backends:DatabaseBackend")
-    SCHEDULER_BACKENDS.register("django", "flowrra_django.scheduling:DjangoSchedulerBackend")
+    SCHEDULER_BACKENDS.register("django", "flowrra_django.schedule_store:DjangoSchedulerBackend")
     CONTROLS.register("django", "flowrra_django.control:DatabaseControl")
 
 

@@ -281,7 +281,7 @@ def claim(
             # A queue table filled faster than autovacuum analyzes it has statistics saying
             # it is nearly empty, and the planner then sorts the whole backlog at every
             # claim; without sorting, walking the ready index in order is the only plan.
-            # This session runs only Flowrra's own statements (see flowrra_django.db).
+            # This session runs only Flowrra's own statements (see flowrra_django.database_thread).
             _once(connection, cursor, "SET enable_sort = off")
         cursor.execute(
             f"UPDATE {table} SET {ready} = %s, {claimed_by} = NULL "

@@ -1,6 +1,6 @@
 """Redis broker: priority lists per queue, per-consumer held hashes, leases and Lua scripts.
 
-Every step that touches several keys is one Lua script (see :mod:`.redis_lua`), so a batch
+Every step that touches several keys is one Lua script (see :mod:`.redis_scripts`), so a batch
 of messages costs one round trip to enqueue, one to fetch and one to acknowledge. A fetched
 message moves atomically into the consumer's held hash and stays there until it is
 acknowledged (after its result is stored), retried, dead-lettered or released; a consumer
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
-from ..redis_client import mask_redis_url, parse_redis_url
-from ..redis_commands import RedisComponent, RedisConnection
+from ..redis_connection import RedisComponent, RedisConnection
+from ..redis_url import mask_redis_url, parse_redis_url
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
-from . import redis_inspect, redis_lua
+from . import redis_inspect, redis_scripts
 from .base import BaseBroker, Delivery
 from .redis_blocking import BlockingScripts
 
@@ -49,9 +49,11 @@ MAX_BATCH = 1000
 FIRST_LEASE = 60.0
 #: Dead letters kept, by count and by total bytes (older ones are dropped), and the most
 #: of one message kept.
-DEAD_LETTER_LIMIT = redis_lua.DEAD_LETTER_LIMIT
-DEAD_LETTER_BYTES = redis_lua.DEAD_LETTER_BYTES
-DEAD_MESSAGE_BYTES = redis_lua.DEAD_MESSAGE_BYTES
+DEAD_LETTER_LIMIT = 10_000
+DEAD_LETTER_BYTES = 64 * 1024 * 1024
+DEAD_MESSAGE_BYTES = 1024 * 1024
+#: How long past its announced wake-up a sleeping consumer's entry stays valid, in seconds.
+SLEEPER_SLACK = 1.0
 #: A held message this consumer does not know of (its fetch reply was lost with the
 #: connection) is given back once it is this many seconds old.
 ORPHAN_AGE = 30.0
@@ -68,8 +70,7 @@ class RedisBroker(RedisComponent, BaseBroker):
     ``BrokerConfig.visibility_timeout`` for one queue.
     """
 
-    #: Bounds of the dead letters (written to Redis by a worker's first heartbeat; the last
-    #: one wins).
+    #: Bounds of the dead letters (written to Redis by every heartbeat; the last one wins).
     dead_letter_limit = DEAD_LETTER_LIMIT
     dead_letter_bytes = DEAD_LETTER_BYTES
     dead_message_bytes = DEAD_MESSAGE_BYTES
@@ -95,7 +96,6 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding: set[int] = set()
         self._valid_queues: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
-        self._limits_written = False
         #: This consumer has renewed its lease before (so a missing lease means it lapsed).
         self._leased = False
         #: Submits from threads without an event loop (:meth:`store_and_enqueue_here`).
@@ -111,11 +111,7 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def connect(self) -> None:
         if self._redis is None:
             assert self.config is not None
-            self._redis = RedisConnection(
-                self.target,
-                self.config,
-                {name: getattr(redis_lua, name) for name in redis_lua.SCRIPTS},
-            )
+            self._redis = RedisConnection(self.target, self.config, redis_scripts.SCRIPTS)
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -133,7 +129,7 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         for start in range(0, len(tasks), MAX_BATCH):
             await self.redis.script(
-                "ENQUEUE", *self._enqueue_arguments(tasks[start : start + MAX_BATCH])
+                "enqueue", *self._enqueue_arguments(tasks[start : start + MAX_BATCH])
             )
 
     async def store_and_enqueue(
@@ -175,7 +171,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         assert isinstance(backend, RedisBackend)
         return [
             (backend.redis.scripts["store"], backend.store_arguments(pending)),
-            (self.redis.scripts["ENQUEUE"], self._enqueue_arguments(tasks)),
+            (self.redis.scripts["enqueue"], self._enqueue_arguments(tasks)),
         ]
 
     def _enqueue_arguments(self, tasks: Sequence[Task]) -> list[Any]:
@@ -218,10 +214,10 @@ class RedisBroker(RedisComponent, BaseBroker):
             nap = self._block(deadline - time.monotonic()) if timeout > 0 else 0
             register = nap > 0
             reply = await self._script(
-                "FETCH",
+                "fetch",
                 self.consumer_id,
                 want,
-                nap,
+                nap + SLEEPER_SLACK if register else 0,
                 int(self._sleeping),
                 self._lease,
                 *queue_args,
@@ -289,7 +285,7 @@ class RedisBroker(RedisComponent, BaseBroker):
                 continue
             deliveries.append(Delivery(task, tag))
         if rejected:
-            await self._script("DEAD_LETTER", self.consumer_id, *rejected)
+            await self._script("dead_letter", self.consumer_id, *rejected)
             outstanding.difference_update(rejected[::2])
         if skipped:
             await self.redis.runner.execute("HDEL", self._key("held", self.consumer_id), *skipped)
@@ -342,7 +338,7 @@ class RedisBroker(RedisComponent, BaseBroker):
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
         await self._script(
-            "RETRY",
+            "retry",
             self.consumer_id,
             delivery.receipt,
             task.queue,
@@ -353,19 +349,19 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._outstanding.discard(delivery.receipt)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        await self._script("DEAD_LETTER", self.consumer_id, delivery.receipt, reason)
+        await self._script("dead_letter", self.consumer_id, delivery.receipt, reason)
         self._outstanding.discard(delivery.receipt)
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         if deliveries:
             tags = [d.receipt for d in deliveries]
-            await self._script("RELEASE", self.consumer_id, *tags)
+            await self._script("release", self.consumer_id, *tags)
             self._outstanding.difference_update(tags)
 
     # -- inspection --------------------------------------------------------------------------
 
     async def queue_sizes(self) -> dict[str, int]:
-        flat: list[Any] = await self._script("QUEUE_SIZES")
+        flat: list[Any] = await self._script("queue_sizes")
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def scheduled_count(self) -> int:
@@ -393,26 +389,17 @@ class RedisBroker(RedisComponent, BaseBroker):
         one heartbeat interval of its lease running out)."""
         self._worker_ids.add(info["id"])
         self._lease = max(ttl, 1.0)
-        if not self._limits_written:
-            await self.redis.runner.execute(
-                "HSET",
-                self._key("dead", "limits"),
-                "count",
-                self.dead_letter_limit,
-                "bytes",
-                self.dead_letter_bytes,
-                "message",
-                self.dead_message_bytes,
-            )
-            self._limits_written = True
         moved, lapsed = await self._script(
-            "HEARTBEAT",
+            "heartbeat",
             self.consumer_id,
             info["id"],
             ttl,
             dumps(info),
             max(ORPHAN_AGE, ttl),
             int(self._leased),
+            self.dead_letter_limit,
+            self.dead_letter_bytes,
+            self.dead_message_bytes,
             *self._outstanding,
         )
         self._leased = True
@@ -430,7 +417,7 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def forget_worker(self, worker_id: str) -> None:
         self._worker_ids.discard(worker_id)
         consumer = "" if self._worker_ids else self.consumer_id
-        moved = await self._script("RETIRE", consumer, worker_id)
+        moved = await self._script("retire", consumer, worker_id)
         if consumer:
             self._outstanding.clear()
             self._sleeping = False
@@ -438,7 +425,7 @@ class RedisBroker(RedisComponent, BaseBroker):
             logger.warning("Gave back %d unfinished message(s) for redelivery", moved)
 
     async def list_workers(self) -> list[dict[str, Any]]:
-        raw = await self._script("LIST_WORKERS")
+        raw = await self._script("list_workers")
         return [loads(item) for item in raw if item is not None]
 
 

@@ -16,8 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..redis_client import RedisTarget, create_blocking_client
-from ..redis_commands import RETRIES, ConnectionSettings, lost_scripts, transaction_commands
+from ..redis_clients import create_blocking_client
+from ..redis_connection import RETRIES, ConnectionSettings, lost_scripts, transaction_commands
+from ..redis_url import RedisTarget
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript

@@ -95,8 +95,8 @@ async def requeue(broker: RedisBroker, wanted: str) -> bool:
     if raw is None:
         return False
     task = requeueable(_letter(raw))
-    return bool(await broker._script("REQUEUE_DEAD", wanted, task.queue, task.priority))
+    return bool(await broker._script("requeue_dead", wanted, task.queue, task.priority))
 
 
 async def delete(broker: RedisBroker, wanted: str) -> bool:
-    return bool(await broker._script("DELETE_DEAD", wanted))
+    return bool(await broker._script("delete_dead", wanted))

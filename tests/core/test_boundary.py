@@ -20,7 +20,7 @@ def test_flowrra_runs_without_django_importable() -> None:
 
         sys.meta_path.insert(0, NoDjango())
         import flowrra
-        import flowrra.management, flowrra.process, flowrra.worker
+        import flowrra.management, flowrra.worker_process, flowrra.worker
         import flowrra.ui, flowrra.ui.chart, flowrra.ui.django  # the dashboard's services
         from flowrra.ui import UIService, ScheduleService
         from flowrra.management import FlowrraManager

@@ -280,12 +280,12 @@ async def test_an_enqueue_wakes_an_idle_worker_of_another_process_at_once(
 ) -> None:
     """The idle fetch would next look at the queue in 60 s; another process's enqueue wakes
     it long before (PostgreSQL: a NOTIFY; SQLite: the database file changed)."""
-    from flowrra_django import brokers
+    from flowrra_django import wakeups
 
-    monkeypatch.setattr(brokers, "_FIRST_POLL", 60.0)
+    monkeypatch.setattr(wakeups, "FIRST_POLL", 60.0)
     idle: DatabaseBroker = await make_broker()  # type: ignore[assignment]
     producer: DatabaseBroker = await make_broker()  # type: ignore[assignment]
-    idle.poll_interval = 60.0
+    idle.wakeups.poll_interval = 60.0
     fetching = asyncio.create_task(idle.fetch(["default"], 10, 120))
     await asyncio.sleep(0.5)  # the first look found nothing: the fetch sleeps
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from flowrra.scheduler import ManualClock, Scheduler
 from flowrra_django import runtime
 from flowrra_django.models import QueuedMessage, ScheduledTask, TaskResult
-from flowrra_django.scheduling import DjangoSchedulerBackend
+from flowrra_django.schedule_store import DjangoSchedulerBackend
 from tests.django.test_admin import schedule_form
 
 pytestmark = pytest.mark.django_db(transaction=True)

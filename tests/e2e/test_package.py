@@ -72,7 +72,7 @@ def test_the_sdist_carries_the_readme_changelog_license_and_docs(dist: Path) -> 
     names = _sdist_names(dist)
     expected = {"README.md", "CHANGELOG.md", "LICENSE", "mkdocs.yml", "setup.cfg"}
     expected |= set(_tracked("docs/*.md"))
-    expected |= set(_tracked("flowrra_django/templates", "flowrra_django/static"))
+    expected |= set(_tracked("flowrra_django/templates", "flowrra_django/static", "flowrra/*.lua"))
     assert expected - names == set()
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
@@ -80,7 +80,9 @@ def test_the_sdist_carries_the_readme_changelog_license_and_docs(dist: Path) -> 
 def test_the_wheel_carries_the_packages_their_data_and_the_license(dist: Path) -> None:
     with _wheel(dist) as wheel:
         names = set(wheel.namelist())
-    data = _tracked("flowrra_django/templates", "flowrra_django/static", "flowrra/py.typed")
+    data = _tracked(
+        "flowrra_django/templates", "flowrra_django/static", "flowrra/py.typed", "flowrra/*.lua"
+    )
     modules = _tracked("flowrra/*.py", "flowrra_django/*.py")
     assert set(data) - names == set()
     assert set(modules) - names == set()

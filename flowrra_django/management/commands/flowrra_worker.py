@@ -30,11 +30,11 @@ from flowrra.cli import (
     seconds,
 )
 from flowrra.exceptions import ConfigurationError
-from flowrra.process import reach_services, serve
+from flowrra.worker_process import reach_services, serve
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
-from ...scheduling import beat_banner, start_beat
+from ...schedule_store import beat_banner, start_beat
 from ..startup import configure_logging, start_app
 
 

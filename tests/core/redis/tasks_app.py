@@ -15,7 +15,8 @@ import time
 import redis.asyncio
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra
-from flowrra.redis_client import create_client, parse_redis_url
+from flowrra.redis_clients import create_client
+from flowrra.redis_url import parse_redis_url
 from flowrra.worker import current_task
 
 REDIS_URL = os.environ.get("FLOWRRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")

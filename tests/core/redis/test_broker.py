@@ -257,7 +257,7 @@ async def test_results_are_stored_and_their_messages_acknowledged_in_one_step(
         await backend.close()
 
 
-@pytest.mark.parametrize("still_loaded", ["none", "store", "ENQUEUE"])
+@pytest.mark.parametrize("still_loaded", ["none", "store", "enqueue"])
 async def test_a_submit_stores_pending_and_enqueues_once_even_after_the_server_lost_its_scripts(
     brokers: Factory, r: Space, still_loaded: str
 ) -> None:
@@ -271,7 +271,7 @@ async def test_a_submit_stores_pending_and_enqueues_once_even_after_the_server_l
         r.client.script_flush()
         if still_loaded == "store":
             await backend.store([TaskResult("warm-up", TaskStatus.SUCCESS, "record")])
-        elif still_loaded == "ENQUEUE":
+        elif still_loaded == "enqueue":
             await broker.enqueue([task("warm-up", queue="elsewhere")])
         tasks = [task("low"), task("high", priority=7)]
         pending = [TaskResult.for_task(t, TaskStatus.PENDING) for t in tasks]
@@ -299,7 +299,7 @@ async def test_a_batch_whose_fetch_reply_was_lost_is_given_back(
     [kept] = await broker.fetch(["default"], 1, 0)
     # the same script the broker runs, but its reply is thrown away
     args = (broker.consumer_id, 10, 0, 0, 60, 3600, 0, "default", 3600)
-    await broker.redis.script("FETCH", broker.prefix, *args)
+    await broker.redis.script("fetch", broker.prefix, *args)
     assert await labels(other) == []
 
     await asyncio.sleep(0.2)

@@ -7,7 +7,7 @@ import pytest
 from flowrra import BackendConfig, BrokerConfig, ConfigurationError
 from flowrra.backends.redis import RedisBackend
 from flowrra.brokers.redis import RedisBroker
-from flowrra.redis_client import mask_redis_url, parse_redis_url
+from flowrra.redis_url import mask_redis_url, parse_redis_url
 
 
 def test_tcp_url_with_user_password_db_and_options() -> None:

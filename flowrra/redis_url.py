@@ -1,4 +1,4 @@
-"""Redis connections from a URL: the one place where broker and result backend URLs are read.
+"""Redis URLs: the one place where broker and result backend URLs are read (and masked).
 
 Accepted URLs (a password in the user part, a db number in the path)::
 
@@ -23,25 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-import redis
-import redis.asyncio
-from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from .config import parse_bool
 from .exceptions import ConfigurationError
-
-try:
-    import hiredis
-
-    HIREDIS_PACKING = hasattr(hiredis, "pack_command")
-except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
-    HIREDIS_PACKING = False
 
 DEFAULT_KEY_PREFIX = "flowrra"
 _KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
@@ -187,101 +170,6 @@ def _host_port(item: str) -> tuple[str, int]:
     if not port.isdigit():
         raise ValueError(f"bad Sentinel address {item!r}; use host:port")
     return host.strip("[]"), int(port)
-
-
-def create_client(
-    target: RedisTarget,
-    *,
-    max_connections: int,
-    socket_timeout: float,
-    retry_on_timeout: bool = True,
-) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``target`` with at most ``max_connections`` connections;
-    a command whose connection drops is retried three times with jittered back-off before
-    the error reaches the caller. Its connections pack commands with hiredis."""
-    errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
-    if retry_on_timeout:
-        errors += (RedisTimeoutError,)
-    retry = Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors)
-    client: Redis = _client(redis.asyncio, target, max_connections, socket_timeout, retry=retry)
-    return client
-
-
-def create_blocking_client(
-    target: RedisTarget, *, max_connections: int, socket_timeout: float
-) -> redis.Redis:
-    """A blocking ``redis.Redis`` for ``target``, safe to share between threads, for code
-    without an event loop; its callers retry a failed command themselves."""
-    client: redis.Redis = _client(redis, target, max_connections, socket_timeout)
-    return client
-
-
-def _client(
-    api: Any, target: RedisTarget, max_connections: int, socket_timeout: float, **options: Any
-) -> Any:
-    """A client of redis-py's ``api`` (``redis.asyncio`` or ``redis``, which name their
-    classes alike) for ``target``."""
-    kwargs: dict[str, Any] = {**target.connection, "socket_timeout": socket_timeout, **options}
-    if target.sentinels:
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        sentinel = api.Sentinel(
-            list(target.sentinels),
-            sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
-            **kwargs,
-        )
-        assert target.service_name is not None
-        return sentinel.master_for(target.service_name, max_connections=max_connections)
-    connection_class = api.Connection
-    if "path" in kwargs:
-        connection_class = api.UnixDomainSocketConnection
-    else:
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        if kwargs.pop("ssl", False):
-            connection_class = api.SSLConnection
-    if api is redis.asyncio:  # the blocking connections pack with hiredis already
-        connection_class = _with_fast_packing(connection_class)
-    pool = api.ConnectionPool(
-        max_connections=max_connections, connection_class=connection_class, **kwargs
-    )
-    return api.Redis.from_pool(pool)
-
-
-class _HiredisPacking:
-    """Packs commands with hiredis, in C: redis-py's asyncio connections pack them in Python,
-    which costs several times more for the long argument lists of batched scripts."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str):
-            args = (*args[0].encode().split(), *args[1:])
-        elif b" " in args[0]:
-            args = (*args[0].split(), *args[1:])
-        try:
-            return [hiredis.pack_command(args)]
-        except TypeError:
-            args = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
-            try:
-                return [hiredis.pack_command(args)]
-            except TypeError as exc:
-                raise DataError(str(exc)) from None
-
-
-_FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
-
-
-def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection]:
-    if not HIREDIS_PACKING:
-        return cls
-    if cls not in _FAST:
-        _FAST[cls] = type(cls.__name__, (_HiredisPacking, cls), {})
-    return _FAST[cls]
-
-
-async def close_client(client: Redis) -> None:
-    """Close ``client``'s connections, and those to the Sentinels it asked for the master."""
-    await client.aclose()
-    manager = getattr(client.connection_pool, "sentinel_manager", None)
-    for sentinel in getattr(manager, "sentinels", ()):
-        await sentinel.aclose()
 
 
 def mask_redis_url(url: str) -> str:

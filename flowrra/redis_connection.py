@@ -19,7 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .redis_client import RedisTarget, close_client, create_client, mask_redis_url
+from .redis_clients import close_client, create_client
+from .redis_url import RedisTarget, mask_redis_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -36,7 +36,7 @@ from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
 from flowrra.task import utcnow
 
 from . import sql
-from .db import database_alias, database_thread, describe_database
+from .database_thread import database_alias, database_thread, describe_database
 from .models import BeatPass
 from .models import ScheduledTask as ScheduleRow
 

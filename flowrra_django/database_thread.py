@@ -4,7 +4,8 @@ The ``django://`` broker and result backend run their queries here, never on the
 loop. One thread means one database connection per process for them, kept open for the
 life of the app (a worker does not reconnect per task, whatever ``CONN_MAX_AGE`` says, as
 that setting is about requests); a connection that failed is checked and replaced before
-the next call. Task code uses connections of its own.
+the next call. Task code uses connections of its own. Beside the thread: which database
+a ``django://`` URL names, and how to ping and describe it.
 """
 
 from __future__ import annotations
@@ -114,55 +115,3 @@ def ping_database(alias: str) -> bool:
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT 1")
         return cursor.fetchone() is not None
-
-
-#: What a SQLite database shared by web processes and workers needs: writers that queue
-#: (IMMEDIATE transactions, a busy timeout in seconds) and readers that never block them (WAL).
-SQLITE_OPTIONS: dict[str, Any] = {
-    "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
-    "init_command": "PRAGMA journal_mode=WAL;",
-}
-
-
-def sqlite_problems(alias: str) -> list[str]:
-    """What the SQLite database ``alias`` lacks of :data:`SQLITE_OPTIONS` (empty for any
-    other database, and for an in-memory one)."""
-    settings_dict = connections.settings[alias]
-    if not _is_sqlite_file(settings_dict):
-        return []
-    options = settings_dict.get("OPTIONS") or {}
-    problems = []
-    mode = str(options.get("transaction_mode") or "DEFERRED").upper()
-    if mode != "IMMEDIATE":
-        problems.append(f"transaction_mode is {mode!r}, not 'IMMEDIATE'")
-    timeout = options.get("timeout", 5)
-    if not isinstance(timeout, int | float) or timeout < SQLITE_OPTIONS["timeout"]:
-        problems.append(f"timeout is {timeout!r} s, less than {SQLITE_OPTIONS['timeout']}")
-    if "journal_mode=wal" not in str(options.get("init_command", "")).lower().replace(" ", ""):
-        problems.append("init_command does not set PRAGMA journal_mode=WAL")
-    return problems
-
-
-def tune_sqlite(alias: str) -> None:
-    """Give the SQLite database ``alias`` the :data:`SQLITE_OPTIONS` its ``OPTIONS`` leave
-    unset, for every connection this process opens from now on (the web process's too, so
-    its own transactions and the broker's queue for the write lock instead of failing with
-    "database is locked"). Values the project set are kept; the system checks report them."""
-    settings_dict = connections.settings[alias]
-    if not _is_sqlite_file(settings_dict):
-        return
-    options = settings_dict.setdefault("OPTIONS", {})
-    options.setdefault("transaction_mode", SQLITE_OPTIONS["transaction_mode"])
-    options.setdefault("timeout", SQLITE_OPTIONS["timeout"])
-    init_command = str(options.get("init_command", "")).strip()
-    if "journal_mode" not in init_command.lower():
-        joined = f"{init_command.rstrip(';')}; " if init_command else ""
-        options["init_command"] = joined + SQLITE_OPTIONS["init_command"]
-
-
-def _is_sqlite_file(settings_dict: dict[str, Any]) -> bool:
-    if settings_dict.get("ENGINE") != "django.db.backends.sqlite3":
-        return False
-    name = str(settings_dict.get("NAME") or "")
-    return bool(name) and name != ":memory:" and "mode=memory" not in name

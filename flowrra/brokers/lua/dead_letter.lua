@@ -1,0 +1,20 @@
+-- dead_letter: move held deliveries of a consumer to the dead letters, each with its reason
+-- (bounded by P:dead:limits, see bury() in the prelude).
+--
+-- KEYS: none (every key is derived from the prefix)
+-- ARGV[1]: key prefix P
+-- ARGV[2]: consumer id
+-- ARGV[3..]: (delivery tag, reason) pairs
+--
+-- Returns: how many deliveries were still held and moved
+local held, now, moved = P .. ':held:' .. ARGV[2], now_s(), 0
+for j = 3, #ARGV, 2 do
+  local v = redis.call('HGET', held, ARGV[j])
+  if v then
+    local _, _, q, lvl, msg = split_held(v)
+    redis.call('HDEL', held, ARGV[j])
+    bury(ARGV[j + 1], q, lvl, msg or v, now)
+    moved = moved + 1
+  end
+end
+return moved
