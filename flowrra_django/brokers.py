@@ -100,7 +100,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     def _write_and_insert(
         self, backend: DatabaseBackend, pending: Sequence[TaskResult], rows: list[tuple[Any, ...]]
     ) -> None:
-        with transaction.atomic(using=self.alias):
+        # inside the caller's transaction no savepoint (two more statements): a failure
+        # here dooms that transaction, as a failed statement does on PostgreSQL
+        with transaction.atomic(using=self.alias, savepoint=False):
             backend.write(pending)
             self._insert(rows)
 
