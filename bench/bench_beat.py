@@ -282,9 +282,9 @@ def store_url() -> str:
 async def seed_store(url: str) -> None:
     from flowrra.scheduler import ScheduledTask as Schedule
     from flowrra.scheduler import ScheduleType
-    from flowrra.scheduler.backends import create_backend
+    from flowrra.scheduler.backends import create_store
 
-    store = create_backend(url)
+    store = create_store(url)
     now = dt.datetime.now(UTC)
     for number, (kind, schedule, due) in enumerate(mix(SCHEDULES, now)):
         task = Schedule(f"s{number:05d}", "add", ScheduleType(kind), schedule, args=(number, 1))

@@ -19,8 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .plugins import mask_url
 from .redis_clients import close_client, create_client
-from .redis_url import RedisTarget, mask_redis_url
+from .redis_url import RedisTarget
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -240,4 +241,4 @@ class RedisComponent:
         return bool(await self.redis.client.ping())
 
     def describe(self) -> str:
-        return mask_redis_url(self.target.url)
+        return mask_url(self.target.url)

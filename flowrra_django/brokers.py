@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Count, Q
@@ -68,6 +68,8 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         super().__init__(config)
         self.visibility_timeout = config.visibility_timeout if config is not None else 3600.0
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        #: :meth:`wakeup` was called: the waiting fetch returns instead of looking again.
+        self._woken = False
         self.revoked_ids: set[str] = set()
         #: Messages claimed by a claim that failed half-way, to give back at the next claim.
         self._stray: set[int] = set()
@@ -170,7 +172,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         when = sql.datetime_adapter(connections[self.alias])
         return sql.Insert(QueuedMessage, _INSERT_FIELDS, [(*r[:-1], when(r[-1])) for r in rows])
 
-    def stores_with(self, backend: BaseResultBackend) -> bool:
+    def stores_with(self, backend: BaseResultBackend) -> TypeGuard[DatabaseBackend]:
         """True when ``backend`` keeps results in this broker's database, so one
         transaction can write results and messages together."""
         return isinstance(backend, DatabaseBackend) and backend.alias == self.alias
@@ -191,6 +193,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
         deadline = time.monotonic() + timeout
+        self._woken = False
         while True:
             mark = await self.wakeups.mark()
             deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
@@ -202,8 +205,11 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
             if left <= 0:
                 return []
             await self.wakeups.idle(mark, left)
+            if self._woken:
+                return []
 
     def wakeup(self) -> None:
+        self._woken = True
         self.wakeups.set()
 
     async def connect(self) -> None:
@@ -226,6 +232,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         if self._stray:
             self._release_ids(sorted(self._stray))
             self._stray.clear()
+        if not queues:  # every queue (only the in-memory broker's worker asks so today)
+            queues = tuple(self._messages().values_list("queue", flat=True).distinct().order_by())
+            if not queues:
+                return [], self._held_revoked()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],
@@ -377,12 +387,12 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return await database_thread.run(self._requeue_dead, letter_id)
 
     def _requeue_dead(self, dead_letter_id: int | str) -> bool:
+        pk = _int_or_none(dead_letter_id)
+        if pk is None:
+            return False
         with transaction.atomic(using=self.alias):
             letter = (
-                DeadLetterRow.objects.using(self.alias)
-                .select_for_update()
-                .filter(pk=_int_or_none(dead_letter_id))
-                .first()
+                DeadLetterRow.objects.using(self.alias).select_for_update().filter(pk=pk).first()
             )
             if letter is None:
                 return False
@@ -393,7 +403,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return True
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
-        letters = DeadLetterRow.objects.using(self.alias).filter(pk=_int_or_none(letter_id))
+        pk = _int_or_none(letter_id)
+        if pk is None:
+            return False
+        letters = DeadLetterRow.objects.using(self.alias).filter(pk=pk)
         deleted, _ = await database_thread.run(letters.delete)
         return deleted > 0
 

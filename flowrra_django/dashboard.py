@@ -40,6 +40,6 @@ def call(use: Callable[[Services], Awaitable[T]]) -> T:
         try:
             return await use(Services(UIService(manager), ScheduleService(manager)))
         finally:
-            await scheduler.backend.close()
+            await scheduler.store.close()
 
     return runtime.run_sync(run)

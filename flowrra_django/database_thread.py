@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 from urllib.parse import urlsplit
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class DatabaseThread:
@@ -52,7 +54,7 @@ class DatabaseThread:
             await asyncio.get_running_loop().run_in_executor(executor, connections.close_all)
         executor.shutdown(wait=False)
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """``fn(*args)`` in the database thread, awaited without blocking the loop."""
         executor = self._executor
         if executor is None:
@@ -60,7 +62,7 @@ class DatabaseThread:
         return await asyncio.get_running_loop().run_in_executor(executor, _checked, fn, *args)
 
 
-def _checked(fn: Callable[..., T], *args: Any) -> T:
+def _checked(fn: Callable[[*Ts], T], *args: *Ts) -> T:
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and connection.errors_occurred:
             if connection.is_usable():
@@ -80,9 +82,10 @@ class UsesDatabase:
 
     config: Any
 
-    def __init__(self, config: Any = None) -> None:
-        super().__init__(config)
-        self.alias = database_alias(config.url) if config is not None else DEFAULT_DB_ALIAS
+    @functools.cached_property
+    def alias(self) -> str:
+        """The database alias the URL names (``default`` without a config)."""
+        return database_alias(self.config.url) if self.config is not None else DEFAULT_DB_ALIAS
 
     async def connect(self) -> None:
         database_thread.acquire()

@@ -34,7 +34,17 @@ def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def _column(connection: BaseDatabaseWrapper, model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+    return connection.ops.quote_name(_column_name(model, field))
+
+
+def _column_name(model: type[Model], name: str) -> str:
+    """The column of ``model``'s field ``name`` (a field with a column of its own: not a
+    reverse relation or a many-to-many)."""
+    field = model._meta.get_field(name)
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} has no column of its own")
+    return column
 
 
 def datetime_adapter(
@@ -70,7 +80,7 @@ def insert(
     the same statement as a small insert."""
     if connection.vendor != "postgresql":
         notify = None
-    elif len(rows) >= COPY_ROWS:
+    elif len(rows) >= COPY_ROWS and not (replace_on is not None and behind_pooler(connection)):
         columns = [_column(connection, model, field) for field in fields]
         on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
@@ -151,7 +161,7 @@ def _on_conflict(
     if replace_on is None:
         return ""
     if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
-        names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+        names = [_column_name(model, f) for f in fields if f != replace_on]
         suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
         return f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
     key = _column(connection, model, replace_on)
@@ -188,6 +198,27 @@ def insert_together(
         cursor.execute(statement, [*params, notify])
 
 
+#: Per PostgreSQL connection: whether a pooler stands between it and the server.
+_pooled: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+#: The server process running a statement; a pooler's clients are told another at connect.
+BACKEND_PID = "SELECT pg_backend_pid()"
+
+
+def behind_pooler(connection: BaseDatabaseWrapper) -> bool:
+    """PostgreSQL: True when a pooler (PgBouncer, ...) stands between ``connection`` and the
+    server, as the backend running its statements is not the one announced at connect.
+    Session state (``SET``, temporary tables, ``LISTEN``) then need not last from one
+    transaction to the next, so Flowrra keeps none on such a connection."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _pooled:
+        with connection.cursor() as cursor:
+            cursor.execute(BACKEND_PID)
+            (running,) = cursor.fetchone()
+        _pooled[raw] = raw.info.backend_pid != running
+    return _pooled[raw]
+
+
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).
 _done: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
@@ -208,7 +239,9 @@ def _copy(
     on_conflict: str,
 ) -> None:
     """PostgreSQL: ``COPY`` the rows (encoded in C, no statement to parse per row); for an
-    upsert into a temporary table first, then one ``INSERT ... SELECT ... ON CONFLICT``."""
+    upsert into a temporary table first, then one ``INSERT ... SELECT ... ON CONFLICT``
+    (not behind a pooler, where the table made in one transaction may be missing in the
+    next)."""
     table = target = _table(connection, model)
     # savepoint=False: inside the caller's transaction (store_and_ack) this adds nothing
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
@@ -277,11 +310,12 @@ def claim(
     if connection.vendor == "mysql":
         return _claim_mysql(connection, model, queues, limit, claimant, now, until)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A queue table filled faster than autovacuum analyzes it has statistics saying
-            # it is nearly empty, and the planner then sorts the whole backlog at every
-            # claim; without sorting, walking the ready index in order is the only plan.
-            # This session runs only Flowrra's own statements (see flowrra_django.database_thread).
+        # A queue table filled faster than autovacuum analyzes it has statistics saying it
+        # is nearly empty, and the planner then sorts the whole backlog at every claim;
+        # without sorting, walking the ready index in order is the only plan. This session
+        # runs only Flowrra's own statements (see flowrra_django.database_thread); a
+        # pooler's session would pass the setting on to other clients.
+        if connection.vendor == "postgresql" and not behind_pooler(connection):
             _once(connection, cursor, "SET enable_sort = off")
         cursor.execute(
             f"UPDATE {table} SET {ready} = %s, {claimed_by} = NULL "

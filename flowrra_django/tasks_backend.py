@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,7 +226,7 @@ class FlowrraTaskBackend(BaseTaskBackend):
 
     # -- system checks ----------------------------------------------------------------------
 
-    def check(self, **kwargs: Any) -> Iterable[CheckMessage]:
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
         """Report queue names Flowrra cannot use and bad ``OPTIONS``."""
         messages = list(super().check(**kwargs))
         where = f"TASKS[{self.alias!r}]"

@@ -4,7 +4,10 @@ An idle worker looks at the queue at most every ``POLL_INTERVAL`` seconds, soone
 process enqueued something or was woken (:meth:`Wakeups.set`). Beyond that:
 
 * PostgreSQL (psycopg 3): a connection of its own ``LISTEN``\\ s on :data:`CHANNEL`, on which
-  every enqueue sends a ``NOTIFY`` delivered when its transaction commits;
+  every enqueue sends a ``NOTIFY`` delivered when its transaction commits. Behind a
+  transaction pooler (PgBouncer) a notification would go to whichever client the server
+  connection serves next, so the listener connects to ``DIRECT_DATABASE_URL`` if set, and
+  does not listen through a pooler at all;
 * SQLite: the database file and its write-ahead log are watched, as every commit changes them;
 * MySQL / MariaDB: the newest message id (one index lookup) is read as often, and a claim
   follows when it grew.
@@ -20,9 +23,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import Error as DatabaseError
 from django.db import connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.models import Max
 
+from . import sql
 from .conf import flowrra_settings
 from .database_thread import database_thread
 from .models import QueuedMessage
@@ -68,7 +74,7 @@ class Wakeups:
         connection = connections[self.alias]
         self._listens = connection.vendor == "postgresql"
         self._probes = connection.vendor == "mysql"
-        if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        if isinstance(connection, SQLiteWrapper) and not connection.is_in_memory_db():
             name = str(connection.settings_dict["NAME"])
             self._files = (name, f"{name}-wal")
 
@@ -130,17 +136,29 @@ class Wakeups:
             import psycopg
         except ImportError:  # psycopg2: polling only
             return
-        params = await database_thread.run(_listen_params, self.alias)
         delay = 1.0
         while True:
             try:
+                params = await database_thread.run(_listen_params, self.alias)
+                if params is None:
+                    logger.warning("%s; %s", pooled_warning(self.alias), POOLED_HINT)
+                    return
                 async with await psycopg.AsyncConnection.connect(**params) as listening:
+                    running = await (await listening.execute(sql.BACKEND_PID)).fetchone()
+                    if running is None or running[0] != listening.info.backend_pid:
+                        logger.warning(
+                            "FLOWRRA['DIRECT_DATABASE_URL'] reaches PostgreSQL through a pooler "
+                            "too: idle workers poll every %g s; %s",
+                            self.poll_interval,
+                            POOLED_HINT,
+                        )
+                        return
                     await listening.execute(f"LISTEN {CHANNEL}")
                     delay = 1.0
                     self._arrived.set()  # whatever came while nobody listened
                     async for _ in listening.notifies():
                         self._arrived.set()
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, DatabaseError) as exc:
                 logger.warning(
                     "Listening for new messages on PostgreSQL failed (%s); polling every %g s "
                     "until it works again, in %g s",
@@ -172,10 +190,32 @@ def _signature(files: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     return tuple(signature)
 
 
-def _listen_params(alias: str) -> dict[str, Any]:
-    """Keyword arguments for ``psycopg.AsyncConnection.connect`` to the database ``alias``,
-    as Django connects to it (minus its sync cursor class and adapters)."""
-    params = connections[alias].get_connection_params()
+POOLED_HINT = (
+    "set FLOWRRA['DIRECT_DATABASE_URL'] to a URL that reaches PostgreSQL without the pooler "
+    "(postgres://user:password@db-host:5432/name)"
+)
+
+
+def pooled_warning(alias: str) -> str:
+    """What a worker loses when the database ``alias`` is behind a pooler."""
+    return (
+        f"The database {alias!r} is reached through a connection pooler (PgBouncer?), where "
+        "LISTEN does not work: idle django:// workers poll every "
+        f"{flowrra_settings()['POLL_INTERVAL']:g} s instead of starting new tasks at once"
+    )
+
+
+def _listen_params(alias: str) -> dict[str, Any] | None:
+    """Keyword arguments for ``psycopg.AsyncConnection.connect``: to ``DIRECT_DATABASE_URL``,
+    or else to the database ``alias`` as Django connects to it (minus its sync cursor class
+    and adapters); None when that is a pooler's."""
+    direct = flowrra_settings()["DIRECT_DATABASE_URL"]
+    if direct:
+        return {"conninfo": direct, "autocommit": True}
+    connection = connections[alias]
+    if sql.behind_pooler(connection):
+        return None
+    params = connection.get_connection_params()
     for django_only in ("cursor_factory", "context"):
         params.pop(django_only, None)
     return {**params, "autocommit": True}

@@ -34,7 +34,7 @@ def fire_due_schedules() -> None:
         await scheduler.run_pending()
         await clock.advance(60)
         fired = await scheduler.run_pending()
-        await scheduler.backend.close()
+        await scheduler.store.close()
         return fired
 
     assert len(runtime.run_sync(plan_then_fire)) == ScheduledTask.objects.count()

@@ -54,7 +54,7 @@ class Beat:
 def beat() -> Iterator[Beat]:
     made = Beat()
     yield made
-    made.run(made.scheduler.backend.close())
+    made.run(made.scheduler.store.close())
 
 
 def test_the_python_api_stores_rows_and_fires_them(beat: Beat) -> None:
