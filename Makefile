@@ -83,12 +83,13 @@ pgbouncer: ## install Debian's PgBouncer (the pooler test starts its own), if it
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) || \
 	  echo "PgBouncer could not be installed: the pooler test will say so"
 
-bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
+bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~55 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
 	$(PY) bench/bench_beat.py
 	$(PY) bench/bench_django_broker.py
 	$(PY) bench/bench_django_tasks.py
+	$(PY) bench/bench_submit.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py
 	$(PY) bench/bench_scale.py

@@ -1,4 +1,10 @@
-"""Flowrra: the application object that registers tasks, submits them and runs a worker."""
+"""Flowrra: the application object that registers tasks, submits them and runs a worker.
+
+Over 350 lines on purpose: :class:`Flowrra` is the one object a user holds, and each of its
+methods is a short front for a part that lives in its own module (the registry, the
+brokers and result backends, the worker, the scheduler); split, the public API would be
+scattered across mixins that mean nothing alone.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +27,9 @@ from .exceptions import (
     TaskFailedError,
 )
 from .options import SubmitOptions, Submitter
-from .registry import TaskRegistry, TaskSpec
+from .registry import TaskRegistry
 from .serialization import transfer_arguments
-from .task import Task, TaskResult, TaskStatus, new_task_id, utcnow
+from .task import Task, TaskResult, TaskStatus, utcnow
 from .worker import Worker, current_task
 
 if TYPE_CHECKING:
@@ -139,7 +145,9 @@ class Flowrra:
         nothing is enqueued. Options such as priority or a
         countdown go through :meth:`options`, never through ``kwargs``.
         """
-        return await self._submit(self._registry.resolve(task_func), args, kwargs, _NO_OPTIONS)
+        task = self.prepare(task_func, args, kwargs)
+        await self.send((task,))
+        return task.id
 
     async def submit_many(
         self,
@@ -154,81 +162,48 @@ class Flowrra:
         if not self._running:
             raise ExecutorNotRunningError()
         now = utcnow()
-        tasks = []
-        for task_func, args, kwargs, options in calls:
-            spec = self._registry.resolve(task_func)
-            spec.check_arguments(tuple(args), dict(kwargs))
-            checked_args, checked_kwargs = transfer_arguments(tuple(args), dict(kwargs))
-            tasks.append(
-                self._new_task(spec, checked_args, checked_kwargs, options or _NO_OPTIONS, now)
-            )
+        tasks = [
+            self.prepare(task_func, tuple(args), dict(kwargs), options, now)
+            for task_func, args, kwargs, options in calls
+        ]
         if tasks:
-            await self._send(tasks)
+            await self.send(tasks)
         return [task.id for task in tasks]
 
-    async def _submit(
-        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], options: SubmitOptions
-    ) -> str:
-        if not self._running:
-            raise ExecutorNotRunningError()
-        spec.check_arguments(args, kwargs)
-        args, kwargs = transfer_arguments(args, kwargs)
-        task = self._new_task(spec, args, kwargs, options, utcnow())
-        await self._send((task,))
-        return task.id
-
-    @staticmethod
-    def _new_task(
-        spec: TaskSpec,
+    def prepare(
+        self,
+        task_func: Callable[..., Any] | str,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        options: SubmitOptions,
-        now: dt.datetime,
+        options: SubmitOptions | None = None,
+        now: dt.datetime | None = None,
     ) -> Task:
-        if options is _NO_OPTIONS:
-            return Task(
-                new_task_id(),
-                spec.name,
-                args,
-                kwargs,
-                spec.max_retries,
-                spec.retry_delay,
-                0,
-                spec.priority,
-                spec.cpu_bound,
-                spec.queue,
-                None,
-                spec.timeout,
-                now,
-            )
-        return Task(
-            options.task_id or new_task_id(),
-            spec.name,
-            args,
-            kwargs,
-            options.pick(spec, "max_retries"),
-            options.pick(spec, "retry_delay"),
-            0,
-            options.pick(spec, "priority"),
-            spec.cpu_bound,
-            options.pick(spec, "queue"),
-            options.eta_timestamp(),
-            options.pick(spec, "timeout"),
-            now,
-        )
+        """The task message for ``task_func(*args, **kwargs)``, checked and not yet sent
+        (:meth:`send` sends it): an unregistered task raises ``TaskNotFoundError``,
+        arguments that do not fit the signature or are not JSON raise ``TypeError``. Needs
+        no running app."""
+        spec = self._registry.resolve(task_func)
+        spec.check_arguments(args, kwargs)
+        args, kwargs = transfer_arguments(args, kwargs)
+        return (options or _NO_OPTIONS).task_for(spec, args, kwargs, now or utcnow())
 
-    async def _send(self, tasks: Sequence[Task]) -> None:
-        """Record ``tasks`` as PENDING and enqueue them, in one step where the broker can;
-        if that fails, record them FAILED and raise ``BrokerError``."""
-        ignored = self._registry.fire_and_forget  # no record of these
-        pending = [
+    def pending_records(self, tasks: Sequence[Task]) -> list[TaskResult]:
+        """The PENDING records a submit of ``tasks`` stores: none for a task declared
+        ``ignore_result=True`` (fire-and-forget)."""
+        ignored = self._registry.fire_and_forget
+        return [
             TaskResult.for_task(task, TaskStatus.PENDING)
             for task in tasks
             if not (ignored and task.name in ignored)
         ]
-        backend = self.backend
-        broker = self.broker
-        assert backend is not None and broker is not None
+
+    async def send(self, tasks: Sequence[Task]) -> None:
+        """Record prepared ``tasks`` as PENDING and enqueue them, in one step where the
+        broker can; if that fails, record them FAILED and raise ``BrokerError``."""
+        if not self._running:
+            raise ExecutorNotRunningError()
+        pending = self.pending_records(tasks)
+        broker, backend = self.broker_required, self.backend_required
         if self.events.has_subscribers:  # before the enqueue, so before any worker's events
             for result in pending:
                 await self.events.emit(task_update(result))
@@ -240,13 +215,13 @@ class Flowrra:
             else:
                 await broker.enqueue(tasks)
         except Exception as exc:
-            await self._record_unsent(pending, f"could not enqueue: {exc}")
+            await self.record_unsent(pending, f"could not enqueue: {exc}")
             if isinstance(exc, BrokerError):
                 raise
             what = repr(tasks[0].name) if len(tasks) == 1 else f"{len(tasks)} tasks"
             raise BrokerError(f"could not enqueue task {what}: {exc}") from exc
 
-    async def _record_unsent(self, pending: Sequence[TaskResult], error: str) -> None:
+    async def record_unsent(self, pending: Sequence[TaskResult], error: str) -> None:
         """Store and announce ``pending`` as FAILED with ``error``, as far as the backend
         lets us (it may be what failed)."""
         failed = []

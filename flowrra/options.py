@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .registry import TaskSpec, validate_options
+from .task import Task, new_task_id
 
 if TYPE_CHECKING:
     from .app import Flowrra
@@ -69,10 +70,25 @@ class SubmitOptions:
             return self.eta.timestamp()
         return None
 
-    def pick(self, spec: TaskSpec, name: str) -> Any:
-        """This call's value for option ``name``, else the task's registered default."""
-        value = getattr(self, name)
-        return getattr(spec, name) if value is None else value
+    def task_for(
+        self, spec: TaskSpec, args: tuple[Any, ...], kwargs: dict[str, Any], now: dt.datetime
+    ) -> Task:
+        """The task message of ``spec`` called with (checked) ``args`` and ``kwargs`` at
+        ``now``: these options where given, the task's registered defaults otherwise."""
+        return Task(
+            id=self.task_id or new_task_id(),
+            name=spec.name,
+            args=args,
+            kwargs=kwargs,
+            max_retries=spec.max_retries if self.max_retries is None else self.max_retries,
+            retry_delay=spec.retry_delay if self.retry_delay is None else self.retry_delay,
+            priority=spec.priority if self.priority is None else self.priority,
+            cpu_bound=spec.cpu_bound,
+            queue=spec.queue if self.queue is None else self.queue,
+            eta=self.eta_timestamp(),
+            timeout=spec.timeout if self.timeout is None else self.timeout,
+            submitted_at=now,
+        )
 
 
 class Submitter:
@@ -88,5 +104,6 @@ class Submitter:
         self, task_func: Callable[..., Any] | str, /, *args: Any, **kwargs: Any
     ) -> str:
         """Submit ``task_func(*args, **kwargs)`` with these options; returns the task id."""
-        spec = self._app.registry.resolve(task_func)
-        return await self._app._submit(spec, args, kwargs, self._options)
+        task = self._app.prepare(task_func, args, kwargs, self._options)
+        await self._app.send((task,))
+        return task.id

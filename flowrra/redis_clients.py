@@ -1,21 +1,18 @@
-"""redis-py clients for a parsed Redis URL (see :mod:`.redis_url`), whose connections pack
-commands with hiredis: redis-py's asyncio connections pack them in Python, which costs
-several times more for the long argument lists of batched scripts.
+"""redis-py clients for a parsed Redis URL (see :mod:`.redis_url`): asyncio clients whose
+connections pack commands with hiredis (redis-py's asyncio connections pack them in Python,
+which costs several times more for the long argument lists of batched scripts), and blocking
+ones for code without an event loop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.connection import (
-    AbstractConnection,
-    Connection,
-    SSLConnection,
-    UnixDomainSocketConnection,
-)
+import redis
+import redis.asyncio
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, RedisError
@@ -44,33 +41,48 @@ def create_client(
     errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
     if retry_on_timeout:
         errors += (RedisTimeoutError,)
-    kwargs: dict[str, Any] = dict(target.connection)
-    kwargs.update(
-        socket_timeout=socket_timeout,
-        retry=Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors),
-    )
+    retry = Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors)
+    client: Redis = _client(redis.asyncio, target, max_connections, socket_timeout, retry=retry)
+    return client
+
+
+def create_blocking_client(
+    target: RedisTarget, *, max_connections: int, socket_timeout: float
+) -> redis.Redis:
+    """A blocking ``redis.Redis`` for ``target``, safe to share between threads, for code
+    without an event loop; its callers retry a failed command themselves."""
+    client: redis.Redis = _client(redis, target, max_connections, socket_timeout)
+    return client
+
+
+def _client(
+    api: Any, target: RedisTarget, max_connections: int, socket_timeout: float, **options: Any
+) -> Any:
+    """A client of redis-py's ``api`` (``redis.asyncio`` or ``redis``, which name their
+    classes alike) for ``target``."""
+    kwargs: dict[str, Any] = {**target.connection, "socket_timeout": socket_timeout, **options}
     if target.sentinels:
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        sentinel = Sentinel(
+        sentinel = api.Sentinel(
             list(target.sentinels),
             sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
             **kwargs,
         )
         assert target.service_name is not None
         return sentinel.master_for(target.service_name, max_connections=max_connections)
-    connection_class: type[AbstractConnection] = Connection
+    connection_class = api.Connection
     if "path" in kwargs:
-        connection_class = UnixDomainSocketConnection
+        connection_class = api.UnixDomainSocketConnection
     else:
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
         if kwargs.pop("ssl", False):
-            connection_class = SSLConnection
-    pool = ConnectionPool(
-        max_connections=max_connections,
-        connection_class=_with_fast_packing(connection_class),
-        **kwargs,
+            connection_class = api.SSLConnection
+    if api is redis.asyncio:  # the blocking connections pack with hiredis already
+        connection_class = _with_fast_packing(connection_class)
+    pool = api.ConnectionPool(
+        max_connections=max_connections, connection_class=connection_class, **kwargs
     )
-    return Redis.from_pool(pool)
+    return api.Redis.from_pool(pool)
 
 
 class _HiredisPacking:

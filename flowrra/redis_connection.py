@@ -70,13 +70,9 @@ class CommandRunner:
         """Run scripts in order in one MULTI/EXEC: one round trip, and the server runs all of
         them or, when the connection is lost before EXEC arrives, none. A script the server
         had lost (a restart) is loaded and run again on its own, after the others ran."""
-        commands = [("EVALSHA", script.sha, 0, *args) for script, args in calls]
-        replies = (await self._exchange([("MULTI",), *commands, ("EXEC",)]))[-1]
-        for i, (script, args) in enumerate(calls):
-            if isinstance(replies[i], NoScriptError):
-                replies[i] = await self.script(script, args)
-            elif isinstance(replies[i], ResponseError):
-                raise replies[i]
+        replies = (await self._exchange(transaction_commands(calls)))[-1]
+        for i in lost_scripts(replies):
+            replies[i] = await self.script(*calls[i])
         return replies
 
     async def _exchange(
@@ -156,6 +152,23 @@ class CommandRunner:
         self._opened -= len(idle)
         for conn in idle:
             await conn.disconnect()
+
+
+def transaction_commands(calls: list[tuple[AsyncScript, list[Any]]]) -> list[tuple[Any, ...]]:
+    """The commands that run the scripts ``calls`` by their SHA in one MULTI/EXEC."""
+    return [("MULTI",), *[("EVALSHA", script.sha, 0, *args) for script, args in calls], ("EXEC",)]
+
+
+def lost_scripts(replies: list[Any]) -> list[int]:
+    """The positions in an EXEC reply of the scripts the server had lost (to load and run
+    again on their own); any other error reply raises."""
+    lost = []
+    for i, reply in enumerate(replies):
+        if isinstance(reply, NoScriptError):
+            lost.append(i)
+        elif isinstance(reply, ResponseError):
+            raise reply
+    return lost
 
 
 class ConnectionSettings(Protocol):

@@ -1,10 +1,12 @@
 """What Django code calls: the ``@task`` decorator, ``submit`` / ``asubmit``, ``revoke``.
 
 ``submit()`` inside ``transaction.atomic()`` waits for the commit by default (setting
-``SUBMIT_ON_COMMIT``, or ``options(on_commit=...)`` per call): it returns the task id at
-once and enqueues the task when the transaction commits, or never if it rolls back, so a
-worker never sees a task whose data is not committed. ``asubmit()`` never waits: async
-code cannot hold a transaction open across an ``await`` on the same connection.
+``SUBMIT_ON_COMMIT``, or ``options(on_commit=...)`` per call): the task is enqueued when the
+transaction commits, or never if it rolls back, so a worker never sees a task whose data is
+not committed. With the ``django://`` broker on that database the task is written inside the
+transaction itself (see :mod:`.sync_submit`); otherwise ``submit()`` returns the task id at
+once and enqueues it from ``on_commit``. ``asubmit()`` never waits: async code cannot hold a
+transaction open across an ``await`` on the same connection.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, tran
 from django.db.transaction import TransactionManagementError
 
 from flowrra.options import SubmitOptions
-from flowrra.serialization import transfer_arguments
-from flowrra.task import new_task_id
 from flowrra.worker import current_task
 
 from . import runtime
 from .conf import flowrra_settings
 from .database_thread import database_alias
+from .sync_submit import send_here
 
 logger = logging.getLogger(__name__)
 
@@ -173,24 +174,31 @@ class Submission:
     using: str = DEFAULT_DB_ALIAS
 
     def submit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
-        """Submit ``fn(*args, **kwargs)`` from sync code; returns the task id."""
+        """Submit ``fn(*args, **kwargs)`` from sync code; returns the task id.
+
+        The task is written in this thread where the broker can (see
+        :mod:`.sync_submit`); with ``django://`` inside a transaction on its database that
+        write is part of the transaction, which makes waiting for the commit needless."""
+        runtime.refuse_async_caller()  # before the checks: the error is the call itself
         app = runtime.get_app()
-        app.registry.resolve(fn).check_arguments(args, kwargs)
+        task = app.prepare(fn, args, kwargs, self.options)
         wait = self.on_commit
         if wait is None:
             wait = flowrra_settings()["SUBMIT_ON_COMMIT"]
-        if wait and connections[self.using].in_atomic_block:
-            args, kwargs = transfer_arguments(args, kwargs)
-            options = replace(self.options, task_id=self.options.task_id or new_task_id())
+        atomic = connections[self.using].in_atomic_block
+        if (wait or not atomic) and send_here(app, task, self.using):
+            return task.id
+        if wait and atomic:
+            options = replace(self.options, task_id=task.id)
             deferred = replace(self, options=options, on_commit=False)
             transaction.on_commit(
-                functools.partial(deferred.submit, fn, *args, **kwargs), using=self.using
+                functools.partial(deferred.submit, fn, *task.args, **task.kwargs),
+                using=self.using,
             )
-            assert options.task_id is not None
-            return options.task_id
+            return task.id
         _refuse_inside_sqlite_transaction()
-        submitter = app.options(**asdict(self.options))
-        return runtime.run_sync(lambda: submitter.submit(fn, *args, **kwargs))
+        runtime.run_sync(lambda: app.send((task,)))
+        return task.id
 
     async def asubmit(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
         """Submit ``fn(*args, **kwargs)`` from async code; returns the task id."""

@@ -90,7 +90,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     ) -> None:
         """With results in the same database, the PENDING results and the messages are
         written in one transaction: one commit per submit, and never one without the other."""
-        if not self._stores_with(backend):
+        if not self.stores_with(backend):
             await super().store_and_enqueue(backend, pending, tasks)
             return
         assert isinstance(backend, DatabaseBackend)
@@ -102,7 +102,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     def _write_and_insert(
         self, backend: DatabaseBackend, pending: Sequence[TaskResult], rows: list[tuple[Any, ...]]
     ) -> None:
-        with transaction.atomic(using=self.alias):
+        # inside the caller's transaction no savepoint (two more statements): a failure
+        # here dooms that transaction, as a failed statement does on PostgreSQL
+        with transaction.atomic(using=self.alias, savepoint=False):
             backend.write(pending)
             self._insert(rows)
 
@@ -112,17 +114,36 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         """:meth:`store_and_enqueue` in the calling thread, on its connection: inside its
         transaction, if one is open, the task is committed or rolled back with it. False,
         and nothing written, when results live in another store."""
-        if not self._stores_with(backend):
+        if not self.stores_with(backend):
             return False
         assert isinstance(backend, DatabaseBackend)
         connection = connections[self.alias]
+        try:
+            self._write_here(connection, backend, pending, tasks)
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block:
+                raise  # the caller's transaction is lost with the connection: theirs to retry
+            logger.warning(
+                "A write to the queue failed (%s); retrying once on a new connection", exc
+            )
+            connection.close()
+            self._write_here(connection, backend, pending, tasks)
+        return True
+
+    def _write_here(
+        self,
+        connection: Any,
+        backend: DatabaseBackend,
+        pending: Sequence[TaskResult],
+        tasks: Sequence[Task],
+    ) -> None:
         if connection.vendor != "postgresql":
             self._write_and_insert(backend, pending, self._rows(tasks))
-            return True
-        # one statement: a round trip, where a transaction of two inserts takes five
+            return
+        # one statement: a round trip, where a transaction of two inserts takes five; its
+        # NOTIFY is delivered when the caller's transaction (if any) commits
         inserts = [backend.result_insert(pending), self._message_insert(self._rows(tasks))]
         sql.insert_together(connection, inserts, notify=CHANNEL)
-        return True
 
     @staticmethod
     def _rows(tasks: Sequence[Task]) -> list[tuple[Any, ...]]:
@@ -151,7 +172,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         when = sql.datetime_adapter(connections[self.alias])
         return sql.Insert(QueuedMessage, _INSERT_FIELDS, [(*r[:-1], when(r[-1])) for r in rows])
 
-    def _stores_with(self, backend: BaseResultBackend) -> TypeGuard[DatabaseBackend]:
+    def stores_with(self, backend: BaseResultBackend) -> TypeGuard[DatabaseBackend]:
         """True when ``backend`` keeps results in this broker's database, so one
         transaction can write results and messages together."""
         return isinstance(backend, DatabaseBackend) and backend.alias == self.alias
@@ -271,7 +292,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     ) -> None:
         """With results in the same database, store them and delete their messages in one
         transaction: one commit per flush, and no result stored whose message stays."""
-        if not self._stores_with(backend):
+        if not self.stores_with(backend):
             await super().store_and_ack(backend, results, deliveries)
             return
         ids = [delivery.receipt for delivery in deliveries]

@@ -188,17 +188,22 @@ async def _stop_app(app: Flowrra) -> None:
     await app.stop()
 
 
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run the coroutine ``make()`` on the app's loop from synchronous code; wait for it."""
+def refuse_async_caller() -> None:
+    """Raise ``RuntimeError`` when called from async code: a blocking call there would
+    stall its event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        pass
-    else:
-        raise RuntimeError(
-            "This call blocks and was made from async code; use the async variant "
-            "(await flowrra_django.asubmit(...), arevoke(...)) instead."
-        )
+        return
+    raise RuntimeError(
+        "This call blocks and was made from async code; use the async variant "
+        "(await flowrra_django.asubmit(...), arevoke(...)) instead."
+    )
+
+
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run the coroutine ``make()`` on the app's loop from synchronous code; wait for it."""
+    refuse_async_caller()
     target = loop()  # may raise (bad settings): create the coroutine only once it can run
     return asyncio.run_coroutine_threadsafe(_as_coroutine(make), target).result()
 

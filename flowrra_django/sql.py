@@ -13,6 +13,7 @@ go faster as one ``INSERT``: ``COPY`` costs extra round trips).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -77,30 +78,77 @@ def insert(
     ``fields``), a row whose value exists replaces that row's other ``fields``. With
     ``notify``, PostgreSQL also sends a ``NOTIFY`` on that channel (delivered on commit), in
     the same statement as a small insert."""
-    table = _table(connection, model)
-    columns = [_column(connection, model, field) for field in fields]
-    on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
     if connection.vendor != "postgresql":
         notify = None
-    elif len(rows) >= COPY_ROWS and not (on_conflict and behind_pooler(connection)):
+    elif len(rows) >= COPY_ROWS and not (replace_on is not None and behind_pooler(connection)):
+        columns = [_column(connection, model, field) for field in fields]
+        on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
         if notify is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, '')", [notify])
         return
-    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            statement = (
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                f"{', '.join([one_row] * len(chunk))}{on_conflict}"
+            shape = (model, tuple(fields), len(chunk), replace_on, notify is not None)
+            statement = _statement(
+                (connection.vendor, *shape),
+                functools.partial(
+                    _insert_statement, connection, model, fields, len(chunk), replace_on, notify
+                ),
             )
             params = [value for row in chunk for value in row]
             if notify is not None:
-                statement = f"WITH inserted AS ({statement} RETURNING 1) SELECT pg_notify(%s, '')"
                 params.append(notify)
             cursor.execute(statement, params)
+
+
+#: SQL text by what it inserts: building it (quoting every column) costs more than a
+#: submit's other Python work.
+_statements: dict[tuple[Any, ...], str] = {}
+_STATEMENTS_KEPT = 512
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+    """The statement for ``key``, built by ``build`` the first time."""
+    statement = _statements.get(key)
+    if statement is None:
+        if len(_statements) >= _STATEMENTS_KEPT:
+            _statements.clear()
+        statement = _statements[key] = build()
+    return statement
+
+
+def _insert_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    fields: Sequence[str],
+    count: int,
+    replace_on: str | None,
+    notify: str | None,
+) -> str:
+    statement = _values_insert(connection, model, fields, count, replace_on)
+    if notify is None:
+        return statement
+    return f"WITH inserted AS ({statement} RETURNING 1) SELECT pg_notify(%s, '')"
+
+
+def _values_insert(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    fields: Sequence[str],
+    count: int,
+    replace_on: str | None,
+) -> str:
+    """``INSERT INTO table (columns) VALUES (%s, ...) x count [ON CONFLICT ...]``."""
+    columns = [_column(connection, model, field) for field in fields]
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {_table(connection, model)} ({', '.join(columns)}) VALUES "
+        f"{', '.join([one_row] * count)}"
+        f"{_on_conflict(connection, model, fields, columns, replace_on)}"
+    )
 
 
 def _on_conflict(
@@ -135,19 +183,19 @@ def insert_together(
 ) -> None:
     """PostgreSQL: a few rows into several tables as one statement, with a ``NOTIFY`` on
     ``notify``: one round trip, and all or nothing without a transaction of its own."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for number, (model, fields, rows, replace_on) in enumerate(inserts):
-        columns = [_column(connection, model, field) for field in fields]
-        one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        parts.append(
-            f"i{number} AS (INSERT INTO {_table(connection, model)} ({', '.join(columns)}) "
-            f"VALUES {', '.join([one_row] * len(rows))}"
-            f"{_on_conflict(connection, model, fields, columns, replace_on)} RETURNING 1)"
-        )
-        params.extend(value for row in rows for value in row)
+    shapes = tuple((i.model, tuple(i.fields), len(i.rows), i.replace_on) for i in inserts)
+
+    def build() -> str:
+        parts = [
+            f"i{number} AS ({_values_insert(connection, *shape)} RETURNING 1)"
+            for number, shape in enumerate(shapes)
+        ]
+        return f"WITH {', '.join(parts)} SELECT pg_notify(%s, '')"
+
+    statement = _statement(("together", *shapes), build)
+    params = [value for insert in inserts for row in insert.rows for value in row]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT pg_notify(%s, '')", [*params, notify])
+        cursor.execute(statement, [*params, notify])
 
 
 #: Per PostgreSQL connection: whether a pooler stands between it and the server.

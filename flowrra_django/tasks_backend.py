@@ -25,7 +25,6 @@ decides: inside ``transaction.atomic()`` the task is enqueued with the commit. W
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -36,16 +35,15 @@ from django.core.checks import CheckMessage, Error
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from flowrra.events import task_update
 from flowrra.registry import validate_options
-from flowrra.task import Task as Message
 from flowrra.task import TaskResult as FlowrraResult
-from flowrra.task import TaskStatus, new_task_id
+from flowrra.task import new_task_id
 
 from . import runtime
 from .api import Submission
 from .api import options as submit_options
 from .conf import flowrra_settings
+from .sync_submit import send_here
 from .tasks_compat import (
     BaseTaskBackend,
     InvalidTask,
@@ -124,7 +122,8 @@ class FlowrraTaskBackend(BaseTaskBackend):
         queued.
 
         With the ``django://`` broker on the default database the task is written on the
-        caller's connection: inside a transaction it commits (or rolls back) with it."""
+        caller's connection: inside a transaction it commits (or rolls back) with it; with
+        Redis it is written from the caller's thread too."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
         submission = self._submission(task, result)
@@ -191,42 +190,15 @@ class FlowrraTaskBackend(BaseTaskBackend):
         task_enqueued.send(type(self), task_result=result)
 
     def _write_here(self, task: Task, submission: Submission, result: TaskResult) -> bool:
-        """Store and enqueue on this thread's connection when the ``django://`` broker and
-        the results live in the default database; False otherwise."""
-        from .brokers import DatabaseBroker
-
+        """Store and enqueue from this thread (see :mod:`.sync_submit`); False, with
+        nothing written, where that route does not apply."""
         app = runtime.get_app()
-        loop = runtime.loop()  # the app is connected from here on
-        broker, backend = app.broker, app.backend
-        if not isinstance(broker, DatabaseBroker) or broker.alias != DEFAULT_DB_ALIAS:
-            return False
-        spec = app.registry.get(self._register(task))
-        spec.check_arguments(tuple(result.args), result.kwargs)
-        options = submission.options
-        message = Message(
-            result.id,
-            spec.name,
-            tuple(result.args),
-            result.kwargs,
-            spec.max_retries,
-            spec.retry_delay,
-            0,
-            options.priority if options.priority is not None else spec.priority,
-            False,
-            options.queue or spec.queue,
-            options.eta_timestamp(),
-            spec.timeout,
-            timezone.now(),
+        message = app.prepare(
+            self._register(task), tuple(result.args), result.kwargs, submission.options
         )
-        pending = FlowrraResult.for_task(message, TaskStatus.PENDING)
-        assert backend is not None
-        if not broker.store_and_enqueue_here(backend, [pending], [message]):
+        if not send_here(app, message, DEFAULT_DB_ALIAS):
             return False
         object.__setattr__(result, "enqueued_at", message.submitted_at)
-        if app.events.has_subscribers:
-            asyncio.run_coroutine_threadsafe(app.events.emit(task_update(pending)), loop)
-        if app.worker is not None:  # a task of this worker enqueued it: look again
-            loop.call_soon_threadsafe(broker.wakeup)
         return True
 
     # -- results ----------------------------------------------------------------------------

@@ -89,6 +89,15 @@ class BaseBroker(ABC):
         await backend.store(pending)
         await self.enqueue(tasks)
 
+    def store_and_enqueue_here(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> bool:
+        """:meth:`store_and_enqueue` in the calling thread, for code without an event loop
+        (a Django view's ``submit()``), without a hop to the thread of the app's loop.
+        False, and nothing written, when this broker cannot (the caller then goes through
+        the loop); a broker that can overrides this."""
+        return False
+
     async def wait_for_capacity(self) -> None:
         """Wait while a bounded broker is full (back-pressure for producers)."""
 

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,8 +31,11 @@ from ..serialization import dumps, loads
 from ..task import Task
 from . import redis_inspect, redis_scripts
 from .base import BaseBroker, Delivery
+from .redis_blocking import BlockingScripts
 
 if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
     from ..task import TaskResult
@@ -95,6 +99,9 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._background: set[asyncio.Task[Any]] = set()
         #: This consumer has renewed its lease before (so a missing lease means it lapsed).
         self._leased = False
+        #: Submits from threads without an event loop (:meth:`store_and_enqueue_here`).
+        self._blocking: BlockingScripts | None = None
+        self._blocking_lock = threading.Lock()
 
     @classmethod
     def check_url(cls, url: str) -> None:
@@ -111,6 +118,9 @@ class RedisBroker(RedisComponent, BaseBroker):
         for task in list(self._background):
             await asyncio.gather(task, return_exceptions=True)
         await self._close_redis()
+        blocking, self._blocking = self._blocking, None
+        if blocking is not None:
+            blocking.close()
 
     async def _script(self, name: str, *args: Any) -> Any:
         return await self.redis.script(name, self.prefix, *args)
@@ -131,17 +141,39 @@ class RedisBroker(RedisComponent, BaseBroker):
         if not self._stores_with(backend):
             await super().store_and_enqueue(backend, pending, tasks)
             return
-        assert isinstance(backend, RedisBackend)
-        store = backend.redis.scripts["store"]
-        enqueue = self.redis.scripts["enqueue"]
         for start in range(0, len(tasks), MAX_BATCH):
             end = start + MAX_BATCH
             await self.redis.runner.scripts_in_transaction(
-                [
-                    (store, backend.store_arguments(pending[start:end])),
-                    (enqueue, self._enqueue_arguments(tasks[start:end])),
-                ]
+                self._submit_scripts(backend, pending[start:end], tasks[start:end])
             )
+
+    def store_and_enqueue_here(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> bool:
+        """:meth:`store_and_enqueue` in the calling thread, which it blocks for the round
+        trip (code without an event loop: a Django view), on a connection of its own. False,
+        and nothing written, when results live elsewhere or the batch is too long."""
+        if not self._stores_with(backend) or len(tasks) > MAX_BATCH:
+            return False
+        blocking = self._blocking
+        if blocking is None:
+            with self._blocking_lock:
+                if self._blocking is None:
+                    assert self.config is not None
+                    self._blocking = BlockingScripts(self.target, self.config)
+                blocking = self._blocking
+        blocking.in_transaction(self._submit_scripts(backend, pending, tasks))
+        return True
+
+    def _submit_scripts(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> list[tuple[AsyncScript, list[Any]]]:
+        """The store script and the enqueue script of a submit, with their arguments."""
+        assert isinstance(backend, RedisBackend)
+        return [
+            (backend.redis.scripts["store"], backend.store_arguments(pending)),
+            (self.redis.scripts["enqueue"], self._enqueue_arguments(tasks)),
+        ]
 
     def _enqueue_arguments(self, tasks: Sequence[Task]) -> list[Any]:
         args: list[Any] = [self.prefix, len(tasks)]

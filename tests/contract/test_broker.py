@@ -9,8 +9,10 @@ import asyncio
 import dataclasses
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 
 from flowrra import Task, TaskResult, TaskStatus
 from flowrra.backends.memory import MemoryBackend
@@ -259,3 +261,27 @@ async def test_a_submit_stores_the_pending_results_and_enqueues_once(
     assert [x.status if x else None for x in stored] == [TaskStatus.PENDING] * 2
     assert await take(broker) == ["high", "low"]
     assert await take(broker) == []
+
+
+async def test_a_submit_from_a_thread_without_a_loop_writes_all_or_says_it_cannot(
+    brokers: BrokerFactory, backends: BackendFactory
+) -> None:
+    broker, backend = await brokers(), await backends()
+    tasks = [task("low"), task("high", priority=7)]
+    pending = [TaskResult.for_task(t, TaskStatus.PENDING) for t in tasks]
+
+    def in_a_view() -> bool:  # a thread of its own, as a sync Django view calls it
+        try:
+            return broker.store_and_enqueue_here(backend, pending, tasks)
+        finally:
+            connections.close_all()  # what a request's end does, for django://
+
+    with ThreadPoolExecutor(1) as thread:
+        written = await asyncio.wrap_future(thread.submit(in_a_view))
+
+    stored = await backend.get_many(["low", "high"])
+    if not written:  # this broker cannot: then nothing was written
+        assert stored == [None, None] and await take(broker) == []
+        return
+    assert [x.status if x else None for x in stored] == [TaskStatus.PENDING] * 2
+    assert await take(broker) == ["high", "low"]

@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 
 import flowrra_django
+from flowrra import TaskNotFoundError
+from flowrra.task import TaskStatus
 from flowrra_django import runtime
 from flowrra_django.models import TaskResult
 from tests.django.testapp import tasks
@@ -66,3 +68,21 @@ def test_the_banner_masks_the_broker_password(redis_url: str) -> None:
     call_command("flowrra_worker", "--burst", "--broker", secret_url, stdout=out)
     assert "  broker:      redis://:***@" in out.getvalue()
     assert "s3cret" not in out.getvalue()
+
+
+def test_a_sync_submit_from_a_view_on_redis_is_checked_queued_and_run(redis_url: str) -> None:
+    everything_on_redis = {**settings.FLOWRRA, "BROKER_URL": redis_url, "RESULT_BACKEND": redis_url}
+    with override_settings(FLOWRRA=everything_on_redis):
+        task_id = Client().get("/testapp/submit/?a=2&b=3").json()["task_id"]
+        app = runtime.get_app()
+        with pytest.raises(TypeError, match="cannot be sent as JSON"):
+            flowrra_django.submit(tasks.add, object(), 1)
+        with pytest.raises(TaskNotFoundError):
+            flowrra_django.submit("nope")
+        assert runtime.run_sync(lambda: app.broker_required.queue_sizes()) == {"default": 1}
+        pending = runtime.run_sync(lambda: app.get_result(task_id))
+        assert pending is not None and pending.status == TaskStatus.PENDING
+        runtime.shutdown()
+        call_command("flowrra_worker", "--burst", stdout=StringIO())
+        done = runtime.run_sync(lambda: runtime.get_app().get_result(task_id))
+    assert done is not None and (done.status, done.result) == (TaskStatus.SUCCESS, 5)

@@ -42,15 +42,6 @@ def test_submit_by_name_with_options() -> None:
     assert message.available_at > time.time() + 30
 
 
-def test_inside_a_transaction_the_task_is_queued_at_commit() -> None:
-    with transaction.atomic():
-        task_id = flowrra_django.submit(tasks.add, 1, 1)
-        assert queued_ids() == []
-        assert not TaskResult.objects.filter(task_id=task_id).exists()
-    assert queued_ids() == [task_id]
-    assert TaskResult.objects.get(task_id=task_id).status == "pending"
-
-
 def test_a_rolled_back_transaction_queues_nothing() -> None:
     with pytest.raises(RuntimeError, match="rollback"), transaction.atomic():
         flowrra_django.submit(tasks.add, 1, 1)
