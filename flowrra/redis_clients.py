@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
@@ -31,16 +32,57 @@ except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
     HIREDIS_PACKING = False
 
 
+#: A client of either kind; both have the same command methods.
+RedisClient = Redis | RedisCluster
+
+
 def create_client(
     target: RedisTarget,
     *,
     max_connections: int,
     socket_timeout: float,
     retry_on_timeout: bool = True,
-) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``target`` with at most ``max_connections`` connections;
-    a command whose connection drops is retried three times with jittered back-off before
-    the error reaches the caller. Its connections pack commands with hiredis."""
+) -> RedisClient:
+    """A redis-py asyncio client for ``target`` (a ``RedisCluster`` for a cluster URL) with at
+    most ``max_connections`` connections (per node of a cluster); a command whose connection
+    drops is retried three times with jittered back-off before the error reaches the caller.
+    Its connections pack commands with hiredis, save a cluster client's."""
+    kwargs = _connection_kwargs(target, socket_timeout, retry_on_timeout)
+    if target.sentinels:
+        sentinel = Sentinel(
+            list(target.sentinels),
+            sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
+            **kwargs,
+        )
+        assert target.service_name is not None
+        return sentinel.master_for(target.service_name, max_connections=max_connections)
+    if target.cluster_nodes:
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.cluster_nodes],
+            max_connections=max_connections,
+            **kwargs,
+        )
+    return Redis.from_pool(_pool(kwargs, max_connections))
+
+
+def create_node_pool(
+    target: RedisTarget,
+    host: str,
+    port: int,
+    *,
+    max_connections: int,
+    socket_timeout: float,
+    retry_on_timeout: bool = True,
+) -> ConnectionPool:
+    """A pool of connections to one node of ``target``'s cluster, as :func:`create_client`
+    makes them for a single Redis."""
+    kwargs = _connection_kwargs(target, socket_timeout, retry_on_timeout)
+    return _pool({**kwargs, "host": host, "port": port}, max_connections)
+
+
+def _connection_kwargs(
+    target: RedisTarget, socket_timeout: float, retry_on_timeout: bool
+) -> dict[str, Any]:
     errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
     if retry_on_timeout:
         errors += (RedisTimeoutError,)
@@ -49,28 +91,23 @@ def create_client(
         socket_timeout=socket_timeout,
         retry=Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors),
     )
-    if target.sentinels:
+    if "path" not in kwargs:
         kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        sentinel = Sentinel(
-            list(target.sentinels),
-            sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
-            **kwargs,
-        )
-        assert target.service_name is not None
-        return sentinel.master_for(target.service_name, max_connections=max_connections)
+    return kwargs
+
+
+def _pool(kwargs: dict[str, Any], max_connections: int) -> ConnectionPool:
+    kwargs = dict(kwargs)
     connection_class: type[AbstractConnection] = Connection
     if "path" in kwargs:
         connection_class = UnixDomainSocketConnection
-    else:
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        if kwargs.pop("ssl", False):
-            connection_class = SSLConnection
-    pool = ConnectionPool(
+    elif kwargs.pop("ssl", False):
+        connection_class = SSLConnection
+    return ConnectionPool(
         max_connections=max_connections,
         connection_class=_with_fast_packing(connection_class),
         **kwargs,
     )
-    return Redis.from_pool(pool)
 
 
 class _HiredisPacking:
@@ -102,9 +139,9 @@ def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection
     return _FAST[cls]
 
 
-async def close_client(client: Redis) -> None:
+async def close_client(client: RedisClient) -> None:
     """Close ``client``'s connections, and those to the Sentinels it asked for the master."""
     await client.aclose()
-    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         await sentinel.aclose()

@@ -142,7 +142,8 @@ return removed
 
 
 class RedisBackend(RedisComponent, BaseResultBackend):
-    """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``),
+    """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``,
+    ``redis+cluster://``),
     kept ``ttl`` seconds after their last update (``BackendConfig.ttl``, one day by default)."""
 
     supports_queries = True
@@ -166,7 +167,10 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         if self._redis is None:
             assert self.config is not None
             self._redis = RedisConnection(
-                self.target, self.config, {"store": _STORE, "counts": _COUNTS, "delete": _DELETE}
+                self.target,
+                self.config,
+                {"store": _STORE, "counts": _COUNTS, "delete": _DELETE},
+                self.prefix,
             )
             self._waiters = ResultWaiters(self._redis, self.prefix, self.ttl, self.get_many)
 
@@ -215,10 +219,11 @@ class RedisBackend(RedisComponent, BaseResultBackend):
     def shares_server_with(self, target: RedisTarget) -> bool:
         """True when ``target`` (a broker's URL) reaches the same server and db."""
         mine = self.target
-        return (mine.connection, mine.sentinels, mine.service_name) == (
+        return (mine.connection, mine.sentinels, mine.service_name, mine.cluster_nodes) == (
             target.connection,
             target.sentinels,
             target.service_name,
+            target.cluster_nodes,
         )
 
     async def get(self, task_id: str) -> TaskResult | None:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
+from ..redis_cluster import tag_of
 from ..redis_commands import RedisComponent, RedisConnection
-from ..redis_url import mask_redis_url, parse_redis_url
+from ..redis_url import hash_tagged, mask_redis_url, parse_redis_url
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -60,7 +61,8 @@ _VISIBILITY_OPTION = "visibility_timeout."
 
 class RedisBroker(RedisComponent, BaseBroker):
     """At-least-once broker on Redis (``redis://``, ``rediss://``, ``unix://``,
-    ``redis+sentinel://``) with priorities 0-9, named queues, delays and revocation.
+    ``redis+sentinel://``, ``redis+cluster://``) with priorities 0-9, named queues, delays and
+    revocation.
 
     ``visibility_timeout.<queue>=<seconds>`` in the URL query overrides
     ``BrokerConfig.visibility_timeout`` for one queue.
@@ -79,6 +81,8 @@ class RedisBroker(RedisComponent, BaseBroker):
         super().__init__(config)
         self.target = parse_redis_url(config.url, extra_prefixes=(_VISIBILITY_OPTION,))
         self.prefix = config.queue_key or self.target.key_prefix
+        if self.target.cluster_nodes:
+            self.prefix = hash_tagged(self.prefix)
         self.queue_visibility = _queue_visibility(self.target.extra, config.url)
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         #: Task ids revoked anywhere, as last read from Redis; a worker skips them.
@@ -104,7 +108,9 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def connect(self) -> None:
         if self._redis is None:
             assert self.config is not None
-            self._redis = RedisConnection(self.target, self.config, redis_scripts.SCRIPTS)
+            self._redis = RedisConnection(
+                self.target, self.config, redis_scripts.SCRIPTS, self.prefix
+            )
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -156,7 +162,10 @@ class RedisBroker(RedisComponent, BaseBroker):
     def _stores_with(self, backend: BaseResultBackend) -> bool:
         """True when ``backend`` keeps results on this broker's Redis server and db, so one
         script or transaction can write results and messages together."""
-        return isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)
+        if not (isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)):
+            return False
+        # on a cluster, only keys of one hash tag can be in one script
+        return not self.target.cluster_nodes or tag_of(backend.prefix) == tag_of(self.prefix)
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()

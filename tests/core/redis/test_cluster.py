@@ -1,0 +1,136 @@
+"""The Redis broker and result backend on a real Redis Cluster that the tests start (three
+masters with a replica each, on loopback): every key of an app in one slot, the broker's
+guarantees there, and a master failover in the middle of a drain losing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.crc import key_slot
+
+from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
+from flowrra.backends.redis import RedisBackend
+from flowrra.brokers.redis import RedisBroker
+from tests.services import unavailable
+from tests.waiting import wait_until
+
+from .cluster import ClusterServers
+from .conftest import WorkerProcess, make_app, with_prefix
+from .tasks_app import record
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        unavailable("redis-server and redis-cli are not installed")
+    servers = ClusterServers(tmp_path_factory.mktemp("cluster"), replicas=True)
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+def url(cluster: ClusterServers) -> str:
+    """A cluster URL with a key prefix of the test's own."""
+    return with_prefix(cluster.url, f"t{secrets.token_hex(4)}")
+
+
+def task(label: str, *, priority: int = 0, eta: float | None = None) -> Task:
+    return Task(label, "record", (label,), {}, priority=priority, eta=eta)
+
+
+def slots_of(cluster: ClusterServers, prefix: str) -> set[int]:
+    client = cluster.client()
+    try:
+        return {key_slot(key) for key in client.scan_iter(match=f"{prefix}*", count=1000)}
+    finally:
+        client.close()
+
+
+async def test_every_key_of_an_app_lives_in_one_slot_where_the_broker_keeps_its_promises(
+    cluster: ClusterServers, url: str
+) -> None:
+    broker, other = RedisBroker(BrokerConfig(url=url)), RedisBroker(BrokerConfig(url=url))
+    backend = RedisBackend(BackendConfig(url=url))
+    for part in (broker, other, backend):
+        await part.connect()
+    try:
+        tasks = [task("low-1"), task("high", priority=9), task("low-2"), task("mid", priority=4)]
+        tasks.append(task("later", eta=await _server_time(broker) + 0.3))
+        pending = [TaskResult.for_task(t, TaskStatus.PENDING) for t in tasks]
+        await broker.store_and_enqueue(backend, pending, tasks)
+        await broker.heartbeat({"id": "w1"}, ttl=30)
+
+        got = await broker.fetch(["default"], 10, 0)
+        assert [d.task.id for d in got] == ["high", "mid", "low-1", "low-2"]
+        done = [TaskResult.for_task(d.task, TaskStatus.SUCCESS) for d in got[:3]]
+        await broker.store_and_ack(backend, done, got[:3])
+        await broker.dead_letter(got[3], "poison")
+        assert [d.task.id for d in await other.fetch(["default"], 10, 2)] == ["later"]
+
+        # a consumer that dies holding a message: its lease runs out and another gets it
+        await broker.enqueue([task("orphan")])
+        [held] = await broker.fetch(["default"], 1, 0)
+        await broker.heartbeat({"id": "w1"}, ttl=0.2)
+        await asyncio.sleep(0.3)
+        await other.heartbeat({"id": "w2"}, ttl=30)
+        assert [d.task.id for d in await other.fetch(["default"], 10, 0)] == [held.task.id]
+
+        assert [d["message"][:20] for d in await broker.dead_letters()] == ['{"id":"low-2","name"']
+        stored = await backend.get_many(["high", "mid", "low-1", "low-2"])
+        assert [x.status if x else None for x in stored] == [TaskStatus.SUCCESS] * 3 + [
+            TaskStatus.PENDING
+        ]
+        assert len(slots_of(cluster, broker.prefix)) == 1
+    finally:
+        for part in (broker, other, backend):
+            await part.close()
+
+
+async def _server_time(broker: RedisBroker) -> float:
+    seconds, micros = await broker.redis.runner.execute("TIME")
+    return int(seconds) + int(micros) / 1e6
+
+
+async def test_a_master_failover_in_the_middle_of_a_drain_loses_nothing(
+    cluster: ClusterServers, url: str, tmp_path: Path
+) -> None:
+    """``CLUSTER FAILOVER`` on the replica of the master that serves the app's slot while two
+    workers drain, and more tasks submitted after it: every task runs (at least once) and
+    every result is stored. (A task whose own Redis write fails in the failover is retried.)"""
+    app = make_app(url)
+    await app.start(worker=False)
+    workers = [
+        WorkerProcess("--io-workers", "4", url=url, log=tmp_path / f"w{i}.log") for i in range(2)
+    ]
+    client = cluster.client()
+    try:
+        before = [f"before-{i}" for i in range(1500)]
+        ids = await app.submit_many([(record, (label,), {}, None) for label in before])
+        prefix = app.broker.prefix  # type: ignore[attr-defined]
+        executions = f"{prefix}:executions"
+        wait_until(lambda: client.llen(executions) >= 20, 30, "the drain to start")
+        master = cluster.master_of(prefix)
+        cluster.fail_over(cluster.replica_of(master))
+        assert cluster.master_of(prefix) != master
+        after = [f"after-{i}" for i in range(200)]
+        ids += await app.submit_many([(record, (label,), {}, None) for label in after])
+
+        results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
+        assert {r.status for r in results} == {TaskStatus.SUCCESS}
+        ran = {x.decode() for x in client.lrange(executions, 0, -1)}
+        assert ran == set(before + after)
+    finally:
+        client.close()
+        for worker in workers:
+            worker.kill()
+        await app.stop()
