@@ -73,14 +73,15 @@ class RedisBroker(RedisComponent, BaseBroker):
     dead_letter_bytes = DEAD_LETTER_BYTES
     dead_message_bytes = DEAD_MESSAGE_BYTES
 
-    def __init__(self, config: BrokerConfig | None = None) -> None:
+    def __init__(self, config: BrokerConfig | None = None, *, prefix: str | None = None) -> None:
+        """``prefix`` overrides the key prefix of the URL (a shard of a cluster broker)."""
         if config is None:
             raise ConfigurationError(
                 "RedisBroker needs a BrokerConfig, e.g. BrokerConfig(url='redis://localhost:6379/0')"
             )
         super().__init__(config)
         self.target = parse_redis_url(config.url, extra_prefixes=(_VISIBILITY_OPTION,))
-        self.prefix = config.queue_key or self.target.key_prefix
+        self.prefix = prefix or config.queue_key or self.target.key_prefix
         if self.target.cluster_nodes:
             self.prefix = hash_tagged(self.prefix)
         self.queue_visibility = _queue_visibility(self.target.extra, config.url)

@@ -16,6 +16,8 @@ from redis.crc import key_slot
 from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
 from flowrra.backends.redis import RedisBackend
 from flowrra.brokers.redis import RedisBroker
+from flowrra.brokers.redis_shards import ClusterBroker
+from flowrra.options import SubmitOptions
 from tests.services import unavailable
 from tests.waiting import wait_until
 
@@ -133,4 +135,76 @@ async def test_a_master_failover_in_the_middle_of_a_drain_loses_nothing(
         client.close()
         for worker in workers:
             worker.kill()
+        await app.stop()
+
+
+async def test_queues_spread_over_three_hash_tags_keep_each_queues_guarantees(
+    cluster: ClusterServers, url: str
+) -> None:
+    """``shards=3``: the queues live on three tags on three masters; order within a queue,
+    delays, dead letters, revocation and waiting for work hold as on one Redis."""
+    url += "&shards=3"
+    broker, other = ClusterBroker(BrokerConfig(url=url)), ClusterBroker(BrokerConfig(url=url))
+    await broker.connect()
+    await other.connect()
+    try:
+        queues = [f"q{i}" for i in range(6)]
+        assert len({broker.shard_for(q) for q in queues}) == 3
+        shards = [s.prefix for s in broker.shards]
+        assert len({cluster.master_of(prefix) for prefix in shards}) == 3
+
+        await broker.enqueue([_on(q, f"{q}-low") for q in queues])
+        await broker.enqueue([_on(q, f"{q}-high", priority=5) for q in queues])
+        await broker.enqueue([_on("q0", "later", eta=await _server_time(broker.shards[0]) + 0.3)])
+        await broker.revoke("q1-low")
+        got = [d.task.id for d in await broker.fetch(queues, 100, 0)]
+        assert sorted(got) == sorted([f"{q}-{p}" for q in queues for p in ("low", "high")
+                                      if f"{q}-{p}" != "q1-low"])  # fmt: skip
+        for q in queues:
+            mine = [label for label in got if label.startswith(f"{q}-")]
+            assert mine == [f"{q}-high", f"{q}-low"][: len(mine)]
+        assert await broker.queue_sizes() == dict.fromkeys(queues, 0)
+
+        assert [d.task.id for d in await other.fetch(["q0"], 10, 2)] == ["later"]
+
+        await broker.enqueue([_on("q4", "poison")])
+        [poison] = await broker.fetch(["q4"], 1, 0)
+        await broker.dead_letter(poison, "no such task")
+        [letter] = await broker.dead_letters()
+        assert letter["reason"] == "no such task"
+        assert await broker.requeue_dead_letter(letter["id"]) is True
+        assert [d.task.id for d in await other.fetch(["q4"], 10, 0)] == ["poison"]
+
+        # a waiting fetch over every shard takes what arrives on any of them
+        waiting = asyncio.ensure_future(other.fetch(queues, 10, 5))
+        await asyncio.sleep(0.2)
+        await broker.enqueue([_on("q3", "woken")])
+        assert [d.task.id for d in await waiting] == ["woken"]
+        for prefix in shards:
+            assert len(slots_of(cluster, prefix)) == 1
+    finally:
+        await broker.close()
+        await other.close()
+
+
+def _on(queue: str, label: str, *, priority: int = 0, eta: float | None = None) -> Task:
+    return Task(label, "record", (label,), {}, priority=priority, queue=queue, eta=eta)
+
+
+async def test_workers_drain_queues_spread_over_shards(
+    cluster: ClusterServers, url: str, tmp_path: Path
+) -> None:
+    url += "&shards=3"
+    app = make_app(url)
+    await app.start(worker=False)
+    queues = ["alpha", "beta", "gamma", "delta"]
+    worker = WorkerProcess("--queues", ",".join(queues), url=url, log=tmp_path / "w.log")
+    try:
+        ids = await app.submit_many(
+            [(record, (f"t{i}",), {}, SubmitOptions(queue=queues[i % 4])) for i in range(200)]
+        )
+        results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
+        assert {r.status for r in results} == {TaskStatus.SUCCESS}
+    finally:
+        worker.kill()
         await app.stop()

@@ -1,0 +1,268 @@
+"""The Redis broker on a Redis Cluster (``redis+cluster://``): its queues spread over
+``shards=N`` hash tags, one :class:`~.redis.RedisBroker` per tag.
+
+Each queue lives on one shard (:func:`~flowrra.redis_cluster.shard_of`), so everything the
+broker promises for a queue holds as on one Redis: at least once, priorities and FIFO
+within a queue, leases, delays, revocation and dead letters, each kept by the scripts of
+that shard's slot. A worker fetches from the shards of its queues in turn (one script per
+shard, starting from a different one each time, until its batch is full); when all are empty
+it waits on every one of them at once and the first to hand it a message wakes the others.
+Priorities order the messages of the queues of one shard, not across shards. Worker
+heartbeats and revocations go to every shard; remote-control mailboxes live on the first.
+With ``shards=1`` (the default) it is one broker under the app's one hash tag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..redis_cluster import shard_of, shard_prefixes
+from .base import BaseBroker, Delivery
+from .redis import RedisBroker
+
+if TYPE_CHECKING:
+    from ..backends.base import BaseResultBackend
+    from ..config import BrokerConfig
+    from ..redis_commands import RedisConnection
+    from ..task import Task, TaskResult
+    from .stats import DeadLetter, QueueLevel
+
+
+class _RevokedEverywhere(Collection[str]):
+    """The task ids revoked as the shards last read them (a live view)."""
+
+    def __init__(self, shards: list[RedisBroker]) -> None:
+        self._shards = shards
+
+    def __contains__(self, task_id: object) -> bool:
+        return any(task_id in shard.revoked_ids for shard in self._shards)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(set().union(*(shard.revoked_ids for shard in self._shards)))
+
+    def __len__(self) -> int:
+        return len(set(self))
+
+
+class ClusterBroker(BaseBroker):
+    """At-least-once broker on a Redis Cluster, its queues spread over ``shards`` hash tags
+    (see the module's description); the URL options are :class:`~.redis.RedisBroker`'s."""
+
+    supports_dead_letters = True
+
+    def __init__(self, config: BrokerConfig | None = None) -> None:
+        super().__init__(config)
+        first = RedisBroker(config)
+        prefixes = shard_prefixes(first.prefix, first.target.shards)
+        if len(prefixes) == 1:
+            self.shards = [first]
+        else:
+            self.shards = [RedisBroker(config, prefix=prefix) for prefix in prefixes]
+        self.revoked_ids = _RevokedEverywhere(self.shards)
+        self._turn = itertools.count()
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        RedisBroker.check_url(url)
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix of the first shard (where the control mailboxes live)."""
+        return self.shards[0].prefix
+
+    @property
+    def redis(self) -> RedisConnection:
+        """The first shard's connection."""
+        return self.shards[0].redis
+
+    def shard_for(self, queue: str) -> int:
+        return shard_of(queue, len(self.shards))
+
+    async def connect(self) -> None:
+        for shard in self.shards:
+            await shard.connect()
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.close()
+
+    async def ping(self) -> bool:
+        return all(await asyncio.gather(*(shard.ping() for shard in self.shards)))
+
+    def describe(self) -> str:
+        return self.shards[0].describe()
+
+    # -- producing ---------------------------------------------------------------------------
+
+    def _by_shard(self, tasks: Sequence[Task]) -> dict[int, list[int]]:
+        positions: dict[int, list[int]] = defaultdict(list)
+        for position, task in enumerate(tasks):
+            positions[self.shard_for(task.queue)].append(position)
+        return positions
+
+    async def enqueue(self, tasks: Sequence[Task]) -> None:
+        for i, positions in self._by_shard(tasks).items():
+            await self.shards[i].enqueue([tasks[p] for p in positions])
+
+    async def store_and_enqueue(
+        self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
+    ) -> None:
+        for i, positions in self._by_shard(tasks).items():
+            await self.shards[i].store_and_enqueue(
+                backend, [pending[p] for p in positions], [tasks[p] for p in positions]
+            )
+
+    async def revoke(self, task_id: str) -> None:
+        await asyncio.gather(*(shard.revoke(task_id) for shard in self.shards))
+
+    # -- consuming ---------------------------------------------------------------------------
+
+    def _groups(self, queues: Sequence[str]) -> list[tuple[int, list[str]]]:
+        if not queues:  # every queue of every shard
+            return [(i, []) for i in range(len(self.shards))]
+        groups: dict[int, list[str]] = defaultdict(list)
+        for queue in queues:
+            groups[self.shard_for(queue)].append(queue)
+        return sorted(groups.items())
+
+    async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
+        groups = self._groups(queues)
+        if len(groups) == 1:
+            i, mine = groups[0]
+            return self._mark(i, await self.shards[i].fetch(mine, max_count, timeout))
+        start = next(self._turn)
+        found: list[Delivery] = []
+        for k in range(len(groups)):
+            i, mine = groups[(start + k) % len(groups)]
+            found += self._mark(i, await self.shards[i].fetch(mine, max_count - len(found), 0))
+            if len(found) >= max_count:
+                return found
+        if found or timeout <= 0:
+            return found
+        # nothing anywhere: wait on every shard; the first to get a message wakes the others
+        waits = [
+            asyncio.ensure_future(self.shards[i].fetch(mine, max_count, timeout))
+            for i, mine in groups
+        ]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for (i, _), wait in zip(groups, waits, strict=True):
+            if not wait.done():
+                self.shards[i].wakeup()
+        for (i, _), got in zip(groups, await asyncio.gather(*waits), strict=True):
+            found += self._mark(i, got)
+        if len(found) > max_count:  # several shards handed over at once: give the rest back
+            await self.release(found[max_count:])
+            del found[max_count:]
+        return found
+
+    @staticmethod
+    def _mark(shard: int, deliveries: list[Delivery]) -> list[Delivery]:
+        for delivery in deliveries:
+            delivery.receipt = (shard, delivery.receipt)
+        return deliveries
+
+    def _split(self, deliveries: Sequence[Delivery]) -> dict[int, list[Delivery]]:
+        """The deliveries per shard, each with the shard's own receipt."""
+        split: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in deliveries:
+            shard, tag = delivery.receipt
+            split[shard].append(replace(delivery, receipt=tag))
+        return split
+
+    def wakeup(self) -> None:
+        for shard in self.shards:
+            shard.wakeup()
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        for i, mine in self._split(deliveries).items():
+            await self.shards[i].ack(mine)
+
+    async def store_and_ack(
+        self,
+        backend: BaseResultBackend,
+        results: Sequence[TaskResult],
+        deliveries: Sequence[Delivery],
+    ) -> None:
+        split = self._split(deliveries)
+        if len(split) == 1:
+            [(i, mine)] = split.items()
+            await self.shards[i].store_and_ack(backend, results, mine)
+            return
+        await super().store_and_ack(backend, results, deliveries)
+
+    async def retry(self, delivery: Delivery, task: Task) -> None:
+        [(i, [mine])] = self._split([delivery]).items()
+        if self.shard_for(task.queue) == i:
+            await self.shards[i].retry(mine, task)
+        else:  # the next attempt goes to another queue, on another shard
+            await self.shards[self.shard_for(task.queue)].enqueue([task])
+            await self.shards[i].ack([mine])
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        [(i, [mine])] = self._split([delivery]).items()
+        await self.shards[i].dead_letter(mine, reason)
+
+    async def release(self, deliveries: Sequence[Delivery]) -> None:
+        for i, mine in self._split(deliveries).items():
+            await self.shards[i].release(mine)
+
+    async def still_held(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        held: set[tuple[int, Any]] = set()
+        for i, mine in self._split(deliveries).items():
+            held.update((i, d.receipt) for d in await self.shards[i].still_held(mine))
+        return [d for d in deliveries if d.receipt in held]
+
+    # -- workers -----------------------------------------------------------------------------
+
+    async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
+        lapsed = await asyncio.gather(*(shard.heartbeat(info, ttl) for shard in self.shards))
+        return any(lapsed)
+
+    async def forget_worker(self, worker_id: str) -> None:
+        for shard in self.shards:
+            await shard.forget_worker(worker_id)
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        return await self.shards[0].list_workers()
+
+    # -- inspection --------------------------------------------------------------------------
+
+    async def queue_sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for shard in self.shards:
+            sizes.update(await shard.queue_sizes())
+        return sizes
+
+    async def scheduled_count(self) -> int:
+        return sum([await shard.scheduled_count() for shard in self.shards])
+
+    async def queue_levels(self) -> list[QueueLevel]:
+        levels = [level for shard in self.shards for level in await shard.queue_levels()]
+        return sorted(levels, key=lambda level: (level.queue, level.priority or 0))
+
+    async def dead_letter_list(self, limit: int = 100) -> list[DeadLetter]:
+        letters = [
+            replace(letter, id=f"{i}.{letter.id}")
+            for i, shard in enumerate(self.shards)
+            for letter in await shard.dead_letter_list(limit)
+        ]
+        return sorted(letters, key=lambda letter: letter.at or 0, reverse=True)[:limit]
+
+    def _letter(self, letter_id: str) -> tuple[RedisBroker, str]:
+        shard, _, own = str(letter_id).partition(".")
+        if not (shard.isdigit() and int(shard) < len(self.shards) and own):
+            raise ValueError(f"unknown dead letter id {letter_id!r}; expected <shard>.<id>")
+        return self.shards[int(shard)], own
+
+    async def requeue_dead_letter(self, letter_id: str) -> bool:
+        shard, own = self._letter(letter_id)
+        return await shard.requeue_dead_letter(own)
+
+    async def delete_dead_letter(self, letter_id: str) -> bool:
+        shard, own = self._letter(letter_id)
+        return await shard.delete_dead_letter(own)
