@@ -33,14 +33,15 @@ def tag_of(prefix: str) -> str:
 
 
 def shard_prefixes(prefix: str, shards: int) -> list[str]:
-    """The key prefixes of ``shards`` shards of ``prefix`` (itself when there is one): shard
-    ``i`` has the tag ``<tag>-<n>`` with the smallest ``n`` whose slot lies in the middle half
-    of the ``i``-th ``shards``-th of the slot range."""
+    """The key prefixes of ``shards`` shards of ``prefix``: ``prefix`` itself for the
+    ``shards``-th of the slot range its tag falls in, and for each other ``i``-th, the tag
+    ``<tag>-<n>`` with the smallest ``n`` whose slot lies in the middle half of it."""
     if shards == 1:
         return [prefix]
     tag = tag_of(prefix)
     start = prefix.index("{") + 1
-    found: dict[int, str] = {}
+    # the app's own tag is the shard of its part (the result backend's keys are there too)
+    found = {key_slot(tag.encode()) * shards // REDIS_CLUSTER_HASH_SLOTS: prefix}
     n = 0
     while len(found) < shards:
         candidate = f"{tag}-{n}"

@@ -148,7 +148,8 @@ class RedisBackend(RedisComponent, BaseResultBackend):
 
     supports_queries = True
 
-    def __init__(self, config: BackendConfig | None = None) -> None:
+    def __init__(self, config: BackendConfig | None = None, *, prefix: str | None = None) -> None:
+        """``prefix`` overrides the key prefix of the URL (a shard of a cluster backend)."""
         if config is None:
             raise ConfigurationError(
                 "RedisBackend needs a BackendConfig, e.g. "
@@ -156,7 +157,7 @@ class RedisBackend(RedisComponent, BaseResultBackend):
             )
         super().__init__(config)
         self.target = parse_redis_url(config.url)
-        self.prefix = self.target.key_prefix
+        self.prefix = prefix or self.target.key_prefix
         self._waiters: ResultWaiters | None = None
 
     @classmethod

@@ -109,12 +109,25 @@ class ClusterBroker(BaseBroker):
         for i, positions in self._by_shard(tasks).items():
             await self.shards[i].enqueue([tasks[p] for p in positions])
 
+    def _backend_of(self, backend: BaseResultBackend, shard: int) -> BaseResultBackend:
+        """The part of ``backend`` beside ``shard``: the same shard of a cluster backend with
+        the same tags (so results and messages are written in one script), else all of it."""
+        from ..backends.redis_shards import ClusterBackend
+
+        if isinstance(backend, ClusterBackend) and [s.prefix for s in backend.shards] == [
+            s.prefix for s in self.shards
+        ]:
+            return backend.shards[shard]
+        return backend
+
     async def store_and_enqueue(
         self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
     ) -> None:
         for i, positions in self._by_shard(tasks).items():
             await self.shards[i].store_and_enqueue(
-                backend, [pending[p] for p in positions], [tasks[p] for p in positions]
+                self._backend_of(backend, i),
+                [pending[p] for p in positions],
+                [tasks[p] for p in positions],
             )
 
     async def revoke(self, task_id: str) -> None:
@@ -189,11 +202,13 @@ class ClusterBroker(BaseBroker):
         deliveries: Sequence[Delivery],
     ) -> None:
         split = self._split(deliveries)
-        if len(split) == 1:
-            [(i, mine)] = split.items()
-            await self.shards[i].store_and_ack(backend, results, mine)
-            return
-        await super().store_and_ack(backend, results, deliveries)
+        stored: dict[int, list[TaskResult]] = defaultdict(list)
+        for result in results:
+            stored[self.shard_for(result.queue)].append(result)
+        for i in sorted(set(split) | set(stored)):
+            await self.shards[i].store_and_ack(
+                self._backend_of(backend, i), stored.get(i, []), split.get(i, [])
+            )
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
         [(i, [mine])] = self._split([delivery]).items()

@@ -15,6 +15,7 @@ from redis.crc import key_slot
 
 from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
 from flowrra.backends.redis import RedisBackend
+from flowrra.backends.redis_shards import ClusterBackend
 from flowrra.brokers.redis import RedisBroker
 from flowrra.brokers.redis_shards import ClusterBroker
 from flowrra.options import SubmitOptions
@@ -197,7 +198,7 @@ async def test_workers_drain_queues_spread_over_shards(
     url += "&shards=3"
     app = make_app(url)
     await app.start(worker=False)
-    queues = ["alpha", "beta", "gamma", "delta"]
+    queues = ["a", "b", "default", "c"]  # shards 0, 2, 1, 0
     worker = WorkerProcess("--queues", ",".join(queues), url=url, log=tmp_path / "w.log")
     try:
         ids = await app.submit_many(
@@ -205,6 +206,14 @@ async def test_workers_drain_queues_spread_over_shards(
         )
         results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
         assert {r.status for r in results} == {TaskStatus.SUCCESS}
+        # each result lives beside its queue's messages, and the backend merges the shards
+        backend = app.backend
+        assert isinstance(backend, ClusterBackend)
+        per_shard = [(await shard.counts())[TaskStatus.SUCCESS] for shard in backend.shards]
+        assert per_shard == [100, 50, 50]
+        assert (await backend.counts())[TaskStatus.SUCCESS] == 200
+        listed = await backend.list([TaskStatus.SUCCESS], limit=150, offset=100)
+        assert len(listed) == 100 and len({r.task_id for r in listed}) == 100
     finally:
         worker.kill()
         await app.stop()
