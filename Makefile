@@ -78,6 +78,7 @@ browsers: ## install Debian's Chromium for the browser tests, if it is missing
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
+	$(PY) bench/bench_redis_cluster.py
 	$(PY) bench/bench_beat.py
 	$(PY) bench/bench_django_broker.py
 	$(PY) bench/bench_django_tasks.py

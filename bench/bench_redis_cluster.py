@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_redis import cpu_seconds, med, stop_workers  # noqa: E402
 from flowrra import BackendConfig, BrokerConfig, Config, Flowrra  # noqa: E402
 from flowrra.options import SubmitOptions  # noqa: E402
-from flowrra.redis_cluster import shard_of  # noqa: E402
+from flowrra.redis_cluster import shard_of, shard_prefixes  # noqa: E402
 from tests.core.redis.cluster import ClusterServers  # noqa: E402
 from tests.core.redis.conftest import RedisServer  # noqa: E402
 
@@ -92,9 +92,15 @@ async def fill(url: str, n: int, chunk: int = 1000) -> None:
 class Target:
     """One deployment under test: its URL, a client to count successes, its Redis PIDs."""
 
-    def __init__(self, name: str, url: str, nodes: dict[str, int], client: redis.Redis) -> None:
+    def __init__(
+        self, name: str, url: str, nodes: dict[str, int], client: redis.Redis, shards: int = 1
+    ) -> None:
         self.name, self.url, self.nodes, self.client = name, url, nodes, client
-        self.successes = ("{flowrra}" if "cluster" in url else "flowrra") + ":status:success"
+        prefixes = shard_prefixes("{flowrra}", shards) if shards > 1 else ["flowrra"]
+        self.successes = [f"{prefix}:status:success" for prefix in prefixes]
+
+    def done(self) -> int:
+        return sum(int(self.client.zcard(key)) for key in self.successes)
 
     def flush(self) -> None:
         if isinstance(self.client, RedisCluster):
@@ -112,7 +118,7 @@ def drain(target: Target, n: int, workers: int) -> dict[str, float]:
         first_seen = first_count = None
         cpu0: dict[str, float] = {}
         while True:
-            done = target.client.zcard(target.successes)
+            done = target.done()
             now = time.perf_counter()
             if done and first_seen is None:
                 first_seen, first_count = now, done
@@ -153,7 +159,7 @@ def main() -> None:
         args.n, args.reps = 3000, 1
     workdir = Path(tempfile.mkdtemp(prefix="flowrra-bench-cluster-"))
     single = RedisServer(workdir)
-    cluster = ClusterServers(workdir / "cluster")
+    cluster = ClusterServers(workdir / "cluster", node_timeout_ms=15_000)
     try:
         single.start()
         cluster.start()
@@ -163,7 +169,7 @@ def main() -> None:
         targets = [
             Target("one Redis", single.url, {"redis": single.proc.pid},
                    redis.Redis(port=single.port)),
-            Target("cluster, 3 tags", cluster.url + "?shards=3", masters, cluster_client),
+            Target("cluster, 3 tags", cluster.url + "?shards=3", masters, cluster_client, 3),
         ]  # fmt: skip
         runs: dict[str, list[dict[str, float]]] = collections.defaultdict(list)
         for _ in range(args.reps):

@@ -5,8 +5,9 @@ Each queue lives on one shard (:func:`~flowrra.redis_cluster.shard_of`), so ever
 broker promises for a queue holds as on one Redis: at least once, priorities and FIFO
 within a queue, leases, delays, revocation and dead letters, each kept by the scripts of
 that shard's slot. A worker fetches from the shards of its queues in turn (one script per
-shard, starting from a different one each time, until its batch is full); when all are empty
-it waits on every one of them at once and the first to hand it a message wakes the others.
+shard, until its batch is full; the first shard changes every few fetches); when all are
+empty it waits on every one of them at once and the first to hand it a message wakes the
+others.
 Priorities order the messages of the queues of one shard, not across shards. Worker
 heartbeats and revocations go to every shard; remote-control mailboxes live on the first.
 With ``shards=1`` (the default) it is one broker under the app's one hash tag.
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from ..redis_commands import RedisConnection
     from ..task import Task, TaskResult
     from .stats import DeadLetter, QueueLevel
+
+
+#: Fetches in a row that start with the same shard.
+STICKY = 4
 
 
 class _RevokedEverywhere(Collection[str]):
@@ -148,7 +153,9 @@ class ClusterBroker(BaseBroker):
         if len(groups) == 1:
             i, mine = groups[0]
             return self._mark(i, await self.shards[i].fetch(mine, max_count, timeout))
-        start = next(self._turn)
+        # the same shard goes first for STICKY fetches in a row: a worker's flushes then mostly
+        # hold deliveries of one shard, stored and acknowledged in one script
+        start = next(self._turn) // STICKY
         found: list[Delivery] = []
         for k in range(len(groups)):
             i, mine = groups[(start + k) % len(groups)]
@@ -184,7 +191,7 @@ class ClusterBroker(BaseBroker):
         split: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
             shard, tag = delivery.receipt
-            split[shard].append(replace(delivery, receipt=tag))
+            split[shard].append(Delivery(delivery.task, tag))
         return split
 
     def wakeup(self) -> None:
