@@ -15,9 +15,11 @@ connections to the one master serving the tag's slot, asks the cluster where tha
 
 from __future__ import annotations
 
+import asyncio
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
@@ -133,3 +135,51 @@ class SlotRoute:
                     return
             failures.append(f"{address[0]}:{address[1]}: no master serves slot {self.slot}")
         raise RedisConnectionError(f"no Redis Cluster node knows slot {self.slot}: {failures}")
+
+
+class _Component(Protocol):
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> bool: ...
+    def describe(self) -> str: ...
+
+
+class _Queued(Protocol):
+    @property
+    def queue(self) -> str: ...
+
+
+ComponentT = TypeVar("ComponentT", bound=_Component)
+QueuedT = TypeVar("QueuedT", bound=_Queued)
+
+
+class Sharded(Generic[ComponentT]):
+    """What the cluster broker and result backend share: ``shards``, one component per hash
+    tag (see :func:`shard_prefixes`), opened, closed and pinged together."""
+
+    shards: list[ComponentT]
+
+    def shard_for(self, queue: str) -> int:
+        """The index of the shard ``queue`` lives on."""
+        return shard_of(queue, len(self.shards))
+
+    def by_shard(self, items: Iterable[QueuedT]) -> dict[int, list[QueuedT]]:
+        """Tasks or results grouped by the shard of their queue, in order."""
+        grouped: dict[int, list[QueuedT]] = defaultdict(list)
+        for item in items:
+            grouped[self.shard_for(item.queue)].append(item)
+        return grouped
+
+    async def connect(self) -> None:
+        for shard in self.shards:
+            await shard.connect()
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.close()
+
+    async def ping(self) -> bool:
+        return all(await asyncio.gather(*(shard.ping() for shard in self.shards)))
+
+    def describe(self) -> str:
+        return self.shards[0].describe()

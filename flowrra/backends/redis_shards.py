@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from ..exceptions import TaskTimeoutError
-from ..redis_cluster import shard_of, shard_prefixes
+from ..redis_cluster import Sharded, shard_prefixes
 from ..task import TaskResult, TaskStatus
 from .base import BaseResultBackend
 from .redis import RedisBackend
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from .query import ResultPage, ResultQuery, ThroughputPoint
 
 
-class ClusterBackend(BaseResultBackend):
+class ClusterBackend(Sharded[RedisBackend], BaseResultBackend):
     """Results on a Redis Cluster, spread over the ``shards`` of the URL by queue (see the
     module's description); with one shard, a :class:`~.redis.RedisBackend` under one tag."""
 
@@ -48,30 +47,6 @@ class ClusterBackend(BaseResultBackend):
     @classmethod
     def check_url(cls, url: str) -> None:
         RedisBackend.check_url(url)
-
-    def shard_for(self, queue: str) -> int:
-        return shard_of(queue, len(self.shards))
-
-    async def connect(self) -> None:
-        for shard in self.shards:
-            await shard.connect()
-
-    async def close(self) -> None:
-        for shard in self.shards:
-            await shard.close()
-
-    async def ping(self) -> bool:
-        return all(await asyncio.gather(*(shard.ping() for shard in self.shards)))
-
-    def describe(self) -> str:
-        return self.shards[0].describe()
-
-    def by_shard(self, results: Sequence[TaskResult]) -> dict[int, list[TaskResult]]:
-        """``results`` grouped by the shard of their queue."""
-        grouped: dict[int, list[TaskResult]] = defaultdict(list)
-        for result in results:
-            grouped[self.shard_for(result.queue)].append(result)
-        return grouped
 
     async def store(self, results: Sequence[TaskResult]) -> None:
         for i, mine in self.by_shard(results).items():

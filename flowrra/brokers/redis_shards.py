@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..redis_cluster import shard_of, shard_prefixes
+from ..redis_cluster import Sharded, shard_prefixes
 from .base import BaseBroker, Delivery
 from .redis import RedisBroker
 
@@ -54,7 +54,7 @@ class _RevokedEverywhere(Collection[str]):
         return len(set(self))
 
 
-class ClusterBroker(BaseBroker):
+class ClusterBroker(Sharded[RedisBroker], BaseBroker):
     """At-least-once broker on a Redis Cluster, its queues spread over ``shards`` hash tags
     (see the module's description); the URL options are :class:`~.redis.RedisBroker`'s."""
 
@@ -85,34 +85,11 @@ class ClusterBroker(BaseBroker):
         """The first shard's connection."""
         return self.shards[0].redis
 
-    def shard_for(self, queue: str) -> int:
-        return shard_of(queue, len(self.shards))
-
-    async def connect(self) -> None:
-        for shard in self.shards:
-            await shard.connect()
-
-    async def close(self) -> None:
-        for shard in self.shards:
-            await shard.close()
-
-    async def ping(self) -> bool:
-        return all(await asyncio.gather(*(shard.ping() for shard in self.shards)))
-
-    def describe(self) -> str:
-        return self.shards[0].describe()
-
     # -- producing ---------------------------------------------------------------------------
 
-    def _by_shard(self, tasks: Sequence[Task]) -> dict[int, list[int]]:
-        positions: dict[int, list[int]] = defaultdict(list)
-        for position, task in enumerate(tasks):
-            positions[self.shard_for(task.queue)].append(position)
-        return positions
-
     async def enqueue(self, tasks: Sequence[Task]) -> None:
-        for i, positions in self._by_shard(tasks).items():
-            await self.shards[i].enqueue([tasks[p] for p in positions])
+        for i, mine in self.by_shard(tasks).items():
+            await self.shards[i].enqueue(mine)
 
     def _backend_of(self, backend: BaseResultBackend, shard: int) -> BaseResultBackend:
         """The part of ``backend`` beside ``shard``: the same shard of a cluster backend with
@@ -128,12 +105,9 @@ class ClusterBroker(BaseBroker):
     async def store_and_enqueue(
         self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
     ) -> None:
-        for i, positions in self._by_shard(tasks).items():
-            await self.shards[i].store_and_enqueue(
-                self._backend_of(backend, i),
-                [pending[p] for p in positions],
-                [tasks[p] for p in positions],
-            )
+        results = self.by_shard(pending)
+        for i, mine in self.by_shard(tasks).items():
+            await self.shards[i].store_and_enqueue(self._backend_of(backend, i), results[i], mine)
 
     async def revoke(self, task_id: str) -> None:
         await asyncio.gather(*(shard.revoke(task_id) for shard in self.shards))
@@ -208,10 +182,7 @@ class ClusterBroker(BaseBroker):
         results: Sequence[TaskResult],
         deliveries: Sequence[Delivery],
     ) -> None:
-        split = self._split(deliveries)
-        stored: dict[int, list[TaskResult]] = defaultdict(list)
-        for result in results:
-            stored[self.shard_for(result.queue)].append(result)
+        split, stored = self._split(deliveries), self.by_shard(results)
         for i in sorted(set(split) | set(stored)):
             await self.shards[i].store_and_ack(
                 self._backend_of(backend, i), stored.get(i, []), split.get(i, [])
