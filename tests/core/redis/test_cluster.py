@@ -25,6 +25,7 @@ from tests.waiting import wait_until
 from .cluster import ClusterServers
 from .conftest import WorkerProcess, make_app, with_prefix
 from .tasks_app import record
+from .test_control_cli import APP, flowrra
 
 pytestmark = pytest.mark.redis
 
@@ -214,6 +215,12 @@ async def test_workers_drain_queues_spread_over_shards(
         assert (await backend.counts())[TaskStatus.SUCCESS] == 200
         listed = await backend.list([TaskStatus.SUCCESS], limit=150, offset=100)
         assert len(listed) == 100 and len({r.task_id for r in listed}) == 100
+
+        # remote control works across the shards (its mailboxes live on the first)
+        shown = flowrra(url, "inspect", "workers", "--app", APP)
+        [worker_id] = [line.split()[0] for line in shown.stdout.splitlines() if "queues:" in line]
+        paused = flowrra(url, "control", "--app", APP, "pause", "b", "--worker", worker_id)
+        assert paused.stdout.strip() == f"{worker_id}: ok: stopped taking tasks from 'b'"
     finally:
         worker.kill()
         await app.stop()
