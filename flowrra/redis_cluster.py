@@ -64,6 +64,8 @@ def shard_of(queue: str, shards: int) -> int:
 class FixedRoute:
     """The route of a plain Redis, a Unix socket or a Sentinel-managed master: one pool."""
 
+    mapped = True
+
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
 
@@ -89,6 +91,8 @@ class SlotRoute:
     ) -> None:
         self.slot = key_slot(key.encode())
         self._known = list(dict.fromkeys(nodes))
+        #: The slot map was read (``locate``) at least once, so every node is known.
+        self.mapped = False
         self._make_pool = make_pool
         self._pools: dict[tuple[str, int], ConnectionPool] = {}
         self.address = self._known[0]
@@ -111,8 +115,10 @@ class SlotRoute:
             self._known.append(self.address)
 
     async def locate(self) -> None:
-        """Ask the known nodes, the current one first, which master serves the slot now;
-        ``ConnectionError`` when none answers."""
+        """Ask the known nodes, the current one first, which master serves the slot now, and
+        learn every node of the cluster (replicas too: one of them may be the next master,
+        and the nodes of the URL may be the ones that died); ``ConnectionError`` when none
+        answers."""
         failures: list[str] = []
         for address in sorted(self._known, key=lambda a: a != self.address):
             conn = self._make_pool(*address).make_connection()
@@ -125,14 +131,18 @@ class SlotRoute:
                 continue
             finally:
                 await conn.disconnect()
-            for first, last, master, *_replicas in ranges:
-                host = master[0].decode() if master[0] else address[0]
-                node = (host, int(master[1]))
-                if node not in self._known:
-                    self._known.append(node)
+            serving = None
+            for first, last, *nodes in ranges:
+                for host, port, *_ in nodes:
+                    node = (host.decode() or address[0], int(port))
+                    if node not in self._known:
+                        self._known.append(node)
                 if int(first) <= self.slot <= int(last):
-                    self.address = node
-                    return
+                    serving = (nodes[0][0].decode() or address[0], int(nodes[0][1]))
+            if serving is not None:
+                self.address = serving
+                self.mapped = True
+                return
             failures.append(f"{address[0]}:{address[1]}: no master serves slot {self.slot}")
         raise RedisConnectionError(f"no Redis Cluster node knows slot {self.slot}: {failures}")
 

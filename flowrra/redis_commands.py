@@ -107,6 +107,8 @@ class CommandRunner:
         """Send ``commands`` in one write and read their replies; an error reply raises once
         every reply is read (the connection stays in step)."""
         failures = redirects = 0
+        if not self.route.mapped:  # a cluster's map, once: where the slot is, and every node
+            await self._locate()
         while True:
             conn = await self._acquire()
             try:

@@ -147,6 +147,12 @@ class ClusterServers:
                 return False
         return True
 
+    def kill(self, port: int) -> None:
+        """``kill -9`` the server on ``port``; returns once its replica took over."""
+        os.kill(self.procs[port].pid, signal.SIGKILL)
+        self.procs[port].wait()
+        wait_until(self.healthy, 30, "a replica to take over")
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:

@@ -24,7 +24,7 @@ from tests.waiting import wait_until
 
 from .cluster import ClusterServers
 from .conftest import WorkerProcess, make_app, with_prefix
-from .tasks_app import record
+from .tasks_app import nap, record
 from .test_control_cli import APP, flowrra
 
 pytestmark = pytest.mark.redis
@@ -157,7 +157,7 @@ async def test_queues_spread_over_three_hash_tags_keep_each_queues_guarantees(
 
         await broker.enqueue([_on(q, f"{q}-low") for q in queues])
         await broker.enqueue([_on(q, f"{q}-high", priority=5) for q in queues])
-        await broker.enqueue([_on("q0", "later", eta=await _server_time(broker.shards[0]) + 0.3)])
+        await broker.enqueue([_on("q0", "later", eta=await _server_time(broker.shards[0]) + 1.5)])
         await broker.revoke("q1-low")
         got = [d.task.id for d in await broker.fetch(queues, 100, 0)]
         assert sorted(got) == sorted([f"{q}-{p}" for q in queues for p in ("low", "high")
@@ -167,7 +167,7 @@ async def test_queues_spread_over_three_hash_tags_keep_each_queues_guarantees(
             assert mine == [f"{q}-high", f"{q}-low"][: len(mine)]
         assert await broker.queue_sizes() == dict.fromkeys(queues, 0)
 
-        assert [d.task.id for d in await other.fetch(["q0"], 10, 2)] == ["later"]
+        assert [d.task.id for d in await other.fetch(["q0"], 10, 4)] == ["later"]
 
         await broker.enqueue([_on("q4", "poison")])
         [poison] = await broker.fetch(["q4"], 1, 0)
@@ -223,4 +223,40 @@ async def test_workers_drain_queues_spread_over_shards(
         assert paused.stdout.strip() == f"{worker_id}: ok: stopped taking tasks from 'b'"
     finally:
         worker.kill()
+        await app.stop()
+
+
+async def test_workers_carry_on_when_the_master_named_in_the_url_is_killed(
+    cluster: ClusterServers, tmp_path: Path
+) -> None:
+    """``kill -9`` of the master serving the app's slot, one of the two nodes the URL names,
+    in the middle of a drain: the workers find the promoted replica (they learned every node
+    from the cluster's map) and every task's result is stored. (Runs last: the cluster keeps
+    that slot range without a replica.)"""
+    named = cluster.ports[0]
+    prefix = next(
+        p for p in (f"t{secrets.token_hex(4)}" for _ in range(1000))
+        if cluster.master_of("{" + p + "}") == named
+    )  # fmt: skip
+    url = with_prefix(cluster.url, prefix)
+    app = make_app(url)
+    await app.start(worker=False)
+    workers = [
+        WorkerProcess("--io-workers", "4", url=url, log=tmp_path / f"w{i}.log") for i in range(2)
+    ]
+    client = cluster.client()
+    try:
+        # tasks that do not write to Redis themselves (that write would fail in the failover)
+        ids = await app.submit_many([(nap, (0.001,), {}, None) for _ in range(1500)])
+        successes = "{" + prefix + "}:status:success"
+        wait_until(lambda: client.zcard(successes) >= 20, 30, "the drain to start")
+        cluster.kill(named)
+
+        results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
+        assert {r.status for r in results} == {TaskStatus.SUCCESS}
+        assert cluster.master_of("{" + prefix + "}") != named
+    finally:
+        client.close()
+        for worker in workers:
+            worker.kill()
         await app.stop()
