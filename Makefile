@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 # Django 6 needs Python >= 3.12: a second virtualenv runs the suite on it where one is available.
 PYTHON312 ?= $(shell PYENV_VERSION=3.12 pyenv which python 2>/dev/null || command -v python3.12)
 VENV6 ?= .venv-django6
+DEMO_PORT ?= 8000
 
-.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient bench docs docs-check
+.PHONY: help venv demo test test-sqlite test-postgres test-mysql test-django6 lint services browsers mysqlclient pgbouncer bench docs docs-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,14 +20,15 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
-demo: venv ## start the example site: web + worker + beat on SQLite, no Redis needed
-	$(PY) example_project/demo.py
+demo: venv ## the example site on 127.0.0.1:8000 (DEMO_PORT): web + worker + beat on SQLite, on Redis with REDIS_URL
+	$(PY) example_project/demo.py --port $(DEMO_PORT)
 
-test: venv services browsers lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
+test: venv services browsers pgbouncer lint docs-check test-sqlite test-postgres test-mysql test-django6 ## run the whole test suite
 
-lint: venv ## ruff lint and format check, and the migrations check
+lint: venv ## ruff lint and format check, the type check (mypy) and the migrations check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run || \
 	  (echo "Models and migrations differ: run 'python manage.py makemigrations flowrra_django' and commit the result." && exit 1)
 
@@ -39,11 +41,11 @@ docs-check: venv ## build the documentation site with --strict: a broken link or
 test-sqlite: venv ## every test on SQLite (core, Redis, Django, end to end)
 	$(VENV)/bin/pytest
 
-test-postgres: venv ## the Django tests and their chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
-	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
+test-postgres: venv ## the Django tests, django:// contract and chaos tests again on PostgreSQL (FLOWRRA_TEST_DATABASE_URL)
+	FLOWRRA_TEST_DB=postgres $(VENV)/bin/pytest tests/django tests/contract tests/chaos/test_django_chaos.py tests/chaos/test_beat_chaos.py
 
-test-mysql: venv mysqlclient ## the Django tests again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
-	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django
+test-mysql: venv mysqlclient ## the Django tests and django:// contract again on MariaDB/MySQL (FLOWRRA_TEST_MYSQL_URL)
+	FLOWRRA_TEST_DB=mysql $(VENV)/bin/pytest tests/django tests/contract
 
 mysqlclient: venv ## build mysqlclient (Django's MySQL driver) into .venv, with Debian's headers if missing
 	@$(PY) -c "import MySQLdb" 2>/dev/null || { \
@@ -59,7 +61,7 @@ test-django6: ## the core and Django tests on Django 6 (Python 3.12), when a Pyt
 	  $(PYTHON312) -m venv $(VENV6) && $(VENV6)/bin/pip install -q -e '.[dev]' 'django>=6,<7' && touch $(VENV6)/.installed; \
 	fi; \
 	$(VENV6)/bin/python -c "import django; print('Django', django.get_version())"; \
-	$(VENV6)/bin/pytest tests/core tests/django
+	$(VENV6)/bin/pytest tests/core tests/contract tests/django
 
 services: ## start Redis, PostgreSQL and MariaDB on 127.0.0.1 if they are installed but down
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
@@ -75,6 +77,12 @@ browsers: ## install Debian's Chromium for the browser tests, if it is missing
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "Chromium could not be installed: the browser tests will say so"
 
+pgbouncer: ## install Debian's PgBouncer (the pooler test starts its own), if it is missing
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || \
+	  (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) || \
+	  echo "PgBouncer could not be installed: the pooler test will say so"
+
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~45 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
@@ -84,3 +92,4 @@ bench: venv ## the benchmarks of bench/, each beside its peers measured in the s
 	$(PY) bench/bench_django_tasks.py
 	$(PY) bench/bench_admin_changelist.py
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_scale.py

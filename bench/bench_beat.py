@@ -166,7 +166,7 @@ async def _beat_ours() -> dict[str, Any]:
     from flowrra.scheduler import SCHEDULE_FIRED
     from flowrra_django import runtime
     from flowrra_django.conf import get_config
-    from flowrra_django.scheduling import start_beat
+    from flowrra_django.schedule_store import start_beat
 
     app = runtime.get_app()
     app.config = get_config()
@@ -282,9 +282,9 @@ def store_url() -> str:
 async def seed_store(url: str) -> None:
     from flowrra.scheduler import ScheduledTask as Schedule
     from flowrra.scheduler import ScheduleType
-    from flowrra.scheduler.backends import create_backend
+    from flowrra.scheduler.backends import create_store
 
-    store = create_backend(url)
+    store = create_store(url)
     now = dt.datetime.now(UTC)
     for number, (kind, schedule, due) in enumerate(mix(SCHEDULES, now)):
         task = Schedule(f"s{number:05d}", "add", ScheduleType(kind), schedule, args=(number, 1))

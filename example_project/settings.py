@@ -10,7 +10,9 @@ and result store: no Redis, no other server. Variables:
 * ``CHANNEL_LAYER_URL``: the live dashboard's channel layer (default ``REDIS_URL``; unset:
   the in-memory layer, and pages read changes from the database), keys under
   ``CHANNEL_LAYER_PREFIX`` (default ``example``);
-* ``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``.
+* ``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
+* ``DEMO_ACCOUNT``: ``user:password`` of the demo's account, shown on the first page
+  (``example_project/demo.py`` sets it).
 """
 
 from pathlib import Path
@@ -85,7 +87,8 @@ FLOWRRA = {
     "BROKER_URL": env("FLOWRRA_BROKER_URL", default=REDIS_URL or "django://"),
     "RESULT_BACKEND": env("FLOWRRA_RESULT_BACKEND", default="django://"),
 }
-CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL)
+# the layer takes a plain redis:// URL: Flowrra's own options (?key_prefix=...) stay behind
+CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL.partition("?")[0])
 CHANNEL_LAYERS = {
     "default": (
         redis_channel_layer(
@@ -111,7 +114,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-LOGIN_URL = "admin:login"
+# the first page is the demo's welcome and login; logged in, staff land on the live dashboard
+LOGIN_URL = "login"
+LOGOUT_REDIRECT_URL = "login"  # the admin's "Log out" too
+# the account example_project/demo.py creates (it sets DEMO_ACCOUNT=user:password), shown on
+# the first page; unset when the site runs otherwise
+_demo_user, _, _demo_password = env("DEMO_ACCOUNT", default="").partition(":")
+DEMO_ACCOUNT = {"username": _demo_user, "password": _demo_password} if _demo_user else None
 
 LOGGING = {
     "version": 1,

@@ -3,7 +3,7 @@
 
 Options are checked by argparse ``type=`` validators, so bad input is a usage error (exit
 status 2) that says what is expected, never a traceback. Signals are handled by
-:func:`flowrra.process.serve`: the first SIGTERM or SIGINT finishes running tasks (up to
+:func:`flowrra.worker_process.serve`: the first SIGTERM or SIGINT finishes running tasks (up to
 ``--shutdown-timeout``) and leaves the rest in the broker; a second one exits at once.
 """
 
@@ -23,9 +23,9 @@ from .app import Flowrra
 from .control.cli import add_commands as add_control_commands
 from .control.cli import run as run_control
 from .exceptions import ConfigurationError
-from .process import reach_services, serve
 from .registry import validate_options
 from .worker import Worker
+from .worker_process import reach_services, serve
 
 logger = logging.getLogger("flowrra.cli")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -147,9 +148,9 @@ class SchedulerConfig:
         """The schedule store ``database_url`` names (``sqlite:///path.db``,
         ``postgresql://user:pass@host/db``, ``mysql://user:pass@host/db``, ``memory://``,
         ``django://``); SQLite in ``.flowrra_schedule.db`` when None."""
-        from .scheduler.backends import create_backend
+        from .scheduler.backends import create_store
 
-        return create_backend(self.database_url)
+        return create_store(self.database_url)
 
 
 @dataclass
@@ -180,17 +181,17 @@ class Config:
 
     @classmethod
     def from_env(cls, prefix: str = "FLOWRRA_", environ: Mapping[str, str] | None = None) -> Config:
-        """Build a config from ``{prefix}BROKER_URL``, ``{prefix}BACKEND_URL`` and the
+        """Build a config from ``{prefix}BROKER_URL``, ``{prefix}RESULT_BACKEND`` and the
         other variables listed in ``ENV_VARIABLES``; a malformed value names its variable."""
         env = os.environ if environ is None else environ
         values: dict[str, dict[str, Any]] = {}
         for suffix, (section, key, parse) in ENV_VARIABLES.items():
-            name = prefix + suffix
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
+            found = _lookup(env, prefix, suffix)
+            if found is None:
                 continue
+            name, raw = found
             try:
-                values.setdefault(section, {})[key] = parse(raw.strip())
+                values.setdefault(section, {})[key] = parse(raw)
             except ValueError as exc:
                 raise ConfigurationError(f"{name}={raw!r}: {exc}") from None
         try:
@@ -205,6 +206,25 @@ class Config:
             )
         except ConfigurationError as exc:
             raise ConfigurationError(f"{exc} (from {prefix}* environment variables)") from None
+
+
+def _lookup(env: Mapping[str, str], prefix: str, suffix: str) -> tuple[str, str] | None:
+    """The variable that sets ``suffix`` and its value, if any; a renamed variable still
+    counts (below the new one) with a warning."""
+    name = prefix + suffix
+    raw = env.get(name, "").strip()
+    old = RENAMED_ENV_VARIABLES.get(suffix)
+    old_raw = env.get(prefix + old, "").strip() if old else ""
+    if old and old_raw:
+        warnings.warn(
+            f"{prefix}{old} is deprecated and will be removed in the next release: set {name} "
+            + ("(also set, so it wins)" if raw else "instead"),
+            FutureWarning,
+            stacklevel=3,
+        )
+        if not raw:
+            return prefix + old, old_raw
+    return (name, raw) if raw else None
 
 
 def parse_bool(raw: str) -> bool:
@@ -225,7 +245,6 @@ def _parse_queues(raw: str) -> tuple[str, ...]:
 ENV_VARIABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "BROKER_URL": ("broker", "url", str),
     "BROKER_VISIBILITY_TIMEOUT": ("broker", "visibility_timeout", float),
-    "BACKEND_URL": ("backend", "url", str),
     "RESULT_BACKEND": ("backend", "url", str),
     "RESULT_TTL": ("backend", "ttl", int),
     "IO_WORKERS": ("executor", "io_workers", int),
@@ -239,3 +258,6 @@ ENV_VARIABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "SCHEDULER_CHECK_INTERVAL": ("scheduler", "check_interval", float),
     "SCHEDULER_ENABLED": ("scheduler", "enabled", parse_bool),
 }
+
+#: Old variable suffixes still read for a release, with a warning: new suffix -> old suffix.
+RENAMED_ENV_VARIABLES: dict[str, str] = {"RESULT_BACKEND": "BACKEND_URL"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .exceptions import ConfigurationError
 
@@ -61,9 +61,23 @@ class SchemeRegistry:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for logs and banners."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """``url`` with every password replaced by ``***``, for logs, banners and errors: the
+    user part's, and the value of any query option whose name ends in ``password``
+    (``sentinel_password=``). The only function that masks a URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # too malformed to find the password in: hide all but the scheme
+        return f"{url.partition('://')[0]}://***"
+    masked = url
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
+        masked = masked.replace(f"//{parts.netloc}", f"//{netloc}", 1)
+    if "password" in parts.query.lower():
+        query = "&".join(
+            f"{name}=***" if unquote(name).lower().endswith("password") else option
+            for option in parts.query.split("&")
+            for name in [option.partition("=")[0]]
+        )
+        masked = masked.replace(f"?{parts.query}", f"?{query}", 1)
+    return masked

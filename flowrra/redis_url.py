@@ -1,4 +1,4 @@
-"""Redis URLs: the one place where broker and result backend URLs are read (and masked).
+"""Redis URLs: the one place where broker and result backend URLs are read.
 
 Accepted URLs (a password in the user part, a db number in the path)::
 
@@ -30,10 +30,11 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .config import parse_bool
 from .exceptions import ConfigurationError
+from .plugins import mask_url
 
 DEFAULT_KEY_PREFIX = "flowrra"
 _KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
@@ -88,7 +89,7 @@ class RedisTarget:
     @property
     def masked_url(self) -> str:
         """The URL with every password replaced by ``***``."""
-        return mask_redis_url(self.url)
+        return mask_url(self.url)
 
 
 def parse_redis_url(url: str, *, extra_prefixes: Collection[str] = ()) -> RedisTarget:
@@ -101,7 +102,7 @@ def parse_redis_url(url: str, *, extra_prefixes: Collection[str] = ()) -> RedisT
     except ValueError as exc:
         if isinstance(exc, ConfigurationError):
             raise
-        raise ConfigurationError(f"Invalid Redis URL {mask_redis_url(url)!r}: {exc}") from None
+        raise ConfigurationError(f"Invalid Redis URL {mask_url(url)!r}: {exc}") from None
 
 
 def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
@@ -212,17 +213,3 @@ def hash_tagged(prefix: str) -> str:
     if start >= 0 and prefix.find("}", start + 1) > start + 1:
         return prefix
     return "{" + prefix + "}"
-
-
-def mask_redis_url(url: str) -> str:
-    """``url`` with the password of the user part and of any ``*password`` option masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
-    query = "&".join(
-        f"{name}=***" if name.endswith("password") else f"{name}={value}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

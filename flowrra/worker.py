@@ -664,8 +664,8 @@ async def _finish(*tasks: asyncio.Task[Any] | None, timeout: float | None) -> No
     if pending and (timeout is None or timeout > 0):
         _, still = await asyncio.wait(pending, timeout=timeout)
         pending = list(still)
-    for task in pending:
-        task.cancel()
+    for late in pending:
+        late.cancel()
     for task in tasks:
         if task is None:
             continue

@@ -15,7 +15,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from asgiref.sync import sync_to_async
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
@@ -28,7 +28,7 @@ from flowrra.worker import current_task
 
 from . import runtime
 from .conf import flowrra_settings
-from .db import database_alias
+from .database_thread import database_alias
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def task(
     name = name or positional_name
 
     def decorator(func: F) -> F:
-        wrapped = _with_connection_cleanup(func, cpu_bound)
+        wrapped = with_connection_cleanup(func, cpu_bound)
         registry = runtime.get_app().registry
         runtime.get_app().task(name or default_name(func), cpu_bound, **options)(wrapped)
         if name is None:
@@ -96,7 +96,9 @@ def default_name(func: Callable[..., Any]) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
-def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
+def with_connection_cleanup(func: F, cpu_bound: bool) -> F:
+    """``func`` as a task body that leaves no database connection behind: a CPU task closes
+    stale ones around each run in a pool process, an async one asks for a sweep after it."""
     if cpu_bound and not inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -109,7 +111,7 @@ def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
             finally:
                 close_old_connections()
 
-        return run_in_pool  # type: ignore[return-value]
+        return cast(F, run_in_pool)
     if not cpu_bound and inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -121,7 +123,7 @@ def _with_connection_cleanup(func: F, cpu_bound: bool) -> F:
             finally:
                 _sweeper.request()
 
-        return run_on_loop  # type: ignore[return-value]
+        return cast(F, run_on_loop)
     return func  # the registry explains what is wrong with it
 
 

@@ -24,11 +24,12 @@ class FlowrraConfig(AppConfig):
 
 def _tune_databases() -> None:
     """The SQLite database of a ``django://`` broker or result store gets what concurrent
-    submitters and workers need (see :func:`.db.tune_sqlite`)."""
+    submitters and workers need (see :func:`.sqlite_options.tune_sqlite`)."""
     from django.conf import settings
 
     from .conf import flowrra_settings
-    from .db import database_alias, tune_sqlite
+    from .database_thread import database_alias
+    from .sqlite_options import tune_sqlite
 
     for key in ("BROKER_URL", "RESULT_BACKEND"):
         url = flowrra_settings()[key]

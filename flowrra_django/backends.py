@@ -22,7 +22,7 @@ from flowrra.serialization import dumps
 from flowrra.task import TaskResult, TaskStatus
 
 from . import queries, sql
-from .db import UsesDatabase, database_thread
+from .database_thread import UsesDatabase, database_thread
 from .models import TaskResult as TaskResultRow
 
 if TYPE_CHECKING:

@@ -1,45 +1,14 @@
 """The ``django://`` broker: the project's database is the queue (SQLite, PostgreSQL, or
-MySQL 8 / MariaDB 10.6+).
+MySQL 8 / MariaDB 10.6+). How it claims, leases, wakes and revokes, and why two workers
+never claim the same message: docs/scaling.md, "The database broker".
 
-Each message is a ``QueuedMessage`` row. A worker makes ready what became due, then
-claims a batch, with two statements::
-
-    UPDATE queue SET ready = true, claimed_by = NULL WHERE NOT ready AND available_at <= now;
-    UPDATE queue SET ready = false, claimed_by = me, available_at = now + visibility, ...
-    WHERE id IN (SELECT id ... WHERE ready AND queue IN (...)
-                 ORDER BY priority DESC, id LIMIT n [FOR UPDATE SKIP LOCKED])
-    RETURNING ...
-
-and two workers never claim the same row: SQLite runs one writer at a time, and
-PostgreSQL skips rows another transaction has locked (MySQL too, selecting the batch
-``FOR UPDATE SKIP LOCKED`` and updating it in one transaction, as its ``UPDATE`` has no
-``RETURNING``). A partial index holds only ready messages, so
-a claim reads one batch whatever the backlog or the number of delayed messages. Every
-transaction starts with a write (no read lock to upgrade on SQLite). Acknowledging
-deletes the rows.
-
-A claim is a lease: each heartbeat of the worker extends it, and each heartbeat of any
-worker gives the messages of workers whose heartbeat expired (three heartbeat intervals,
-15 s by default) back to the queue. The visibility timeout is the backstop for a worker
-that dies before its first heartbeat.
-
-An idle worker looks at the queue every ``POLL_INTERVAL`` seconds at most, sooner when it
-enqueues something itself. On PostgreSQL (with psycopg 3) it also listens on one channel
-on a connection of its own (``LISTEN``), and every enqueue sends a ``NOTIFY`` that is
-delivered when its transaction commits, so an idle worker starts a new task within
-milliseconds; polling stays the backstop, and is all there is while that connection is down.
-On SQLite, whose writers all share one host, an idle worker watches the database file (and
-its write-ahead log) and looks at the queue as soon as another process commits. MySQL has
-neither: an idle worker reads the newest message id (one index lookup) as often as it
-would look at the SQLite file, and claims when it grew.
-
-Revoking deletes a waiting message and marks one a worker holds; that worker learns it at
-its next claim or heartbeat (``revoked_ids``) and skips the task if it has not started it.
+Over 350 lines: one class, the whole broker contract on the database (produce, claim, lease,
+retry, dead letters, workers); what wakes an idle worker is in :mod:`.wakeups`, the SQL
+that differs by vendor in :mod:`.sql`, the dashboard's figures in :mod:`.broker_stats`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import os
@@ -47,10 +16,10 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.db import InterfaceError, OperationalError, connections, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 
 from flowrra import serialization
 from flowrra.brokers.base import BaseBroker, Delivery, requeueable
@@ -60,10 +29,10 @@ from flowrra.task import Task, TaskResult, utcnow
 
 from . import broker_stats, sql
 from .backends import DatabaseBackend
-from .conf import flowrra_settings
-from .db import UsesDatabase, database_thread
+from .database_thread import UsesDatabase, database_thread
 from .models import DeadLetter as DeadLetterRow
 from .models import QueuedMessage, WorkerHeartbeat
+from .wakeups import CHANNEL, Wakeups
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -73,14 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_FIRST_POLL = 0.01
-#: The PostgreSQL channel on which enqueues announce new messages.
-CHANNEL = "flowrra_queue"
-#: Longest wait before listening again after the listening connection failed, in seconds.
-_LISTEN_RETRY_MAX = 30.0
-#: How often an idle worker on SQLite (MySQL) looks whether the database file (the newest
-#: message id) changed, in seconds.
-_FILE_CHECK = 0.05
 _INSERT_FIELDS = [
     "task_id",
     "queue",
@@ -106,19 +67,14 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     def __init__(self, config: BrokerConfig | None = None) -> None:
         super().__init__(config)
         self.visibility_timeout = config.visibility_timeout if config is not None else 3600.0
-        self.poll_interval = float(flowrra_settings()["POLL_INTERVAL"])
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._arrived = asyncio.Event()
-        self._idle_wait = _FIRST_POLL
+        #: :meth:`wakeup` was called: the waiting fetch returns instead of looking again.
+        self._woken = False
         self.revoked_ids: set[str] = set()
-        self._listens = False
-        self._listener: asyncio.Task[None] | None = None
         #: Messages claimed by a claim that failed half-way, to give back at the next claim.
         self._stray: set[int] = set()
-        #: SQLite: the database file and its write-ahead log, watched while idle.
-        self._files: tuple[str, ...] = ()
-        #: MySQL (no LISTEN, no file): an idle worker looks at the newest message id.
-        self._probes = False
+        #: What ends an idle fetch early (LISTEN, the SQLite file, the newest id).
+        self.wakeups = Wakeups(self.alias)
 
     def _messages(self) -> QuerySet[QueuedMessage]:
         return QueuedMessage.objects.using(self.alias)
@@ -127,7 +83,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         await _once_more_on_a_new_connection(self._insert, self._rows(tasks))
-        self._arrived.set()
+        self.wakeups.set()
 
     async def store_and_enqueue(
         self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
@@ -141,7 +97,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         await _once_more_on_a_new_connection(
             self._write_and_insert, backend, pending, self._rows(tasks)
         )
-        self._arrived.set()
+        self.wakeups.set()
 
     def _write_and_insert(
         self, backend: DatabaseBackend, pending: Sequence[TaskResult], rows: list[tuple[Any, ...]]
@@ -195,7 +151,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         when = sql.datetime_adapter(connections[self.alias])
         return sql.Insert(QueuedMessage, _INSERT_FIELDS, [(*r[:-1], when(r[-1])) for r in rows])
 
-    def _stores_with(self, backend: BaseResultBackend) -> bool:
+    def _stores_with(self, backend: BaseResultBackend) -> TypeGuard[DatabaseBackend]:
         """True when ``backend`` keeps results in this broker's database, so one
         transaction can write results and messages together."""
         return isinstance(backend, DatabaseBackend) and backend.alias == self.alias
@@ -215,104 +171,32 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
     # -- consuming -------------------------------------------------------------------------
 
     async def fetch(self, queues: Sequence[str], max_count: int, timeout: float) -> list[Delivery]:
-        if self._listens and self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(
-                self._listen(), name="flowrra-listen"
-            )
         deadline = time.monotonic() + timeout
+        self._woken = False
         while True:
-            self._arrived.clear()
-            files_before = _signature(self._files)
-            newest_before = await database_thread.run(self._newest_id) if self._probes else 0
+            mark = await self.wakeups.mark()
             deliveries, revoked = await database_thread.run(self._claim, tuple(queues), max_count)
             self._learn_revoked(revoked)
             if deliveries:
-                self._idle_wait = _FIRST_POLL
+                self.wakeups.busy()
                 return deliveries
             left = deadline - time.monotonic()
             if left <= 0:
                 return []
-            try:
-                async with asyncio.timeout(min(self._idle_wait, left)):
-                    await self._until_arrived(files_before, newest_before)
-            except TimeoutError:
-                self._idle_wait = min(self._idle_wait * 2, self.poll_interval)
-
-    async def _until_arrived(
-        self, files_before: tuple[tuple[int, int], ...], newest_before: int
-    ) -> None:
-        """Return when this process enqueued or was woken, or another process committed
-        to the database since ``files_before`` (SQLite) or ``newest_before`` (MySQL) was
-        taken."""
-        if not self._files and not self._probes:
-            await self._arrived.wait()
-            return
-        arrived = asyncio.ensure_future(self._arrived.wait())
-        try:
-            while not await self._changed_since(files_before, newest_before):
-                done, _ = await asyncio.wait({arrived}, timeout=_FILE_CHECK)
-                if done:
-                    return
-        finally:
-            arrived.cancel()
-
-    async def _changed_since(
-        self, files_before: tuple[tuple[int, int], ...], newest_before: int
-    ) -> bool:
-        if self._probes:
-            return await database_thread.run(self._newest_id) != newest_before
-        return _signature(self._files) != files_before
-
-    def _newest_id(self) -> int:
-        """MySQL: the newest message id (an index lookup), which every enqueue raises."""
-        newest: int | None = self._messages().aggregate(newest=Max("id"))["newest"]
-        return newest or 0
+            await self.wakeups.idle(mark, left)
+            if self._woken:
+                return []
 
     def wakeup(self) -> None:
-        self._arrived.set()
-
-    async def _listen(self) -> None:
-        """Wake the idle fetch whenever any process enqueues (PostgreSQL ``LISTEN``), on a
-        connection of its own; reconnect with back-off while polling carries on."""
-        try:
-            import psycopg
-        except ImportError:  # psycopg2: polling only
-            return
-        params = await database_thread.run(_listen_params, self.alias)
-        delay = 1.0
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(**params) as listening:
-                    await listening.execute(f"LISTEN {CHANNEL}")
-                    delay = 1.0
-                    self._arrived.set()  # whatever came while nobody listened
-                    async for _ in listening.notifies():
-                        self._arrived.set()
-            except (psycopg.Error, OSError) as exc:
-                logger.warning(
-                    "Listening for new messages on PostgreSQL failed (%s); polling every %g s "
-                    "until it works again, in %g s",
-                    exc,
-                    self.poll_interval,
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _LISTEN_RETRY_MAX)
+        self._woken = True
+        self.wakeups.set()
 
     async def connect(self) -> None:
         await super().connect()
-        connection = connections[self.alias]
-        self._listens = connection.vendor == "postgresql"
-        self._probes = connection.vendor == "mysql"
-        if connection.vendor == "sqlite" and not connection.is_in_memory_db():
-            name = str(connection.settings_dict["NAME"])
-            self._files = (name, f"{name}-wal")
+        self.wakeups.connect()
 
     async def close(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+        await self.wakeups.close()
         await super().close()
 
     def _learn_revoked(self, held: list[str]) -> None:
@@ -327,6 +211,10 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         if self._stray:
             self._release_ids(sorted(self._stray))
             self._stray.clear()
+        if not queues:  # every queue (only the in-memory broker's worker asks so today)
+            queues = tuple(self._messages().values_list("queue", flat=True).distinct().order_by())
+            if not queues:
+                return [], self._held_revoked()
         now = time.time()
         rows = sql.claim(
             connections[self.alias],
@@ -420,7 +308,7 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
                 deliveries=0,  # a planned retry: its next delivery is no redelivery
             )
         )
-        self._arrived.set()
+        self.wakeups.set()
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         payload = await database_thread.run(
@@ -478,23 +366,26 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         return await database_thread.run(self._requeue_dead, letter_id)
 
     def _requeue_dead(self, dead_letter_id: int | str) -> bool:
+        pk = _int_or_none(dead_letter_id)
+        if pk is None:
+            return False
         with transaction.atomic(using=self.alias):
             letter = (
-                DeadLetterRow.objects.using(self.alias)
-                .select_for_update()
-                .filter(pk=_int_or_none(dead_letter_id))
-                .first()
+                DeadLetterRow.objects.using(self.alias).select_for_update().filter(pk=pk).first()
             )
             if letter is None:
                 return False
             task = requeueable(_letter(letter))
             self._insert(self._rows([task]))
             letter.delete()
-        self._arrived.set()
+        self.wakeups.set()
         return True
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
-        letters = DeadLetterRow.objects.using(self.alias).filter(pk=_int_or_none(letter_id))
+        pk = _int_or_none(letter_id)
+        if pk is None:
+            return False
+        letters = DeadLetterRow.objects.using(self.alias).filter(pk=pk)
         deleted, _ = await database_thread.run(letters.delete)
         return deleted > 0
 
@@ -603,29 +494,6 @@ async def _once_more_on_a_new_connection(fn: Callable[..., Any], *args: Any) -> 
     except (OperationalError, InterfaceError) as exc:
         logger.warning("A write to the queue failed (%s); retrying once on a new connection", exc)
         await database_thread.run(fn, *args)
-
-
-def _signature(files: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
-    """Modification time and size of each of ``files`` (0, 0 for a missing one): a commit
-    by any process changes the SQLite database file or its write-ahead log."""
-    signature = []
-    for name in files:
-        try:
-            stat = os.stat(name)
-        except FileNotFoundError:
-            signature.append((0, 0))
-        else:
-            signature.append((stat.st_mtime_ns, stat.st_size))
-    return tuple(signature)
-
-
-def _listen_params(alias: str) -> dict[str, Any]:
-    """Keyword arguments for ``psycopg.AsyncConnection.connect`` to the database ``alias``,
-    as Django connects to it (minus its sync cursor class and adapters)."""
-    params = connections[alias].get_connection_params()
-    for django_only in ("cursor_factory", "context"):
-        params.pop(django_only, None)
-    return {**params, "autocommit": True}
 
 
 def _raw_text(payload: Any) -> str:

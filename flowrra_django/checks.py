@@ -7,7 +7,9 @@
 * E006 ``USE_TZ = False`` (Flowrra stores aware UTC datetimes);
 * W001 a ``django://`` SQLite database whose ``OPTIONS`` set what concurrent submitters and
   workers cannot live with (flowrra_django fills in what they leave unset);
-* W010 live dashboard updates that cannot cross processes (see :mod:`.live`).
+* W010 live dashboard updates that cannot cross processes (see :mod:`.live`);
+* W020 a ``django://`` broker on PostgreSQL reached through a pooler, with no
+  ``DIRECT_DATABASE_URL`` for the idle workers' ``LISTEN`` (see :mod:`.wakeups`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 from .conf import find_problems, flowrra_settings, user_settings
-from .db import SQLITE_OPTIONS, database_alias, sqlite_problems
+from .database_thread import database_alias
 from .live import check_live_updates  # noqa: F401  (registers W010, the live dashboard's)
+from .sql import behind_pooler
+from .sqlite_options import SQLITE_OPTIONS, sqlite_problems
+from .wakeups import POOLED_HINT, pooled_warning
 
 VENDORS = ("sqlite", "postgresql", "mysql")
 
@@ -88,6 +93,31 @@ def _check_databases() -> list[CheckMessage]:
     return messages
 
 
+@register("flowrra", Tags.database)
+def check_listening(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W020: idle workers cannot LISTEN, as the ``django://`` broker's PostgreSQL database is
+    reached through a pooler and ``DIRECT_DATABASE_URL`` is unset. Asks the server, so it
+    runs where Django runs database checks (``migrate``, ``check --database``)."""
+    values = flowrra_settings()
+    url = values["BROKER_URL"]
+    if find_problems(user_settings()) or urlsplit(url).scheme.lower() != "django":
+        return []
+    alias = database_alias(url)
+    if alias not in (databases or ()) or values["DIRECT_DATABASE_URL"]:
+        return []
+    connection = connections[alias]
+    try:
+        pooled = connection.vendor == "postgresql" and behind_pooler(connection)
+    except DatabaseError:  # a database that does not answer is not judged here
+        return []
+    if not pooled:
+        return []
+    hint = f"{POOLED_HINT[0].upper()}{POOLED_HINT[1:]}."
+    return [Warning(f"{pooled_warning(alias)}.", hint=hint, id="flowrra.W020")]
+
+
 def _skips_locked(alias: str) -> bool:
     """False for a MySQL server without ``SKIP LOCKED`` (MySQL < 8, MariaDB < 10.6); the
     server is asked only for MySQL, and one that does not answer is not judged here."""
@@ -104,5 +134,5 @@ def _server(alias: str) -> str:
     connection = connections[alias]
     if connection.vendor != "mysql":
         return str(connection.vendor)
-    name = "MariaDB" if connection.mysql_is_mariadb else "MySQL"
-    return f"{name} {'.'.join(map(str, connection.mysql_version))}"
+    version = ".".join(map(str, connection.get_database_version()))
+    return f"{connection.display_name} {version}"

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # the django:// broker: longest pause between two looks at an empty queue (seconds); a
     # NOTIFY (PostgreSQL) or a change of the database file (SQLite) wakes an idle worker sooner
     "POLL_INTERVAL": 0.5,
+    # the django:// broker on PostgreSQL behind a transaction pooler (PgBouncer): a URL that
+    # reaches the database directly, on which idle workers LISTEN for new messages
+    "DIRECT_DATABASE_URL": None,
     # submit() inside transaction.atomic() waits for the commit
     "SUBMIT_ON_COMMIT": True,
     # flowrra_cleanup deletes finished results older than this many days
@@ -69,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Keys whose values a message never repeats.
-_SECRET_KEYS = frozenset({"API_TOKENS"})
+_SECRET_KEYS = frozenset({"API_TOKENS", "DIRECT_DATABASE_URL"})
 #: The shortest API token accepted (a guessable token is no protection).
 MIN_TOKEN_LENGTH = 24
 
@@ -85,6 +88,9 @@ EXECUTOR_KEYS = {
 }
 
 
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -94,6 +100,10 @@ _OWN_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "SHUTDOWN_TIMEOUT": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "HEARTBEAT_INTERVAL": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "POLL_INTERVAL": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
+    "DIRECT_DATABASE_URL": (
+        lambda v: v is None or (isinstance(v, str) and v.startswith(_POSTGRES_SCHEMES)),
+        "None or a PostgreSQL URL such as 'postgres://user:password@db-host:5432/name'",
+    ),
     "SUBMIT_ON_COMMIT": (lambda v: isinstance(v, bool), "True or False"),
     "CLEANUP_AFTER_DAYS": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,

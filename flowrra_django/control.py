@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrra.control.transport import MAILBOX_TTL, ControlTransport
 from flowrra.task import utcnow
 
-from .db import database_thread
+from .database_thread import database_thread
 from .models import ControlMessage
+
+if TYPE_CHECKING:
+    from .brokers import DatabaseBroker
 
 #: Seconds between a worker's looks at its mailbox.
 POLL = 0.2
@@ -24,8 +27,10 @@ REPLY_POLL = 0.02
 class DatabaseControl(ControlTransport):
     """Mailboxes in the broker's database (its ``alias``)."""
 
+    broker: DatabaseBroker  # transport_for() gives django:// brokers this transport
+
     def _rows(self) -> Any:
-        return ControlMessage.objects.using(self.broker.alias)  # type: ignore[attr-defined]
+        return ControlMessage.objects.using(self.broker.alias)
 
     async def _put(self, mailbox: str, payload: dict[str, Any]) -> None:
         def put() -> None:

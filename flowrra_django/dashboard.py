@@ -17,7 +17,7 @@ from flowrra.scheduler import Scheduler
 from flowrra.ui import ScheduleService, UIService
 
 from . import runtime
-from .scheduling import DjangoSchedulerBackend
+from .schedule_store import DjangoSchedulerBackend
 
 T = TypeVar("T")
 
@@ -40,6 +40,6 @@ def call(use: Callable[[Services], Awaitable[T]]) -> T:
         try:
             return await use(Services(UIService(manager), ScheduleService(manager)))
         finally:
-            await scheduler.backend.close()
+            await scheduler.store.close()
 
     return runtime.run_sync(run)

@@ -18,30 +18,26 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 
+from flowrra.ui.live import TASK_FIELDS, WORKER_FIELDS, event_key, slim_event, slim_task
+
 from .conf import flowrra_settings
+
+__all__ = [
+    "GROUP",
+    "TASK_FIELDS",
+    "WORKER_FIELDS",
+    "event_key",
+    "interval",
+    "mode",
+    "slim_event",
+    "slim_task",
+]
 
 Mode = Literal["channels", "poll", "off"]
 
 #: The channel layer group every consumer of the channels path joins.
 GROUP = "flowrra.events"
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
-#: The fields of a task that travel with its events (results, arguments and tracebacks stay
-#: in the result store: pages that show them read them there).
-TASK_FIELDS = (
-    "task_id",
-    "status",
-    "task_name",
-    "error_type",
-    "submitted_at",
-    "started_at",
-    "finished_at",
-    "runtime",
-    "retries",
-    "queue",
-    "priority",
-    "worker",
-)
-WORKER_FIELDS = ("id", "hostname", "pid", "last_heartbeat", "queues", "processed", "failed")
 
 
 def layer_backend() -> str | None:
@@ -55,7 +51,7 @@ def mode() -> Mode:
     """Which path live updates take in this process (see the module's docstring)."""
     chosen = flowrra_settings()["LIVE_UPDATES"]
     if chosen in ("channels", "poll", "off"):
-        return chosen  # type: ignore[no-any-return]
+        return chosen
     backend = layer_backend()
     return "channels" if backend and backend != IN_MEMORY_LAYER else "poll"
 
@@ -63,38 +59,6 @@ def mode() -> Mode:
 def interval() -> float:
     """Seconds over which a task's states are coalesced to its latest one."""
     return float(flowrra_settings()["LIVE_INTERVAL"])
-
-
-def slim_task(task: dict[str, Any]) -> dict[str, Any]:
-    """What a ``task.update`` event carries of ``TaskResult.to_dict``; errors cut short."""
-    slim = {key: task.get(key) for key in TASK_FIELDS}
-    error = task.get("error")
-    slim["error"] = error[:300] if isinstance(error, str) else error
-    return slim
-
-
-def slim_event(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The event as it travels to browsers, or None for events the dashboard ignores."""
-    kind = event.get("type")
-    if kind == "task.update" and isinstance(event.get("task"), dict):
-        return {"type": kind, "task": slim_task(event["task"])}
-    if (
-        isinstance(kind, str)
-        and kind.startswith("worker.")
-        and isinstance(event.get("worker"), dict)
-    ):
-        worker = event["worker"]
-        return {"type": kind, "worker": {key: worker.get(key) for key in WORKER_FIELDS}}
-    return None
-
-
-def event_key(event: dict[str, Any]) -> tuple[str, str]:
-    """What successive events replace each other by: one task, or one worker."""
-    if event["type"] == "task.update":
-        return ("task", str(event["task"]["task_id"]))
-    if event["type"].startswith("worker."):
-        return ("worker", str(event["worker"]["id"]))
-    return ("other", event["type"])
 
 
 @register("flowrra")

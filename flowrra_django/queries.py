@@ -67,20 +67,23 @@ def page_ids(rows: QuerySet[TaskResultRow], query: q.ResultQuery) -> tuple[list[
     exact = list(ordered.filter(task_id=query.search).values_list("id", flat=True)[:1])
     if exact:
         return exact, None, False
-    ids = _search(ordered, query.search, want)
+    ids = _search(ordered, query.search, want, newest_first=query.order == "newest")
     if len(ids) >= want:
         return ids, None, False
     edge = list(
         ordered.values_list("submitted_at", "id")[q.SEARCH_WINDOW - 1 : q.SEARCH_WINDOW + 1]
     )
-    if len(edge) < 2:
+    if len(edge) < 2 or edge[0][0] is None:
         return ids, None, False
     return ids, q.Cursor(edge[0][0], str(edge[0][1])), True
 
 
-def _search(ordered: QuerySet[TaskResultRow], text: str, want: int) -> list[int]:
-    """Ids of up to ``want`` rows among the first ``SEARCH_WINDOW`` of ``ordered`` whose
-    name, arguments or error contain ``text`` (case-insensitive), in the same order."""
+def _search(
+    ordered: QuerySet[TaskResultRow], text: str, want: int, *, newest_first: bool
+) -> list[int]:
+    """Ids of up to ``want`` rows among the first ``SEARCH_WINDOW`` of ``ordered`` (newest
+    or oldest first) whose name, arguments or error contain ``text`` (case-insensitive), in
+    the same order."""
     window = ordered.values("id", "submitted_at", "task_name", "args", "kwargs", "error")
     inner, params = window[: q.SEARCH_WINDOW].query.sql_with_params()
     connection = connections[ordered.db]
@@ -104,7 +107,7 @@ def _search(ordered: QuerySet[TaskResultRow], text: str, want: int) -> list[int]
         text_of.format(column(quote("kwargs"))),
     ]
     condition = " OR ".join(f"{expression} {like} %s ESCAPE '!'" for expression in columns)
-    direction = "DESC" if ordered.query.order_by[0].startswith("-") else "ASC"
+    direction = "DESC" if newest_first else "ASC"
     sql = (
         f"SELECT w.{quote('id')} FROM ({inner}) w WHERE {condition} "
         f"ORDER BY w.{quote('submitted_at')} {direction}, w.{quote('id')} {direction} LIMIT %s"

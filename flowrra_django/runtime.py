@@ -39,15 +39,16 @@ _thread: threading.Thread | None = None
 
 
 def register_schemes() -> None:
-    """Map ``django://`` to the ORM broker, result backend and schedule store (idempotent)."""
+    """Map ``django://`` to the ORM broker, result backend, schedule store and control
+    transport (idempotent)."""
     from flowrra.backends import BACKENDS
     from flowrra.brokers import BROKERS
     from flowrra.control import CONTROLS
-    from flowrra.scheduler.backends import SCHEDULER_BACKENDS
+    from flowrra.scheduler.backends import SCHEDULE_STORES
 
     BROKERS.register("django", "flowrra_django.brokers:DatabaseBroker")
     BACKENDS.register("django", "flowrra_django.backends:DatabaseBackend")
-    SCHEDULER_BACKENDS.register("django", "flowrra_django.scheduling:DjangoSchedulerBackend")
+    SCHEDULE_STORES.register("django", "flowrra_django.schedule_store:DjangoSchedulerBackend")
     CONTROLS.register("django", "flowrra_django.control:DatabaseControl")
 
 
@@ -204,7 +205,7 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 async def run_async(make: Callable[[], Awaitable[T]]) -> T:
     """Await the coroutine ``make()`` on the app's loop from any event loop."""
-    target = _loop or await asyncio.to_thread(loop)
+    target = _loop if _loop is not None else await asyncio.to_thread(loop)
     if target is asyncio.get_running_loop():
         return await make()
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_as_coroutine(make), target))

@@ -33,7 +33,17 @@ def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def _column(connection: BaseDatabaseWrapper, model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+    return connection.ops.quote_name(_column_name(model, field))
+
+
+def _column_name(model: type[Model], name: str) -> str:
+    """The column of ``model``'s field ``name`` (a field with a column of its own: not a
+    reverse relation or a many-to-many)."""
+    field = model._meta.get_field(name)
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} has no column of its own")
+    return column
 
 
 def datetime_adapter(
@@ -72,7 +82,7 @@ def insert(
     on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
     if connection.vendor != "postgresql":
         notify = None
-    elif len(rows) >= COPY_ROWS:
+    elif len(rows) >= COPY_ROWS and not (on_conflict and behind_pooler(connection)):
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
         if notify is not None:
             with connection.cursor() as cursor:
@@ -103,7 +113,7 @@ def _on_conflict(
     if replace_on is None:
         return ""
     if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
-        names = [model._meta.get_field(f).column for f in fields if f != replace_on]
+        names = [_column_name(model, f) for f in fields if f != replace_on]
         suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
         return f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
     key = _column(connection, model, replace_on)
@@ -125,7 +135,8 @@ def insert_together(
 ) -> None:
     """PostgreSQL: a few rows into several tables as one statement, with a ``NOTIFY`` on
     ``notify``: one round trip, and all or nothing without a transaction of its own."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for number, (model, fields, rows, replace_on) in enumerate(inserts):
         columns = [_column(connection, model, field) for field in fields]
         one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -137,6 +148,27 @@ def insert_together(
         params.extend(value for row in rows for value in row)
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT pg_notify(%s, '')", [*params, notify])
+
+
+#: Per PostgreSQL connection: whether a pooler stands between it and the server.
+_pooled: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+#: The server process running a statement; a pooler's clients are told another at connect.
+BACKEND_PID = "SELECT pg_backend_pid()"
+
+
+def behind_pooler(connection: BaseDatabaseWrapper) -> bool:
+    """PostgreSQL: True when a pooler (PgBouncer, ...) stands between ``connection`` and the
+    server, as the backend running its statements is not the one announced at connect.
+    Session state (``SET``, temporary tables, ``LISTEN``) then need not last from one
+    transaction to the next, so Flowrra keeps none on such a connection."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _pooled:
+        with connection.cursor() as cursor:
+            cursor.execute(BACKEND_PID)
+            (running,) = cursor.fetchone()
+        _pooled[raw] = raw.info.backend_pid != running
+    return _pooled[raw]
 
 
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).
@@ -159,7 +191,9 @@ def _copy(
     on_conflict: str,
 ) -> None:
     """PostgreSQL: ``COPY`` the rows (encoded in C, no statement to parse per row); for an
-    upsert into a temporary table first, then one ``INSERT ... SELECT ... ON CONFLICT``."""
+    upsert into a temporary table first, then one ``INSERT ... SELECT ... ON CONFLICT``
+    (not behind a pooler, where the table made in one transaction may be missing in the
+    next)."""
     table = target = _table(connection, model)
     # savepoint=False: inside the caller's transaction (store_and_ack) this adds nothing
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
@@ -228,11 +262,12 @@ def claim(
     if connection.vendor == "mysql":
         return _claim_mysql(connection, model, queues, limit, claimant, now, until)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A queue table filled faster than autovacuum analyzes it has statistics saying
-            # it is nearly empty, and the planner then sorts the whole backlog at every
-            # claim; without sorting, walking the ready index in order is the only plan.
-            # This session runs only Flowrra's own statements (see flowrra_django.db).
+        # A queue table filled faster than autovacuum analyzes it has statistics saying it
+        # is nearly empty, and the planner then sorts the whole backlog at every claim;
+        # without sorting, walking the ready index in order is the only plan. This session
+        # runs only Flowrra's own statements (see flowrra_django.database_thread); a
+        # pooler's session would pass the setting on to other clients.
+        if connection.vendor == "postgresql" and not behind_pooler(connection):
             _once(connection, cursor, "SET enable_sort = off")
         cursor.execute(
             f"UPDATE {table} SET {ready} = %s, {claimed_by} = NULL "

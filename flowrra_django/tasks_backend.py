@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,7 +254,7 @@ class FlowrraTaskBackend(BaseTaskBackend):
 
     # -- system checks ----------------------------------------------------------------------
 
-    def check(self, **kwargs: Any) -> Iterable[CheckMessage]:
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
         """Report queue names Flowrra cannot use and bad ``OPTIONS``."""
         messages = list(super().check(**kwargs))
         where = f"TASKS[{self.alias!r}]"

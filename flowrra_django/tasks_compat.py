@@ -7,10 +7,13 @@ either raises ``ImproperlyConfigured`` saying what to install.
 from __future__ import annotations
 
 from importlib.util import find_spec
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
-if find_spec("django.tasks") is not None:
+# The type checker reads Django 6's names (django-stubs has them); the backport's are the
+# same interface under other classes, so it checks only this branch.
+if TYPE_CHECKING or find_spec("django.tasks") is not None:
     from django.tasks import task_backends
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import (
@@ -29,9 +32,9 @@ if find_spec("django.tasks") is not None:
 
     SOURCE = "django.tasks"
 elif find_spec("django_tasks") is not None:
-    from django_tasks import task_backends  # type: ignore[no-redef]
-    from django_tasks.backends.base import BaseTaskBackend  # type: ignore[no-redef]
-    from django_tasks.base import (  # type: ignore[no-redef]
+    from django_tasks import task_backends
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks.base import (
         DEFAULT_TASK_PRIORITY,
         TASK_MAX_PRIORITY,
         TASK_MIN_PRIORITY,
@@ -41,19 +44,19 @@ elif find_spec("django_tasks") is not None:
         TaskResult,
         TaskResultStatus,
     )
-    from django_tasks.exceptions import (  # type: ignore[no-redef]
+    from django_tasks.exceptions import (
         InvalidTaskBackendError as InvalidTaskBackend,
     )
-    from django_tasks.exceptions import (  # type: ignore[no-redef]
+    from django_tasks.exceptions import (
         InvalidTaskError as InvalidTask,
     )
-    from django_tasks.exceptions import TaskResultDoesNotExist  # type: ignore[no-redef]
-    from django_tasks.signals import (  # type: ignore[no-redef]
+    from django_tasks.exceptions import TaskResultDoesNotExist
+    from django_tasks.signals import (
         task_enqueued,
         task_finished,
         task_started,
     )
-    from django_tasks.utils import normalize_json  # type: ignore[no-redef]
+    from django_tasks.utils import normalize_json
 
     SOURCE = "django_tasks"
 else:

@@ -88,7 +88,7 @@ def django_result(result: FlowrraResult, task: Task, alias: str) -> TaskResult:
                 traceback=result.traceback or result.error or "",
             )
         )
-    converted = TaskResult(
+    converted: TaskResult[Any, Any] = TaskResult(
         task=task,
         id=result.task_id,
         status=STATUSES[result.status],

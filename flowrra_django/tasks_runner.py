@@ -29,7 +29,7 @@ from flowrra.task import Task as Message
 from flowrra.worker import current_task
 
 from . import runtime
-from .api import _with_connection_cleanup
+from .api import with_connection_cleanup
 from .tasks_compat import (
     Task,
     TaskContext,
@@ -84,8 +84,9 @@ def _runner(declared: Task, sender: type) -> Callable[..., Awaitable[Any]]:
     signature = inspect.signature(func)
     if declared.takes_context:  # callers never pass the context: the runner does
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+    # inspect.signature() reads it; the type checker knows no such attribute of a function
     run.__signature__ = signature  # type: ignore[attr-defined]
-    return _with_connection_cleanup(run, False)
+    return with_connection_cleanup(run, False)
 
 
 def _running_result(

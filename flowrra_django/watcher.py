@@ -10,8 +10,6 @@ changed into a ``task.update`` event; worker heartbeats likewise.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,13 +18,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from flowrra.task import TaskStatus
+from flowrra.ui.live import Watcher
 
 from . import live
 from .models import TaskResult, WorkerHeartbeat
-
-logger = logging.getLogger(__name__)
-
-Listener = Callable[[list[dict[str, Any]]], None]
 
 #: Seconds between two looks at the database.
 POLL_SECONDS = 0.7
@@ -41,37 +36,20 @@ ACTIVE = (TaskStatus.RUNNING.value, TaskStatus.RETRYING.value)
 FIELDS = ("id", *live.TASK_FIELDS, "error")
 
 
-class DatabaseWatcher:
+class DatabaseWatcher(Watcher):
     """Polls while it has listeners; each gets lists of events (``resync`` when too many)."""
 
     def __init__(self, poll_seconds: float = POLL_SECONDS) -> None:
-        self.poll_seconds = poll_seconds
-        self._listeners: set[Listener] = set()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(poll_seconds)
         self._tasks: dict[str, tuple[Any, ...]] = {}
         self._workers: dict[str, Any] = {}
         self._since: datetime | None = None
 
-    def add(self, listener: Listener) -> None:
-        self._listeners.add(listener)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    def remove(self, listener: Listener) -> None:
-        self._listeners.discard(listener)
-
-    async def _run(self) -> None:
+    def reset(self) -> None:
         self._since = None
-        while self._listeners:
-            try:
-                events = await database_sync_to_async(self.look)()
-            except Exception:
-                logger.warning("Live updates could not read the results table", exc_info=True)
-                events = []
-            if events:
-                for listener in list(self._listeners):
-                    listener(events)
-            await asyncio.sleep(self.poll_seconds)
+
+    async def changes(self) -> list[dict[str, Any]]:
+        return await database_sync_to_async(self.look)()
 
     def look(self) -> list[dict[str, Any]]:
         """One look: the events since the previous one (none at the first, which primes)."""

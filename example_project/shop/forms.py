@@ -17,7 +17,7 @@ CHOICES = [
 
 class SubmitTaskForm(forms.Form):
     task = forms.ChoiceField(choices=CHOICES)
-    url = forms.URLField(required=False, help_text="for check_url; blank: this site's login page")
+    url = forms.URLField(required=False, help_text="for check_url; blank: this site's first page")
     limit = forms.IntegerField(
         required=False,
         min_value=0,

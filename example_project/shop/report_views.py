@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from .reports import summarize_results
+from .views import site_context
 
 try:
     from django.tasks.exceptions import TaskResultDoesNotExist
@@ -46,5 +47,5 @@ class ReportView(LoginRequiredMixin, View):
                 results.append(summarize_results.get_result(result_id))
             except TaskResultDoesNotExist:
                 continue  # cleaned up since
-        context = {"form": form, "results": results}
+        context = {**site_context(request), "form": form, "results": results}
         return render(request, "shop/report.html", context, status=status)

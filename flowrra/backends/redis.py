@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..redis_commands import RedisComponent, RedisConnection
+from ..redis_connection import RedisComponent, RedisConnection
 from ..redis_url import RedisTarget, parse_redis_url
 from ..serialization import dumps, loads
 from ..task import FINAL_STATES, TaskResult, TaskStatus

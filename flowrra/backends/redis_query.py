@@ -63,7 +63,7 @@ async def _merged_ids(walks: list[_Walk], newest: bool, budget: int) -> list[str
         if not live:
             break
         pick = max if newest else min
-        _, walk = pick(live, key=lambda pair: pair[0])  # type: ignore[arg-type,return-value]
+        _, walk = pick(live, key=lambda pair: pair[0])
         ids.append(walk.buffer.pop()[1])
     return ids
 

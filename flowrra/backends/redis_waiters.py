@@ -32,7 +32,7 @@ from ..task import FINAL_STATES, TaskResult
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
 
-    from ..redis_commands import RedisConnection
+    from ..redis_connection import RedisConnection
 
 logger = logging.getLogger(__name__)
 

@@ -53,8 +53,6 @@ class BaseBroker(ABC):
 
     #: Messages outlive this process (False only for the in-memory broker).
     durable: ClassVar[bool] = True
-    supports_delay: ClassVar[bool] = True
-    supports_priority: ClassVar[bool] = True
     #: Ids revoked by other processes, as far as this broker has learned (a shared broker
     #: keeps it current while it fetches); a worker skips buffered messages with these ids.
     revoked_ids: Collection[str] = frozenset()

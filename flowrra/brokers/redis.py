@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
+from ..plugins import mask_url
 from ..redis_cluster import tag_of
-from ..redis_commands import RedisComponent, RedisConnection
-from ..redis_url import hash_tagged, mask_redis_url, parse_redis_url
+from ..redis_connection import RedisComponent, RedisConnection
+from ..redis_url import hash_tagged, parse_redis_url
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -189,7 +190,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         wake_key = self._key("wake", self.consumer_id)
         while True:
             # a sleeper announces how long it may block, so a dead one is never handed work
-            nap = self._block(deadline - time.monotonic()) if timeout > 0 else 0
+            nap = self.block_timeout(deadline - time.monotonic()) if timeout > 0 else 0
             register = nap > 0
             reply = await self._script(
                 "fetch",
@@ -213,7 +214,7 @@ class RedisBroker(RedisComponent, BaseBroker):
                 return []
             if reply[1]:
                 left = min(left, max(float(reply[1]) - time.time(), 0.001))
-            woke = await self.redis.runner.execute("BLPOP", wake_key, self._block(left))
+            woke = await self.redis.runner.execute("BLPOP", wake_key, self.block_timeout(left))
             if woke is not None and woke[1] != b"1":
                 # a message handed over while we slept: "<tag>|<message>"; the next fetch
                 # still leaves the sleepers of the other queues (_sleeping stays set)
@@ -229,7 +230,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         assert self.config is not None
         return self.config.visibility_timeout
 
-    def _block(self, seconds: float) -> float:
+    def block_timeout(self, seconds: float) -> float:
         """A BLPOP timeout that ends before the socket timeout would cut it."""
         assert self.config is not None
         return round(max(0.001, min(seconds, self.config.socket_timeout / 2)), 3)
@@ -418,7 +419,7 @@ def _queue_visibility(extra: dict[str, str], url: str) -> dict[str, float]:
                 raise ValueError("it must be a number of seconds > 0")
         except ValueError as exc:
             raise ConfigurationError(
-                f"Invalid option {name}={raw!r} in broker URL {mask_redis_url(url)!r}: {exc}"
+                f"Invalid option {name}={raw!r} in broker URL {mask_url(url)!r}: {exc}"
             ) from None
         timeouts[queue] = seconds
     return timeouts

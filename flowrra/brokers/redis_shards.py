@@ -29,7 +29,7 @@ from .redis import RedisBroker
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
-    from ..redis_commands import RedisConnection
+    from ..redis_connection import RedisConnection
     from ..task import Task, TaskResult
     from .stats import DeadLetter, QueueLevel
 
@@ -246,16 +246,17 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
         ]
         return sorted(letters, key=lambda letter: letter.at or 0, reverse=True)[:limit]
 
-    def _letter(self, letter_id: str) -> tuple[RedisBroker, str]:
+    def _letter(self, letter_id: str) -> tuple[RedisBroker, str] | None:
+        """The shard and its own id of ``<shard>.<id>``; None for any other id."""
         shard, _, own = str(letter_id).partition(".")
         if not (shard.isdigit() and int(shard) < len(self.shards) and own):
-            raise ValueError(f"unknown dead letter id {letter_id!r}; expected <shard>.<id>")
+            return None
         return self.shards[int(shard)], own
 
     async def requeue_dead_letter(self, letter_id: str) -> bool:
-        shard, own = self._letter(letter_id)
-        return await shard.requeue_dead_letter(own)
+        found = self._letter(letter_id)
+        return found is not None and await found[0].requeue_dead_letter(found[1])
 
     async def delete_dead_letter(self, letter_id: str) -> bool:
-        shard, own = self._letter(letter_id)
-        return await shard.delete_dead_letter(own)
+        found = self._letter(letter_id)
+        return found is not None and await found[0].delete_dead_letter(found[1])

@@ -5,33 +5,36 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .transport import MAILBOX_TTL, ControlTransport
+
+if TYPE_CHECKING:
+    from ..brokers.redis import RedisBroker
 
 
 class RedisControl(ControlTransport):
     """``<prefix>:control:<worker id>`` holds commands, ``<prefix>:control:reply:<id>``
     the reply; both expire after :data:`MAILBOX_TTL` seconds."""
 
+    broker: RedisBroker  # transport_for() gives redis:// brokers this transport
+
     def _key(self, *parts: str) -> str:
-        return ":".join((self.broker.prefix, "control", *parts))  # type: ignore[attr-defined]
+        return ":".join((self.broker.prefix, "control", *parts))
 
     @property
     def _run(self) -> Any:
-        return self.broker.redis.runner.execute  # type: ignore[attr-defined]
+        return self.broker.redis.runner.execute
 
     async def _push(self, key: str, value: dict[str, Any]) -> None:
         await self._run("RPUSH", key, json.dumps(value))
         await self._run("EXPIRE", key, MAILBOX_TTL)
 
     async def _pop(self, key: str, timeout: float) -> dict[str, Any] | None:
-        # each BLPOP ends well before the socket timeout would cut it, as the broker's do
-        longest = self.broker.config.socket_timeout / 2  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            popped = await self._run("BLPOP", key, round(max(0.01, min(left, longest)), 3))
+            popped = await self._run("BLPOP", key, self.broker.block_timeout(left))
             if popped is not None:
                 return json.loads(popped[1])
             if deadline - time.monotonic() <= 0:

@@ -76,9 +76,9 @@ def _child_main(conn: Connection, initializer: str | None) -> None:
 class _Slot:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, context: multiprocessing.context.BaseContext, initializer: str | None):
+    def __init__(self, context: multiprocessing.context.SpawnContext, initializer: str | None):
         self.conn, child_conn = context.Pipe(duplex=True)
-        self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
+        self.process: BaseProcess = context.Process(
             target=_child_main, args=(child_conn, initializer), daemon=True, name="flowrra-cpu"
         )
         self.process.start()
@@ -145,7 +145,12 @@ class CPUExecutor(BaseTaskExecutor):
         loop = asyncio.get_running_loop()
         readable: asyncio.Future[None] = loop.create_future()
         fd = slot.conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+
+        def wake() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        loop.add_reader(fd, wake)
         try:
             slot.conn.send(message)
             try:

@@ -18,8 +18,7 @@ app. Inside a worker, executors only run tasks (``execute``) and none of this is
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ..exceptions import ExecutorNotRunningError
 
@@ -96,14 +95,10 @@ class Standalone:
         """The stored result of ``task_id`` in whatever state it is, or None."""
         return await self.app.get_result(task_id)
 
-    async def __aenter__(self) -> Any:
-        await self.start()
+    # ``async with`` is the app's: it decides how an exit with an error stops
+    async def __aenter__(self) -> Self:
+        await self.app.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop(wait=exc_type is None)
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.app.__aexit__(*exc_info)

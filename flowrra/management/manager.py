@@ -93,8 +93,8 @@ class FlowrraManager:
         """Every schedule (or only the enabled ones), soonest due first; [] without a scheduler."""
         if self.scheduler is None:
             return []
-        backend = self.scheduler.backend
-        tasks = await (backend.list_enabled() if enabled_only else backend.list_all())
+        store = self.scheduler.store
+        tasks = await (store.list_enabled() if enabled_only else store.list_all())
         return [task.to_dict() for task in tasks]
 
     async def get_schedule(self, schedule_id: str) -> dict[str, Any] | None:
@@ -108,12 +108,12 @@ class FlowrraManager:
         scheduler = self.scheduler
         if scheduler is None:
             return None
-        tasks = await scheduler.backend.list_all()
+        tasks = await scheduler.store.list_all()
         enabled = sum(1 for task in tasks if task.enabled)
-        due = await scheduler.backend.next_due_at()
+        due = await scheduler.store.next_due_at()
         return {
             "running": scheduler.is_running,
-            "backend": scheduler.backend.describe(),
+            "backend": scheduler.store.describe(),
             "check_interval": scheduler.check_interval,
             "total_schedules": len(tasks),
             "enabled_schedules": enabled,

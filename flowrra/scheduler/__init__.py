@@ -5,15 +5,15 @@ them while the app runs; ``flowrra_django`` adds the ``django://`` store and
 ``manage.py flowrra_beat``. Cron needs ``pip install 'flowrra[cron]'``.
 """
 
-from .backends import SCHEDULER_BACKENDS, BaseSchedulerBackend, Claim, MemorySchedulerBackend
+from .backends import SCHEDULE_STORES, BaseSchedulerBackend, Claim, MemorySchedulerBackend
 from .clock import Clock, ManualClock, SystemClock
 from .cron import CronExpression, next_fire_time
 from .models import Decision, MissedPolicy, ScheduledTask, ScheduleType, decide, normalize_schedule
 from .scheduler import SCHEDULE_FIRED, Scheduler
 
 __all__ = [
-    "SCHEDULER_BACKENDS",
     "SCHEDULE_FIRED",
+    "SCHEDULE_STORES",
     "BaseSchedulerBackend",
     "Claim",
     "Clock",

@@ -102,7 +102,9 @@ class CronExpression:
     def __hash__(self) -> int:
         return hash(self.expression)
 
-    def _next_wall(self, wall: dt.datetime) -> dt.datetime:
+    def next_wall_time(self, wall: dt.datetime) -> dt.datetime:
+        """The first naive wall-clock time strictly after the naive ``wall`` that matches the
+        expression, with no time zone in play (:func:`next_fire_time` adds it)."""
         with self._lock:  # one shared iterator: ``cron_for`` caches instances across threads
             self._iter.set_current(wall, force=True)
             result: dt.datetime = self._iter.get_next(dt.datetime)
@@ -153,7 +155,7 @@ def next_fire_time(cron: CronExpression, after: dt.datetime, zone: dt.tzinfo) ->
     after = after.astimezone(UTC)
     wall = after.astimezone(zone).replace(tzinfo=None, fold=0)
     while True:
-        wall = cron._next_wall(wall)
+        wall = cron.next_wall_time(wall)
         moment = _resolve(wall, zone, after, cron.every_hour)
         if moment is None:
             continue
@@ -209,7 +211,7 @@ def _first_in_repeat(
     change = _transition(after, moment, zone)
     repeat_start = change.astimezone(zone).replace(tzinfo=None, fold=0)
     repeat_end = (change - dt.timedelta(microseconds=1)).astimezone(zone).replace(tzinfo=None)
-    wall = cron._next_wall(repeat_start - dt.timedelta(seconds=1))
+    wall = cron.next_wall_time(repeat_start - dt.timedelta(seconds=1))
     if wall > repeat_end:
         return None
     candidate = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)

@@ -1,57 +1,53 @@
-"""Scheduler: submits registered tasks on cron, interval and one-off schedules.
+"""Scheduler: defines cron, interval and one-off schedules of registered tasks, and fires
+them through its :class:`~flowrra.scheduler.beat.Beat` (the firing loop it extends).
 
-It sleeps until the next schedule is due (never longer than ``check_interval``, which bounds
-how late a change made by another process is seen), and wakes at once when a schedule is
-added or changed through it. Each occurrence is claimed in the store before it is submitted,
-so schedulers sharing a store never fire one twice.
+Defining a schedule checks everything first (the task, its arguments, the options, the
+expression), stores it, and wakes the beat so it is planned at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
-import os
-import socket
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..registry import TaskRegistry, TaskSpec, validate_options
 from ..serialization import transfer_arguments
 from ..task import new_task_id
-from .backends import BaseSchedulerBackend, Claim, create_backend
-from .clock import Clock, SystemClock
+from .backends import BaseSchedulerBackend, create_store
+from .beat import SCHEDULE_FIRED, Beat
+from .clock import Clock
 from .models import (
     DEFAULT_MISFIRE_GRACE,
-    Decision,
     MissedPolicy,
     ScheduledTask,
     ScheduleType,
-    count_passed_over,
-    decide,
     normalize_schedule,
 )
-from .submission import SubmitCallback, submit_fired
 
 if TYPE_CHECKING:
     from ..app import Flowrra
 
-logger = logging.getLogger(__name__)
-
-SCHEDULE_FIRED = "schedule.fired"
-#: How often (seconds) a running scheduler records its last pass in its store.
-PASS_RECORD_INTERVAL = 5.0
-#: This process's name among beats.
-BEAT_NAME = f"{socket.gethostname()}:{os.getpid()}"
+__all__ = ["SCHEDULE_FIRED", "Scheduler"]
 
 
-class Scheduler:
-    """Runs schedules stored in ``backend`` against ``registry``'s tasks.
+class _Fields(NamedTuple):
+    """What the three ways of defining a schedule share, besides the task and its arguments."""
+
+    task_id: str | None
+    enabled: bool
+    description: str | None
+    max_retries: int | None
+    retry_delay: float | None
+    priority: int | None
+
+
+class Scheduler(Beat):
+    """Runs schedules kept in ``backend`` (a schedule store, or its URL) against
+    ``registry``'s tasks.
 
     Usually made by ``app.create_scheduler()``, which submits through the app and starts
-    and stops with it. ``clock`` replaces real time (see :class:`ManualClock`);
-    ``misfire_grace`` is how late (seconds) a run may be found before its schedule's
-    missed policy applies; ``batch_size`` is how many due schedules are claimed at once.
+    and stops with it. The other arguments are the beat's (see :class:`Beat`).
     """
 
     def __init__(
@@ -65,65 +61,15 @@ class Scheduler:
         misfire_grace: float = DEFAULT_MISFIRE_GRACE,
         batch_size: int = 500,
     ) -> None:
-        if not isinstance(check_interval, int | float) or check_interval <= 0:
-            raise ValueError(
-                f"check_interval must be a number of seconds > 0, got {check_interval!r}"
-            )
-        if not isinstance(misfire_grace, int | float) or misfire_grace < 0:
-            raise ValueError(
-                f"misfire_grace must be a number of seconds >= 0, got {misfire_grace!r}"
-            )
-        self.backend = create_backend(backend)
+        super().__init__(
+            create_store(backend),
+            check_interval,
+            app=app,
+            clock=clock,
+            misfire_grace=misfire_grace,
+            batch_size=batch_size,
+        )
         self.registry = registry if registry is not None or app is None else app.registry
-        self.check_interval = float(check_interval)
-        self.app = app
-        self.clock: Clock = clock or SystemClock()
-        self.misfire_grace = float(misfire_grace)
-        self.batch_size = batch_size
-        self._submit_callback: SubmitCallback | None = None
-        self._loop_task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-        self._stopping = False
-        self._asleep_until: dt.datetime | None = None
-        self._pass_recorded_at: dt.datetime | None = None
-
-    def set_submit_callback(self, callback: SubmitCallback) -> None:
-        """Submit through ``await callback(task_name, *args, **kwargs)`` instead of the app
-        (``scheduler.set_submit_callback(app.submit)`` works; a schedule's queue and
-        priority options are then not applied)."""
-        self._submit_callback = callback
-
-    @property
-    def is_running(self) -> bool:
-        return self._loop_task is not None and not self._loop_task.done()
-
-    async def start(self) -> None:
-        """Connect the store and start firing schedules in the background."""
-        if self.is_running:
-            return
-        if self._submit_callback is None and self.app is None:
-            raise ValueError(
-                "The scheduler has nowhere to submit tasks: create it with "
-                "app.create_scheduler(), or call scheduler.set_submit_callback(app.submit)"
-            )
-        await self.backend.connect()
-        self._stopping = False
-        self._loop_task = asyncio.create_task(self._run(), name="flowrra-scheduler")
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop firing and close the store. A pass in progress may finish its submissions
-        for up to ``timeout`` seconds, so a claimed occurrence is not dropped half-way."""
-        task, self._loop_task = self._loop_task, None
-        if task is not None:
-            self._stopping = True
-            self._changed.set()
-            try:
-                await asyncio.wait_for(task, timeout)
-            except TimeoutError:
-                logger.warning("Scheduler pass still running after %g s; cancelled", timeout)
-        await self.backend.close()
-
-    # -- defining schedules -----------------------------------------------------------------
 
     async def schedule_cron(
         self,
@@ -146,18 +92,8 @@ class Scheduler:
         Raises ``ValueError`` for an invalid expression, an unknown task or option and
         ``TypeError`` for arguments that are not JSON; nothing is stored then.
         """
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.CRON,
-            "",
-            enabled=enabled,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
-        )
-        return await self._add(draft, cron, args, kwargs, options)
+        fields = _Fields(task_id, enabled, description, max_retries, retry_delay, priority)
+        return await self._add(ScheduleType.CRON, task_name, cron, args, kwargs, fields, options)
 
     async def schedule_interval(
         self,
@@ -175,18 +111,10 @@ class Scheduler:
     ) -> str:
         """Run ``task_name`` every ``interval`` seconds (> 0), first one interval from now;
         otherwise as :meth:`schedule_cron`."""
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.INTERVAL,
-            "",
-            enabled=enabled,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
+        fields = _Fields(task_id, enabled, description, max_retries, retry_delay, priority)
+        return await self._add(
+            ScheduleType.INTERVAL, task_name, interval, args, kwargs, fields, options
         )
-        return await self._add(draft, interval, args, kwargs, options)
 
     async def schedule_once(
         self,
@@ -203,27 +131,30 @@ class Scheduler:
     ) -> str:
         """Run ``task_name`` once at the timezone-aware ``run_at``; the schedule is disabled
         after it ran. Otherwise as :meth:`schedule_cron`."""
-        draft = ScheduledTask(
-            task_id or new_task_id(),
-            task_name,
-            ScheduleType.ONCE,
-            "",
-            enabled=True,
-            description=description,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-            priority=priority,
-        )
-        return await self._add(draft, run_at, args, kwargs, options)
+        fields = _Fields(task_id, True, description, max_retries, retry_delay, priority)
+        return await self._add(ScheduleType.ONCE, task_name, run_at, args, kwargs, fields, options)
 
     async def _add(
         self,
-        task: ScheduledTask,
+        kind: ScheduleType,
+        task_name: str,
         schedule: Any,
         args: Sequence[Any],
         kwargs: Mapping[str, Any] | None,
+        fields: _Fields,
         options: dict[str, Any],
     ) -> str:
+        task = ScheduledTask(
+            fields.task_id or new_task_id(),
+            task_name,
+            kind,
+            "",
+            enabled=fields.enabled,
+            description=fields.description,
+            max_retries=fields.max_retries,
+            retry_delay=fields.retry_delay,
+            priority=fields.priority,
+        )
         unknown = set(options) - {"timezone", "queue", "missed_policy", "name"}
         if unknown:
             raise TypeError(
@@ -248,8 +179,8 @@ class Scheduler:
         now = self.clock.now()
         task.created_at = task.updated_at = now
         task.next_run_at = task.first_run(now) if task.enabled else None
-        stored = await self.backend.create(task)
-        self._changed.set()
+        stored = await self.store.create(task)
+        self.wake()
         return stored.id
 
     def _known_task(self, task_name: Any) -> TaskSpec | None:
@@ -268,8 +199,8 @@ class Scheduler:
 
     async def unschedule(self, task_id: str) -> bool:
         """Delete a schedule; False if there was none."""
-        deleted = await self.backend.delete(task_id)
-        self._changed.set()
+        deleted = await self.store.delete(task_id)
+        self.wake()
         return deleted
 
     async def enable_task(self, task_id: str) -> None:
@@ -282,7 +213,7 @@ class Scheduler:
         await self._set_enabled(task_id, False)
 
     async def _set_enabled(self, task_id: str, enabled: bool) -> None:
-        task = await self.backend.get(task_id)
+        task = await self.store.get(task_id)
         if task is None:
             raise ValueError(f"no scheduled task with id {task_id!r}")
         if task.enabled == enabled:
@@ -292,151 +223,15 @@ class Scheduler:
         task.next_run_at = task.first_run(now) if enabled else None
         if enabled and task.next_run_at is None:
             raise ValueError(f"the one-off schedule {task_id!r} has already run")
-        await self.backend.update(task)
-        self._changed.set()
+        await self.store.update(task)
+        self.wake()
 
     async def get_scheduled_task(self, task_id: str) -> ScheduledTask | None:
-        return await self.backend.get(task_id)
+        return await self.store.get(task_id)
 
     async def list_scheduled_tasks(self) -> list[ScheduledTask]:
         """Every schedule, soonest due first."""
-        return await self.backend.list_all()
-
-    # -- firing -------------------------------------------------------------------------------
-
-    async def run_pending(self) -> list[str]:
-        """Fire every schedule due now (one pass of the background loop); returns the ids
-        of the schedules this scheduler fired."""
-        fired: list[str] = []
-        while True:
-            now = self.clock.now()
-            due = await self.backend.list_due(now, self.batch_size)
-            plans = [(task, self._decide(task, now)) for task in due]
-            # one transaction where the store and the broker allow it: a pass that fails or
-            # is killed half-way has then neither claimed nor submitted anything
-            async with self.backend.firing(self.app) as atomic:
-                won = await self.backend.claim(
-                    [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
-                )
-                claimed = [(task, decision) for task, decision in plans if task.id in won]
-                firing = [task for task, decision in claimed if decision.fire]
-                submitted = await submit_fired(
-                    firing, self.app, self._submit_callback, raise_errors=atomic
-                )
-            for task, decision in claimed:
-                if decision.missed:
-                    logger.warning(
-                        "Schedule %s (%s) was due at %s: %s",
-                        task.id,
-                        task.task_name,
-                        task.next_run_at,
-                        "running it once now" if decision.fire else "skipped (missed_policy=skip)",
-                    )
-                if decision.passed_over:
-                    self._log_passed_over(task, decision, now)
-            for task, task_id in submitted:
-                await self._fired(task, task_id)
-                fired.append(task.id)
-            if len(due) < self.batch_size:
-                return fired
-
-    def _log_passed_over(self, task: ScheduledTask, decision: Decision, now: dt.datetime) -> None:
-        times = decision.passed_over
-        count = count_passed_over(task, now, len(times))
-        listed = ", ".join(moment.isoformat() for moment in times)
-        if count > len(times):
-            listed += f" and {count - len(times)} more"
-        logger.warning(
-            "Schedule %s (%s): %d later occurrence(s) passed while the scheduler could not "
-            "run (%s): %s",
-            task.id,
-            task.task_name,
-            count,
-            listed,
-            "covered by this one run (missed_policy=run_once)"
-            if decision.fire and task.missed_policy is MissedPolicy.RUN_ONCE
-            else "skipped (missed_policy=skip)",
-        )
-
-    def _decide(self, task: ScheduledTask, now: dt.datetime) -> Decision:
-        try:
-            return decide(task, now, self.misfire_grace)
-        except (ValueError, TypeError, ImportError) as exc:
-            logger.error("Schedule %s is invalid and was disabled: %s", task.id, exc)
-            return Decision(False, None)
-
-    async def _fired(self, task: ScheduledTask, task_id: str) -> None:
-        due = task.next_run_at.isoformat() if task.next_run_at else None
-        logger.info("Schedule %s due %s: submitted %s as %s", task.id, due, task.task_name, task_id)
-        if self.app is not None and self.app.events.has_subscribers:
-            await self.app.events.emit(
-                {
-                    "type": SCHEDULE_FIRED,
-                    "schedule": task.id,
-                    "task_id": task_id,
-                    "task_name": task.task_name,
-                    "due": due,
-                    "at": self.clock.now().isoformat(),
-                }
-            )
-
-    async def _run(self) -> None:
-        failures = 0
-        while not self._stopping:
-            self._changed.clear()
-            try:
-                await self.run_pending()
-                await self._record_pass()
-                delay = await self._until_next()
-                failures = 0
-            except Exception:
-                failures += 1
-                # at once the first time: a dropped database connection is replaced by then
-                delay = 0.0 if failures == 1 else 0.25 * 2 ** min(failures, 8)
-                delay = min(self.check_interval, delay)
-                logger.exception("Scheduler pass failed; retrying in %g s", delay)
-            await self._sleep(self.clock.now() + dt.timedelta(seconds=delay))
-
-    async def _record_pass(self) -> None:
-        now = self.clock.now()
-        recorded = self._pass_recorded_at
-        if recorded is None or (now - recorded).total_seconds() >= PASS_RECORD_INTERVAL:
-            await self.backend.record_pass(BEAT_NAME, now)
-            self._pass_recorded_at = now
-
-    async def _until_next(self) -> float:
-        due = await self.backend.next_due_at()
-        if due is None:
-            return self.check_interval
-        wait = (due - self.clock.now()).total_seconds()
-        return min(self.check_interval, max(0.0, wait))
-
-    async def _sleep(self, deadline: dt.datetime) -> None:
-        if self._changed.is_set() or deadline <= self.clock.now():
-            await asyncio.sleep(0)
-            return
-        self._asleep_until = deadline
-        sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
-        changed = asyncio.ensure_future(self._changed.wait())
-        try:
-            await asyncio.wait((sleeper, changed), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._asleep_until = None
-            for waiter in (sleeper, changed):
-                waiter.cancel()
-
-    async def settle(self, timeout: float = 5.0) -> None:
-        """Return once the background loop has fired everything due and sleeps until a
-        later time (or after ``timeout`` real seconds); tests call it after moving a
-        :class:`ManualClock`."""
-        async with asyncio.timeout(timeout):
-            # Polled: what settles it is the caller moving the clock, which sets no event.
-            while self.is_running and not self._settled():  # noqa: ASYNC110
-                await asyncio.sleep(0)
-
-    def _settled(self) -> bool:
-        deadline = self._asleep_until
-        return deadline is not None and not self._changed.is_set() and self.clock.now() < deadline
+        return await self.store.list_all()
 
 
 def _missed_policy(value: Any) -> MissedPolicy:

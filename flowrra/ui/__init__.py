@@ -9,7 +9,8 @@ builds on. Nothing here imports a web framework: the Django dashboard
 from .adapter import BaseUIAdapter
 from .filters import InvalidFilter, TaskFilters, parse_task_filters
 from .formatter import Formatter, mask_urls
-from .schedules import ScheduleService, ScheduleValidationError, preview_runs
+from .schedule_definition import ScheduleValidationError, preview_runs
+from .schedules import ScheduleService
 from .service import UIService
 from .workers import WorkerView
 

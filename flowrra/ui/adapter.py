@@ -6,26 +6,35 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..management import FlowrraManager
 from .formatter import Formatter
-from .schedules import ScheduleService
-from .service import UIService
 
 if TYPE_CHECKING:
     from ..app import Flowrra
+    from .web import Request
 
 
 class BaseUIAdapter(ABC):
     """Base of the framework adapters: services, formatting, and the API the pages use.
 
-    Subclasses implement :meth:`get_routes` in their framework's terms.
+    Subclasses implement :meth:`get_routes` in their framework's terms, over
+    ``self.dashboard`` (a :class:`~flowrra.ui.web.Dashboard`, made from ``options``:
+    ``authorize``, ``api_tokens``, ``timezone``, ``scheduler``, ``poll_seconds``,
+    ``websocket_path``).
     """
 
-    def __init__(self, flowrra_app: Flowrra) -> None:
+    #: The call a user makes for this adapter's routes (refusals name it).
+    factory = "get_routes"
+    #: How its pages stay current: ``"websocket"``, ``"poll"`` or ``"off"``.
+    live = "websocket"
+
+    def __init__(self, flowrra_app: Flowrra, **options: Any) -> None:
+        from .web import Dashboard
+
         self.flowrra = flowrra_app
-        self.manager = FlowrraManager(flowrra_app)
-        self.ui_service = UIService(self.manager)
-        self.schedule_service = ScheduleService(self.manager)
+        self.dashboard = Dashboard(flowrra_app, factory=self.factory, live=self.live, **options)
+        self.manager = self.dashboard.manager
+        self.ui_service = self.dashboard.ui
+        self.schedule_service = self.dashboard.schedules
 
     @abstractmethod
     def get_routes(self) -> Any:
@@ -33,11 +42,40 @@ class BaseUIAdapter(ABC):
 
     @property
     def templates_dir(self) -> Path:
-        return Path(__file__).resolve().parent / "templates"
+        from .web.rendering import TEMPLATES_DIR
+
+        return TEMPLATES_DIR
 
     @property
     def static_dir(self) -> Path:
-        return Path(__file__).resolve().parent / "static"
+        from .web.site import STATIC_DIR
+
+        return STATIC_DIR
+
+    def dashboard_request(
+        self,
+        *,
+        method: str,
+        path: str,
+        url_path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+        authorized: bool | None,
+    ) -> Request:
+        """The framework-neutral request of one served at ``url_path`` whose part inside
+        the dashboard is ``path``."""
+        from .web import Request
+
+        return Request(
+            method=method,
+            path=path,
+            base=url_path[: len(url_path) - len(path)],
+            query=query,
+            headers=headers,
+            body=body,
+            authorized=authorized,
+        )
 
     async def get_dashboard_data(self) -> dict[str, Any]:
         return await self.ui_service.get_dashboard_data()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from ..backends.query import MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, Cursor, ResultQuery
+from ..backends.query import MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, Cursor, Order, ResultQuery
 from ..task import TaskStatus
 
 #: The "last ..." choices of the time range filter.
@@ -126,7 +126,7 @@ def parse_task_filters(
         submitted_from=start,
         submitted_to=end,
         search=search or None,
-        order=sort,  # type: ignore[arg-type]
+        order=cast(Order, sort),  # checked above
         limit=int(size_text),
         after=cursor,
     )

@@ -1,29 +1,22 @@
-"""Formatting shared by every UI adapter: times, durations, status colours, JSON."""
+"""Formatting shared by every UI adapter: times, durations, status colours, JSON, masked
+URLs, and a task's timeline."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from html import escape
 from typing import Any
 
 from ..plugins import mask_url
 from ..serialization import dumps
-from ..task import TaskStatus
+from ..task import TaskResult, TaskStatus
 
 #: Characters of a JSON value a page shows before it offers "show all".
 PREVIEW_CHARS = 4_000
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
-_USERINFO = re.compile(r"(://[^/\s:@]*):[^/\s@]*@")
-
-
-def _mask_one(match: re.Match[str]) -> str:
-    url = match.group(0)
-    try:
-        return mask_url(url)
-    except ValueError:
-        return _USERINFO.sub(r"\1:***@", url)
 
 
 def as_datetime(value: Any) -> dt.datetime | None:
@@ -43,7 +36,7 @@ def as_datetime(value: Any) -> dt.datetime | None:
 
 def mask_urls(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``."""
-    return _URL.sub(_mask_one, text) if "://" in text else text
+    return _URL.sub(lambda match: mask_url(match.group(0)), text) if "://" in text else text
 
 
 _STATUS_COLORS = {
@@ -144,3 +137,50 @@ class Formatter:
             return ""
         line = mask_urls(" ".join(str(text).split()))
         return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def time_html(moment: dt.datetime, local: dt.datetime, *, relative_only: bool = False) -> str:
+    """A ``<time>`` element of ``moment`` shown as ``local`` (the viewer's zone) with how
+    long ago or how soon it is; ``relative_only`` shows only the latter. Escaped HTML, the
+    same for the Django and the Jinja2 templates."""
+    title = escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    relative = escape(Formatter.format_relative(moment))
+    if relative_only:
+        return f'<time datetime="{moment.isoformat()}" title="{title}">{relative}</time>'
+    return (
+        f'<time datetime="{moment.isoformat()}" title="{title}"><span class="fl-date">'
+        f'{local:%Y-%m-%d} </span>{local:%H:%M:%S} <span class="rel">{relative}</span></time>'
+    )
+
+
+def badge_html(status: Any) -> str:
+    """A status as its coloured badge (escaped HTML)."""
+    value = str(getattr(status, "value", status))
+    return (
+        f'<span class="fl-badge {escape(Formatter.get_status_color(value))}">{escape(value)}</span>'
+    )
+
+
+def wall_time(value: Any) -> str:
+    """An aware datetime in its own zone (a schedule's), not the viewer's."""
+    if not isinstance(value, dt.datetime):
+        return "-"
+    return value.strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def timeline(result: TaskResult) -> list[tuple[str, dt.datetime | None, str]]:
+    """The task's steps: (label, when, note), in order."""
+    steps: list[tuple[str, dt.datetime | None, str]] = [("Submitted", result.submitted_at, "")]
+    if result.submitted_at and result.started_at:
+        wait = (result.started_at - result.submitted_at).total_seconds()
+        steps.append(
+            ("Started", result.started_at, f"after {Formatter.format_duration(wait)} queued")
+        )
+    elif result.started_at:
+        steps.append(("Started", result.started_at, ""))
+    if result.finished_at:
+        note = f"{result.status.value} after {Formatter.format_duration(result.runtime)}"
+        if result.retries:
+            note += f", {result.retries} retr{'y' if result.retries == 1 else 'ies'}"
+        steps.append(("Finished", result.finished_at, note))
+    return steps

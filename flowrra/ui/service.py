@@ -17,7 +17,8 @@ from ..backends.query import ResultQuery
 from ..brokers.stats import WORKER_RETENTION, DeadLetter
 from ..control import command_args, send_command
 from ..task import TaskResult, TaskStatus, new_task_id, utcnow
-from .formatter import PREVIEW_CHARS, Formatter, mask_urls
+from .formatter import PREVIEW_CHARS, Formatter, mask_urls, timeline
+from .queues import queue_totals
 from .submission import parse_submission, submit
 from .workers import WorkerView, worker_views
 
@@ -72,10 +73,9 @@ class UIService:
         queues = await self.queue_totals(workers)
         every_schedule = await self.manager.list_schedules()
         schedules = [schedule for schedule in every_schedule if schedule["enabled"]]
-        total = sum(counts.values())
         return {
             "stats": {
-                "tasks": {"total": total, **{s.value: counts.get(s, 0) for s in TaskStatus}},
+                "tasks": _by_status(counts),
                 "registered_tasks": len(self.manager.app.registry),
                 "workers_online": len(online),
                 "broker": self.broker.describe(),
@@ -104,10 +104,7 @@ class UIService:
         counts = await self.backend.status_counts(since=now - COUNTS_WINDOW)
         workers = await self.workers(now)
         return {
-            "tasks": {
-                "total": sum(counts.values()),
-                **{s.value: counts.get(s, 0) for s in TaskStatus},
-            },
+            "tasks": _by_status(counts),
             "counts_since": now - COUNTS_WINDOW,
             "workers_online": sum(1 for worker in workers if worker.online),
             "queues": await self.queue_totals(workers),
@@ -134,9 +131,9 @@ class UIService:
         lateness = last_pass = None
         scheduler = self.manager.scheduler
         if scheduler is not None:
-            due = await scheduler.backend.next_due_at()
+            due = await scheduler.store.next_due_at()
             lateness = max(0.0, (now - due).total_seconds()) if due is not None else 0.0
-            last_pass = await scheduler.backend.last_pass()
+            last_pass = await scheduler.store.last_pass()
         return {
             "window": window,
             "stats": await self.backend.window_stats(now - window),
@@ -173,23 +170,23 @@ class UIService:
     async def get_task_detail(self, task_id: str, *, full: bool = False) -> dict[str, Any] | None:
         """Everything about one task: timeline, arguments, result, error, retry chain,
         the schedules of its task; values cut unless ``full``; None if unknown."""
-        result = await self.backend.get(task_id)
-        if result is None:
+        data = await self.get_task_data(task_id)
+        if data is None:
             return None
+        result = data["task"]
         limit = None if full else PREVIEW_CHARS
         args, args_cut = Formatter.pretty_json(list(result.args), limit)
         kwargs, kwargs_cut = Formatter.pretty_json(result.kwargs, limit)
         value, value_cut = Formatter.pretty_json(result.result, limit)
         traceback = mask_urls(result.traceback or "")
         traceback_cut = not full and len(traceback) > TRACEBACK_PREVIEW
-        retry_of, retried_as = await self.backend.retry_links(task_id)
         schedules = [
             schedule
             for schedule in await self.manager.list_schedules()
             if schedule["task_name"] == result.task_name
         ]
         return {
-            "task": result,
+            **data,
             "timeline": timeline(result),
             "args": args,
             "kwargs": kwargs,
@@ -197,11 +194,7 @@ class UIService:
             "truncated": args_cut or kwargs_cut or value_cut or traceback_cut,
             "error": mask_urls(result.error or ""),
             "traceback": traceback[:TRACEBACK_PREVIEW] if traceback_cut else traceback,
-            "retry_of": retry_of,
-            "retried_as": retried_as,
             "schedules": schedules[:20],
-            "registered": result.task_name in self.manager.app.registry,
-            "can_revoke": result.status in _WAITING,
         }
 
     async def get_task_data(self, task_id: str) -> dict[str, Any] | None:
@@ -307,29 +300,11 @@ class UIService:
     async def queue_totals(self, workers: list[WorkerView] | None = None) -> list[dict[str, Any]]:
         """Per queue: ready, delayed and held messages (None when the broker does not say),
         and the online ``workers`` (default: all seen) that consume it."""
-        totals: dict[str, dict[str, Any]] = {
-            name: {"queue": name, "ready": 0, "delayed": None, "held": None, "levels": []}
-            for name in {"default", *self.manager.app.registry.queues()}
-        }
-        for level in await self.broker.queue_levels():
-            entry = totals.setdefault(
-                level.queue,
-                {"queue": level.queue, "ready": 0, "delayed": None, "held": None, "levels": []},
-            )
-            entry["ready"] += level.ready
-            for field in ("delayed", "held"):
-                value = getattr(level, field)
-                if value is not None:
-                    entry[field] = (entry[field] or 0) + value
-            entry["levels"].append(level)
-        consumers: dict[str, list[str]] = defaultdict(list)
-        for worker in workers if workers is not None else await self.workers():
-            if worker.online:
-                for queue in worker.queues:
-                    consumers[queue].append(worker.id)
-        for name, entry in totals.items():
-            entry["workers"] = consumers.get(name, []) + consumers.get("*", [])
-        return [totals[name] for name in sorted(totals)]
+        return queue_totals(
+            {"default", *self.manager.app.registry.queues()},
+            await self.broker.queue_levels(),
+            workers if workers is not None else await self.workers(),
+        )
 
     async def get_queues_page_data(self, dead_limit: int = 100) -> dict[str, Any]:
         """Queue totals and levels, delayed messages, and the dead letters when the broker
@@ -371,19 +346,5 @@ class UIService:
         }
 
 
-def timeline(result: TaskResult) -> list[tuple[str, dt.datetime | None, str]]:
-    """The task's steps: (label, when, note), in order."""
-    steps: list[tuple[str, dt.datetime | None, str]] = [("Submitted", result.submitted_at, "")]
-    if result.submitted_at and result.started_at:
-        wait = (result.started_at - result.submitted_at).total_seconds()
-        steps.append(
-            ("Started", result.started_at, f"after {Formatter.format_duration(wait)} queued")
-        )
-    elif result.started_at:
-        steps.append(("Started", result.started_at, ""))
-    if result.finished_at:
-        note = f"{result.status.value} after {Formatter.format_duration(result.runtime)}"
-        if result.retries:
-            note += f", {result.retries} retr{'y' if result.retries == 1 else 'ies'}"
-        steps.append(("Finished", result.finished_at, note))
-    return steps
+def _by_status(counts: Mapping[TaskStatus, int]) -> dict[str, int]:
+    return {"total": sum(counts.values()), **{s.value: counts.get(s, 0) for s in TaskStatus}}

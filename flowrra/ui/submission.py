@@ -53,6 +53,7 @@ def parse_submission(data: Any, app: Flowrra) -> Submission:
     task = data.get("task")
     if not isinstance(task, str) or not task:
         errors["task"] = "the name of a registered task"
+        task = ""
     elif task not in app.registry:
         errors["task"] = f"{task[:200]!r} is not a registered task"
     args = data.get("args", [])

@@ -3,17 +3,16 @@ durations, status badges, and query strings for filter links."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 from django import template
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from flowrra.ui import Formatter, mask_urls
-from flowrra.ui.formatter import as_datetime
+from flowrra.ui.formatter import as_datetime, badge_html, time_html, wall_time
 
 register = template.Library()
 
@@ -24,16 +23,7 @@ def when(value: Any) -> str:
     moment = as_datetime(value)
     if moment is None:
         return "-"
-    local = timezone.localtime(moment)
-    return format_html(
-        '<time datetime="{}" title="{}"><span class="fl-date">{} </span>{} '
-        '<span class="rel">{}</span></time>',
-        moment.isoformat(),
-        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        local.strftime("%Y-%m-%d"),
-        local.strftime("%H:%M:%S"),
-        Formatter.format_relative(moment),
-    )
+    return mark_safe(time_html(moment, timezone.localtime(moment)))  # built escaped
 
 
 @register.filter
@@ -42,12 +32,7 @@ def ago(value: Any) -> str:
     moment = as_datetime(value)
     if moment is None:
         return "-"
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        moment.isoformat(),
-        timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"),
-        Formatter.format_relative(moment),
-    )
+    return mark_safe(time_html(moment, timezone.localtime(moment), relative_only=True))
 
 
 @register.filter
@@ -63,10 +48,7 @@ def duration(seconds: Any) -> str:
 
 @register.filter
 def status_badge(status: Any) -> str:
-    value = getattr(status, "value", status)
-    return format_html(
-        '<span class="fl-badge {}">{}</span>', Formatter.get_status_color(str(value)), value
-    )
+    return mark_safe(badge_html(status))  # built escaped
 
 
 @register.filter
@@ -95,9 +77,7 @@ def query_with(params: QueryDict, **changes: Any) -> str:
 @register.filter
 def wall(value: Any) -> str:
     """An aware datetime in its own zone (a schedule's), not the active one."""
-    if not isinstance(value, dt.datetime):
-        return "-"
-    return value.strftime("%a %Y-%m-%d %H:%M %Z")
+    return wall_time(value)
 
 
 @register.filter

@@ -9,17 +9,18 @@ from django.contrib.auth.mixins import AccessMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views import View
 
 from ..conf import flowrra_settings
 
 
-class StaffRequiredMixin(AccessMixin):
+class StaffRequiredMixin(AccessMixin, View):
     """Anonymous users go to the admin login; logged-in users who are not active staff,
     or lack ``FLOWRRA["DASHBOARD_PERMISSION"]`` when it is set, get a 403."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
@@ -28,7 +29,7 @@ class StaffRequiredMixin(AccessMixin):
         required = flowrra_settings()["DASHBOARD_PERMISSION"]
         if required and not user.has_perm(required):
             raise PermissionDenied(f"The Flowrra dashboard needs the {required} permission.")
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class ActionView(StaffRequiredMixin, View):

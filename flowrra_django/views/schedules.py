@@ -3,20 +3,19 @@ the next run times, and enable, disable, delete and run now."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from flowrra.scheduler.cron import get_zone
 from flowrra.ui import ScheduleValidationError
-from flowrra.ui.schedules import preview
+from flowrra.ui.schedule_definition import preview
+from flowrra.ui.schedule_form import COMMON_ZONES, SCHEDULE_TYPES, form_values, new_values
 
 from .. import dashboard
 from ..runtime import get_app
@@ -24,21 +23,6 @@ from .access import ActionView
 from .pages import DashboardPage
 
 _LIST = "flowrra:schedules"
-#: Suggestions of the time zone field (any IANA name is accepted).
-COMMON_ZONES = (
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "America/Sao_Paulo",
-    "Asia/Kolkata",
-    "Asia/Shanghai",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-)
 
 
 class ScheduleListView(DashboardPage):
@@ -50,18 +34,6 @@ class ScheduleListView(DashboardPage):
         context = super().get_context_data(**kwargs)
         context.update(self.services(lambda s: s.ui.get_schedules_page_data()))
         return context
-
-
-def _form_values(schedule: dict[str, Any]) -> dict[str, Any]:
-    """A stored schedule as the form's text values."""
-    values = {key: "" if value is None else value for key, value in schedule.items()}
-    values["args"] = json.dumps(schedule["args"], ensure_ascii=False)
-    values["kwargs"] = json.dumps(schedule["kwargs"], ensure_ascii=False)
-    if schedule["schedule_type"] == "once":
-        moment = dt.datetime.fromisoformat(schedule["schedule"])
-        zone = get_zone(schedule["timezone"])
-        values["schedule"] = moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-    return values
 
 
 def _posted(data: Any) -> dict[str, Any]:
@@ -80,7 +52,7 @@ class ScheduleFormView(DashboardPage):
         verb = "change" if "schedule_id" in self.kwargs else "add"
         return f"flowrra_django.{verb}_scheduledtask"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and request.user.is_staff:
             self.kwargs = kwargs
             if not request.user.has_perm(self.permission()):
@@ -96,7 +68,7 @@ class ScheduleFormView(DashboardPage):
             title="Edit schedule" if schedule_id else "New schedule",
             task_names=registry,
             default_timezone=settings.TIME_ZONE or "UTC",
-            schedule_types=[("cron", "cron"), ("interval", "interval"), ("once", "once")],
+            schedule_types=SCHEDULE_TYPES,
             common_zones=COMMON_ZONES,
         )
         return context
@@ -108,17 +80,9 @@ class ScheduleFormView(DashboardPage):
             schedule = self.services(lambda s: s.schedules.get_schedule(schedule_id))
             if schedule is None:
                 raise Http404("No schedule with this id.")
-            values = _form_values(schedule)
+            values = form_values(schedule)
         else:
-            values = {
-                "schedule_type": request.GET.get("schedule_type", "cron")[:10],
-                "task_name": request.GET.get("task_name", "")[:200],
-                "timezone": settings.TIME_ZONE or "UTC",
-                "args": "[]",
-                "kwargs": "{}",
-                "enabled": True,
-                "missed_policy": "run_once",
-            }
+            values = new_values(request.GET, settings.TIME_ZONE or "UTC")
         return self._render(context, values, {})
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -177,7 +141,7 @@ class ScheduleActionView(ActionView):
     action = "enable"
 
     @property
-    def permission(self) -> str:  # type: ignore[override]
+    def permission(self) -> str:  # type: ignore[override]  # read-only: follows the action
         verb = "delete" if self.action == "delete" else "change"
         return f"flowrra_django.{verb}_scheduledtask"
 

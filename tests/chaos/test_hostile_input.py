@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowrra import BackendConfig, BrokerConfig, Config, ExecutorConfig, Flowrra, TaskStatus
-from tests.core.redis.conftest import Space, _redis_missing, new_space
+from tests.core.redis.conftest import Space, new_space, redis_missing
 from tests.services import unavailable
 
 pytestmark = pytest.mark.redis
@@ -59,7 +59,7 @@ bad_messages = st.one_of(
 
 @pytest.fixture
 def space() -> Iterator[Space]:
-    reason = _redis_missing()
+    reason = redis_missing()
     if reason:
         unavailable(reason)
     made = new_space()

@@ -6,21 +6,18 @@ stores no result over the ones the others stored. Needs root and ``ip netns``.""
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, TaskStatus, TaskTimeoutError
-from tests.core.redis.conftest import free_port
+from tests.core.redis.conftest import RedisServer
+from tests.netns import Namespace, hosts
 from tests.services import unavailable
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from . import chaos_app
 from .conftest import FIGURES, Process, python
@@ -33,66 +30,20 @@ pytestmark = pytest.mark.redis
 CUT_SECONDS = 10.0
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
-
-
-class Namespace:
-    """A network namespace with a veth pair: ``host`` here, ``peer`` inside it."""
-
-    def __init__(self) -> None:
-        tag = f"{os.getpid() % 10000:04d}{random.randrange(100):02d}"
-        self.name, self.host_if, self.peer_if = f"fl{tag}", f"flh{tag}", f"fln{tag}"
-        subnet = random.randrange(1, 250)
-        self.host, self.peer = f"10.212.{subnet}.1", f"10.212.{subnet}.2"
-
-    def create(self) -> None:
-        ip("netns", "add", self.name)
-        ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.peer_if)
-        ip("link", "set", self.peer_if, "netns", self.name)
-        ip("addr", "add", f"{self.host}/30", "dev", self.host_if)
-        ip("link", "set", self.host_if, "up")
-        inside = ("netns", "exec", self.name, "ip")
-        ip(*inside, "addr", "add", f"{self.peer}/30", "dev", self.peer_if)
-        ip(*inside, "link", "set", self.peer_if, "up")
-        ip(*inside, "link", "set", "lo", "up")
-
-    def cut(self) -> None:
-        ip("link", "set", self.host_if, "down")
-
-    def heal(self) -> None:
-        ip("link", "set", self.host_if, "up")
-
-    def delete(self) -> None:
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=20)
-        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=20)
-
-
 @pytest.fixture
 def namespace() -> Iterator[Namespace]:
-    if shutil.which("ip") is None or shutil.which("redis-server") is None:
-        unavailable("the partition test needs the ip command and redis-server")
-    made = Namespace()
-    try:
-        made.create()
-    except (subprocess.CalledProcessError, PermissionError) as exc:
-        made.delete()
-        unavailable(f"ip netns is not usable here (root is needed): {exc}")
-    yield made
-    made.delete()
+    if shutil.which("redis-server") is None:
+        unavailable("the partition test needs redis-server")
+    with hosts(1, "fl") as (made,):
+        yield made
 
 
 async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
     namespace: Namespace, tmp_path: Path, processes: list[Process]
 ) -> None:
-    port = free_port()
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the loop has work
-        [
-            *("redis-server", "--port", str(port), "--bind", "127.0.0.1", namespace.host),
-            *("--save", "", "--appendonly", "no", "--protected-mode", "no"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    server = RedisServer(tmp_path, also_on=[namespace.host])
+    server.start()
+    port = server.port
     ledger = tmp_path / "ledger"
     worker_args = ["-m", "flowrra", "worker", "--app", "tests.chaos.chaos_app:app"]
     worker_args += ["--heartbeat-interval", "1", "--io-workers", "2", "--prefetch", "8"]
@@ -101,10 +52,8 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
     for spec in chaos_app.app.registry:
         app.registry.register(spec)
     try:
-        client = redis.Redis(port=port)
-        wait_until(lambda: _answers(client), 20, "the test's redis-server")
         remote = Process(
-            ["ip", "netns", "exec", namespace.name, *python(*worker_args)],
+            namespace.command(python(*worker_args)),
             {
                 "FLOWRRA_CHAOS_REDIS_URL": f"redis://{namespace.host}:{port}/0",
                 LEDGER_ENV: str(ledger),
@@ -117,7 +66,7 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
             await app.options(task_id=f"p{i}").submit(chaos_app.hop, f"p{i}", 6.0)
             for i in range(10)
         ]
-        wait_until(lambda: _starts(ledger) == 2, 30, "two tasks to start")
+        await until(lambda: _starts(ledger) == 2, 30, "two tasks to start")
 
         namespace.cut()
         cut_at = time.monotonic()
@@ -137,14 +86,13 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
             pytest.fail(f"tasks not finished; ledger {ledger.read_text()!r}\n{logs}")
         await asyncio.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
         namespace.heal()
-        wait_until(lambda: "not stored" in remote.output(), 30, "the remote worker to come back")
+        await until(lambda: "not stored" in remote.output(), 30, "the remote worker to come back")
         stored = [await app.get_result(task_id) for task_id in ids]
     finally:
         await app.stop()
         for process in processes:
             process.stop()
-        server.terminate()
-        server.wait(20)
+        server.stop()
 
     counts = tally(ledger, ids, killed=set())
     remote_runs = [token for token, pids in counts.runs.items() if remote.pid in pids]
@@ -160,10 +108,3 @@ async def test_a_partitioned_worker_neither_reruns_nor_overwrites(
 
 def _starts(ledger: Path) -> int:
     return ledger.read_text().count(":start ") if ledger.exists() else 0
-
-
-def _answers(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False

@@ -206,7 +206,8 @@ async def test_a_task_can_submit_more_tasks_even_when_the_queue_is_full() -> Non
     assert [c.result for c in children] == list(range(50))
 
 
-async def test_cpu_bound_functions_are_not_awaitable_io_tasks() -> None:
+async def test_a_task_declared_cpu_bound_is_registered_as_cpu_bound() -> None:
+    """That it runs in another process is checked in tests/core/test_cpu.py."""
     assert tasks.cpu_app.registry.get("whoami").cpu_bound
 
 

@@ -1,4 +1,5 @@
-"""The engine stands alone: importing and running flowrra never imports Django."""
+"""The engine stands alone: importing and running flowrra never imports Django, nor any
+other web framework (FastAPI, Flask, Quart, their toolkits, Jinja2)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ def test_flowrra_runs_without_django_importable() -> None:
 
         class NoDjango(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
+                web = ("fastapi", "starlette", "flask", "quart", "werkzeug", "jinja2")
                 if name == "django" or name.startswith(("django.", "channels", "flowrra_django")):
+                    raise ImportError(f"{name} must not be imported by flowrra")
+                if name.split(".")[0] in web:
                     raise ImportError(f"{name} must not be imported by flowrra")
                 return None
 
         sys.meta_path.insert(0, NoDjango())
         import flowrra
-        import flowrra.management, flowrra.process, flowrra.worker
+        import flowrra.management, flowrra.worker_process, flowrra.worker
         import flowrra.ui, flowrra.ui.chart, flowrra.ui.django  # the dashboard's services
+        import flowrra.ui.web, flowrra.ui.live, flowrra.ui.health  # the adapters' common core
         from flowrra.ui import UIService, ScheduleService
         from flowrra.management import FlowrraManager
 
@@ -40,7 +45,8 @@ def test_flowrra_runs_without_django_importable() -> None:
             print(result.result)
 
         asyncio.run(main())
-        print(sorted(m for m in sys.modules if m.split(".")[0] in {"django", "channels"}))
+        frameworks = {"django", "channels", "fastapi", "starlette", "flask", "quart", "jinja2"}
+        print(sorted(m for m in sys.modules if m.split(".")[0] in frameworks))
         """
     )
     completed = subprocess.run(

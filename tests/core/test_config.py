@@ -35,6 +35,19 @@ def test_from_env_reads_every_section() -> None:
     assert config.scheduler is not None and config.scheduler.enabled
 
 
+def test_the_old_backend_variable_still_works_for_a_release_with_a_warning() -> None:
+    with pytest.warns(FutureWarning, match="FLOWRRA_BACKEND_URL is deprecated.*RESULT_BACKEND"):
+        config = Config.from_env(environ={"FLOWRRA_BACKEND_URL": "memory://"})
+    assert config.backend == BackendConfig(url="memory://")
+
+
+def test_the_new_backend_variable_wins_over_the_old_one() -> None:
+    environ = {"FLOWRRA_BACKEND_URL": "redis://old:6379/1", "FLOWRRA_RESULT_BACKEND": "memory://"}
+    with pytest.warns(FutureWarning, match="also set, so it wins"):
+        config = Config.from_env(environ=environ)
+    assert config.backend == BackendConfig(url="memory://")
+
+
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
@@ -78,6 +91,11 @@ def test_passwords_are_masked_in_descriptions() -> None:
     assert mask_url("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
     assert mask_url("redis://user:s3cret@host/1") == "redis://user:***@host/1"
     assert mask_url("memory://") == "memory://"
+    assert mask_url("django://replica") == "django://replica"
+    assert mask_url("redis://:p@ss@host/0") == "redis://:***@host/0"
+    assert mask_url("redis://host/0?password=x&db=2") == "redis://host/0?password=***&db=2"
+    assert mask_url("sqlite:///s.db?table=a%20b") == "sqlite:///s.db?table=a%20b"
+    assert mask_url("redis://:pw@[::1/0") == "redis://***"
 
 
 @pytest.mark.parametrize(

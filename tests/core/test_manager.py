@@ -6,6 +6,7 @@ import asyncio
 
 from flowrra import Flowrra
 from flowrra.management import FlowrraManager
+from tests.waiting import until
 
 
 async def test_stats_listings_and_task_info(app: Flowrra) -> None:
@@ -29,9 +30,13 @@ async def test_stats_listings_and_task_info(app: Flowrra) -> None:
     sent = await app.submit(send, "a@example.com")
     failed = await app.submit(broken)
     running = await app.submit(waiting)
-    await asyncio.sleep(0.05)
 
-    stats = await manager.get_stats()
+    async def settled() -> dict | None:
+        stats = await manager.get_stats()
+        tasks = stats["tasks"]
+        return stats if (tasks["success"], tasks["failed"], tasks["running"]) == (1, 1, 1) else None
+
+    stats = await until(settled, 10, "one success, one failure and one running task")
     assert stats["tasks"]["total"] == 3
     assert (stats["tasks"]["success"], stats["tasks"]["failed"], stats["tasks"]["running"]) == (
         1,

@@ -10,6 +10,7 @@ import pytest
 from flowrra import BackendConfig, Config, ExecutorConfig, Flowrra, TaskStatus
 from flowrra.failures import retry_backoff
 from tests.core.conftest import statuses
+from tests.waiting import until
 
 
 def single_lane_app() -> tuple[Flowrra, asyncio.Event, list]:
@@ -29,11 +30,21 @@ def single_lane_app() -> tuple[Flowrra, asyncio.Event, list]:
     return app, gate, ran
 
 
+async def occupy_the_lane(app: Flowrra) -> None:
+    """Submit the gate task and wait until it runs: the lane is busy from then on."""
+    held = await app.submit("hold")
+
+    async def running() -> bool:
+        result = await app.get_result(held)
+        return result is not None and result.status is TaskStatus.RUNNING
+
+    await until(running, 10, "the gate task to start")
+
+
 async def test_higher_priority_runs_first_and_fifo_within_a_priority() -> None:
     app, gate, ran = single_lane_app()
     async with app:
-        await app.submit("hold")
-        await asyncio.sleep(0.05)  # the lane is now busy
+        await occupy_the_lane(app)
         for label, priority in [("a0", 0), ("b5", 5), ("c9", 9), ("d5", 5), ("e0", 0), ("f9", 9)]:
             await app.options(priority=priority).submit("record", label)
         gate.set()
@@ -44,8 +55,7 @@ async def test_higher_priority_runs_first_and_fifo_within_a_priority() -> None:
 async def test_priority_is_honoured_across_queues() -> None:
     app, gate, ran = single_lane_app()
     async with app:
-        await app.submit("hold")
-        await asyncio.sleep(0.05)
+        await occupy_the_lane(app)
         await app.options(queue="bulk", priority=1).submit("record", "bulk-1")
         await app.options(queue="mail", priority=8).submit("record", "mail-8")
         await app.options(priority=4).submit("record", "default-4")
@@ -149,8 +159,7 @@ async def test_revoked_pending_task_never_runs(events: list) -> None:
     app, gate, ran = single_lane_app()
     app.events.subscribe(events.append)
     async with app:
-        await app.submit("hold")
-        await asyncio.sleep(0.05)
+        await occupy_the_lane(app)
         keep = await app.submit("record", "kept")
         drop = await app.submit("record", "dropped")
         assert await app.revoke(drop) is True
@@ -192,8 +201,11 @@ async def test_memory_results_expire_after_their_ttl() -> None:
     async with app:
         task_id = await app.submit(quick)
         assert (await app.wait_for_result(task_id, timeout=5)).is_success
-        await asyncio.sleep(1.1)
-        assert await app.get_result(task_id) is None
+
+        async def expired() -> bool:
+            return await app.get_result(task_id) is None
+
+        await until(expired, 5, "the result to expire")
 
 
 async def test_non_json_result_fails_the_task_with_a_clear_error(app: Flowrra) -> None:

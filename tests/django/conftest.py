@@ -61,11 +61,14 @@ def _mysql_missing() -> str | None:
     return None
 
 
+def database_missing() -> str | None:
+    """Why the test database that ``FLOWRRA_TEST_DB`` chooses cannot be reached, or None."""
+    return _postgres_missing() or _mysql_missing()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mine = [item for item in items if "tests/django" in str(item.path)]
-    skip_unavailable(
-        mine, _postgres_missing() or _mysql_missing(), "set FLOWRRA_TEST_DB=sqlite or start it"
-    )
+    skip_unavailable(mine, database_missing(), "set FLOWRRA_TEST_DB=sqlite or start it")
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +90,7 @@ async def _close_async_orm_connections() -> AsyncIterator[None]:
 class WorkerProcess:
     """``python -m django flowrra_worker ...`` (or another ``command``) in its own process
     group, on the test DB; its output goes to files in ``logs`` so that a test can read it
-    while it runs."""
+    while it runs. ``via`` wraps the command line (to run it on a test host, say)."""
 
     def __init__(
         self,
@@ -95,8 +98,10 @@ class WorkerProcess:
         logs: Path,
         env: dict[str, str] | None = None,
         command: str = "flowrra_worker",
+        via: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        environment = {
+        #: The process's environment, for another command on the same settings.
+        self.environment = environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.django.settings",
             "FLOWRRA_TEST_SUBPROCESS": "1",
@@ -107,8 +112,9 @@ class WorkerProcess:
         self.stdout_path = logs / "stdout"
         self.stderr_path = logs / "stderr"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            argv = [sys.executable, "-m", "django", command, "--loglevel", "INFO", *args]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "django", command, "--loglevel", "INFO", *args],
+                via(argv) if via is not None else argv,
                 cwd=ROOT,
                 env=environment,
                 stdout=out,
@@ -141,10 +147,13 @@ def worker_process() -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
     def start(
-        *args: str, env: dict[str, str] | None = None, command: str = "flowrra_worker"
+        *args: str,
+        env: dict[str, str] | None = None,
+        command: str = "flowrra_worker",
+        via: Callable[[list[str]], list[str]] | None = None,
     ) -> WorkerProcess:
         logs = Path(tempfile.mkdtemp(prefix="flowrra-worker-"))
-        worker = WorkerProcess(*args, logs=logs, env=env, command=command)
+        worker = WorkerProcess(*args, logs=logs, env=env, command=command, via=via)
         started.append(worker)
         return worker
 

@@ -95,6 +95,8 @@ FLOWRRA = {
     },
     "HEARTBEAT_INTERVAL": float(os.environ.get("FLOWRRA_TEST_HEARTBEAT_INTERVAL", "1")),
     "POLL_INTERVAL": 0.05,
+    # a worker behind PgBouncer (tests/django/test_pgbouncer.py) listens on this one
+    "DIRECT_DATABASE_URL": os.environ.get("FLOWRRA_TEST_DIRECT_DATABASE_URL"),
     "IO_WORKERS": 4,
     "CPU_WORKERS": 1,
 }

@@ -1,4 +1,6 @@
-"""The django:// broker in one process: order, queues, delays, leases, revoke, heartbeats."""
+"""What only the django:// broker does, in one process: its redelivery log lines, worker
+rows, malformed rows, revocations learned by heartbeat, the submit's transaction and the
+idle wake-ups. What every broker guarantees is in tests/contract/test_broker.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from flowrra.brokers.stats import WORKER_RETENTION
 from flowrra.task import new_task_id, utcnow
 from flowrra_django.brokers import DatabaseBroker
 from flowrra_django.models import QueuedMessage, WorkerHeartbeat
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,63 +45,6 @@ async def broker(make_broker: Callable[..., object]) -> DatabaseBroker:
 
 def task(name: str = "add", **fields: object) -> Task:
     return Task(new_task_id(), name, (1,), {}, submitted_at=utcnow(), **fields)  # type: ignore[arg-type]
-
-
-async def test_higher_priority_first_and_fifo_within_a_priority(broker: DatabaseBroker) -> None:
-    tasks = [task(priority=p) for p in (0, 5, 9, 5, 0)]
-    await broker.enqueue(tasks)
-    taken = await broker.fetch(["default"], 10, 0)
-    assert [d.task.id for d in taken] == [tasks[i].id for i in (2, 1, 3, 0, 4)]
-    assert taken[0].task == tasks[2]
-
-
-async def test_a_worker_takes_only_its_queues(broker: DatabaseBroker) -> None:
-    mail, report = task(queue="mail"), task(queue="reports")
-    await broker.enqueue([mail, report])
-    assert await broker.queue_sizes() == {"mail": 1, "reports": 1}
-    assert [d.task.id for d in await broker.fetch(["mail"], 10, 0)] == [mail.id]
-    assert await broker.queue_sizes() == {"reports": 1}
-
-
-async def test_a_delayed_task_waits_for_its_eta(broker: DatabaseBroker) -> None:
-    later = task(eta=time.time() + 0.5)
-    await broker.enqueue([later])
-    assert await broker.fetch(["default"], 10, 0) == []
-    assert await broker.scheduled_count() == 1
-    taken = await broker.fetch(["default"], 10, 10)
-    assert [d.task.id for d in taken] == [later.id]
-    assert time.time() >= later.eta  # type: ignore[operator]
-
-
-async def test_ack_forgets_release_gives_back_retry_reschedules(broker: DatabaseBroker) -> None:
-    first, second, third = task(), task(), task()
-    await broker.enqueue([first, second, third])
-    taken = await broker.fetch(["default"], 3, 0)
-    await broker.ack(taken[:1])
-    await broker.release(taken[1:2])
-    retried = Task.from_message({**third.to_message(), "current_retry": 1, "eta": time.time() + 60})
-    await broker.retry(taken[2], retried)
-    again = await broker.fetch(["default"], 10, 0)
-    assert [d.task.id for d in again] == [second.id]
-    assert await broker.scheduled_count() == 1
-    waiting = await QueuedMessage.objects.aget(task_id=third.id)
-    assert waiting.payload["current_retry"] == 1 and waiting.claimed_by is None
-
-
-async def test_a_revoked_task_is_never_delivered(broker: DatabaseBroker) -> None:
-    keep, drop = task(), task()
-    await broker.enqueue([keep, drop])
-    await broker.revoke(drop.id)
-    assert [d.task.id for d in await broker.fetch(["default"], 10, 0)] == [keep.id]
-
-
-async def test_two_brokers_never_get_the_same_message(make_broker: Callable[..., object]) -> None:
-    one, two = await make_broker(), await make_broker()  # type: ignore[misc]
-    tasks = [task() for _ in range(40)]
-    await one.enqueue(tasks)
-    batches = await asyncio.gather(*(b.fetch(["default"], 7, 0) for b in [one, two] * 4))
-    ids = [d.task.id for batch in batches for d in batch]
-    assert sorted(ids) == sorted(t.id for t in tasks)
 
 
 async def test_an_expired_claim_is_delivered_again(
@@ -132,18 +78,17 @@ async def test_a_planned_retry_is_not_reported_as_a_redelivery(
     assert "delivered again" not in caplog.text
 
 
-async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
+async def test_a_dead_worker_is_listed_offline_until_the_retention_time_then_forgotten(
     make_broker: Callable[..., object],
 ) -> None:
     dead, alive = await make_broker(), await make_broker()  # type: ignore[misc]
-    held = task()
-    await dead.enqueue([held])
-    assert len(await dead.fetch(["default"], 1, 0)) == 1
     await dead.heartbeat({"id": "dead-worker"}, ttl=0.1)
-    await asyncio.sleep(0.2)  # the dead worker's heartbeat runs out
-    await alive.heartbeat({"id": "live-worker"}, ttl=30)
-    assert [d.task.id for d in await alive.fetch(["default"], 1, 0)] == [held.id]
-    assert [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+
+    async def dead_worker_gone() -> bool:
+        await alive.heartbeat({"id": "live-worker"}, ttl=30)
+        return [w["id"] for w in await alive.list_workers()] == ["live-worker"]
+
+    await until(dead_worker_gone, 10, "the dead worker's heartbeat to run out")
     # the dashboard lists it as offline until the retention time, then it is gone
     seen = {w["id"]: w["expires_at"] for w in await alive.workers_seen(3600)}
     assert set(seen) == {"dead-worker", "live-worker"} and seen["dead-worker"] < time.time()
@@ -152,20 +97,6 @@ async def test_a_dead_workers_messages_go_back_at_the_next_heartbeat(
     )
     await alive.heartbeat({"id": "live-worker"}, ttl=30)
     assert not await WorkerHeartbeat.objects.filter(worker_id="dead-worker").aexists()
-
-
-async def test_a_stopped_worker_gives_back_what_it_still_held(
-    make_broker: Callable[..., object],
-) -> None:
-    stopping, other = await make_broker(), await make_broker()  # type: ignore[misc]
-    abandoned = task()
-    await stopping.enqueue([abandoned])
-    await stopping.heartbeat({"id": "w1", "queues": ["default"]}, ttl=30)
-    assert len(await stopping.fetch(["default"], 1, 0)) == 1
-    assert [w["queues"] for w in await other.list_workers()] == [["default"]]
-    await stopping.forget_worker("w1")
-    assert await other.list_workers() == []
-    assert [d.task.id for d in await other.fetch(["default"], 1, 0)] == [abandoned.id]
 
 
 async def test_a_malformed_message_is_dropped_not_delivered(broker: DatabaseBroker) -> None:
@@ -178,13 +109,8 @@ async def test_a_malformed_message_is_dropped_not_delivered(broker: DatabaseBrok
     assert not await QueuedMessage.objects.filter(task_id="bad").aexists()
 
 
-async def test_ping_and_wakeup(broker: DatabaseBroker) -> None:
+async def test_ping_answers_while_the_database_does(broker: DatabaseBroker) -> None:
     assert await broker.ping() is True
-    waiting = asyncio.create_task(broker.fetch(["default"], 1, 30))
-    await asyncio.sleep(0.05)
-    broker.wakeup()
-    await broker.enqueue([task()])
-    assert len(await asyncio.wait_for(waiting, 30)) == 1
 
 
 async def test_a_worker_learns_that_a_message_it_holds_was_revoked(
@@ -213,36 +139,12 @@ async def test_a_revoked_message_of_a_dead_worker_is_dropped(
     await dead.enqueue([held])
     assert len(await dead.fetch(["default"], 1, 0)) == 1
     await QueuedMessage.objects.filter(task_id=held.id).aupdate(revoked=True)
-    await asyncio.sleep(0.2)  # the dead worker's claim runs out
-    assert await other.fetch(["default"], 1, 0) == []
-    assert not await QueuedMessage.objects.aexists()
 
+    async def dropped() -> bool:  # once the dead worker's claim runs out
+        assert await other.fetch(["default"], 1, 0) == []
+        return not await QueuedMessage.objects.aexists()
 
-async def test_results_in_the_same_database_are_stored_and_acknowledged_together(
-    broker: DatabaseBroker,
-) -> None:
-    from flowrra import BackendConfig, TaskResult, TaskStatus
-    from flowrra.backends.memory import MemoryBackend
-    from flowrra_django.backends import DatabaseBackend
-
-    done, other = task(), task()
-    await broker.enqueue([done, other])
-    first, second = await broker.fetch(["default"], 2, 0)
-    backend = DatabaseBackend(BackendConfig("django://"))
-    await backend.connect()
-    try:
-        await broker.store_and_ack(
-            backend, [TaskResult(first.task.id, TaskStatus.SUCCESS, "add", result=2)], [first]
-        )
-        assert (await backend.get(first.task.id)).result == 2  # type: ignore[union-attr]
-    finally:
-        await backend.close()
-    elsewhere = MemoryBackend()
-    await broker.store_and_ack(
-        elsewhere, [TaskResult(second.task.id, TaskStatus.SUCCESS, "add", result=3)], [second]
-    )
-    assert (await elsewhere.get(second.task.id)).result == 3  # type: ignore[union-attr]
-    assert not await QueuedMessage.objects.aexists()
+    await until(dropped, 10, "the revoked message to be dropped")
 
 
 async def test_a_submit_writes_the_pending_result_and_the_message_in_one_transaction(
@@ -280,14 +182,22 @@ async def test_an_enqueue_wakes_an_idle_worker_of_another_process_at_once(
 ) -> None:
     """The idle fetch would next look at the queue in 60 s; another process's enqueue wakes
     it long before (PostgreSQL: a NOTIFY; SQLite: the database file changed)."""
-    from flowrra_django import brokers
+    from flowrra_django import wakeups
 
-    monkeypatch.setattr(brokers, "_FIRST_POLL", 60.0)
+    monkeypatch.setattr(wakeups, "FIRST_POLL", 60.0)
     idle: DatabaseBroker = await make_broker()  # type: ignore[assignment]
     producer: DatabaseBroker = await make_broker()  # type: ignore[assignment]
-    idle.poll_interval = 60.0
+    idle.wakeups.poll_interval = 60.0
+    sleeping = asyncio.Event()
+    look_done = idle.wakeups._until_arrived
+
+    async def until_arrived(*args: object) -> None:
+        sleeping.set()
+        await look_done(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(idle.wakeups, "_until_arrived", until_arrived)
     fetching = asyncio.create_task(idle.fetch(["default"], 10, 120))
-    await asyncio.sleep(0.5)  # the first look found nothing: the fetch sleeps
+    await asyncio.wait_for(sleeping.wait(), 20)  # the first look found nothing: it sleeps
 
     sent = task()
     await producer.enqueue([sent])

@@ -1,6 +1,6 @@
-"""django:// dead letters: a message no worker can run is set aside with its reason, the
-rest of its batch is served, and the dead letters stay bounded and can be requeued or
-deleted."""
+"""django:// dead letters: a malformed message is set aside with its reason, the rest of its
+batch is served, and the dead letters stay bounded. Requeueing and deleting them is in
+tests/contract/test_broker.py."""
 
 from __future__ import annotations
 
@@ -75,30 +75,6 @@ async def test_malformed_messages_are_kept_as_dead_letters_with_their_reason(
         '{"name":"noid"}',
         "[1,2]",
     }
-
-
-async def test_an_unknown_task_is_dead_lettered_and_can_be_requeued_or_deleted(
-    broker: DatabaseBroker,
-) -> None:
-    lost, other = task("not.registered"), task("also.unknown")
-    await broker.enqueue([lost, other])
-    for delivery in await broker.fetch(["default"], 10, 0):
-        await broker.dead_letter(delivery, f"task {delivery.task.name!r} is not registered")
-
-    dead = await broker.dead_letters()
-    assert [(d["queue"], d["reason"]) for d in dead] == [
-        ("default", "task 'also.unknown' is not registered"),
-        ("default", "task 'not.registered' is not registered"),
-    ]
-    assert other.id in dead[0]["message"] and lost.id in dead[1]["message"]
-    assert not await QueuedMessage.objects.aexists()
-
-    assert await broker.requeue_dead_letter(dead[1]["id"]) is True
-    assert await broker.requeue_dead_letter(dead[1]["id"]) is False
-    assert [d.task.id for d in await broker.fetch(["default"], 10, 0)] == [lost.id]
-    assert await broker.delete_dead_letter(dead[0]["id"]) is True
-    assert await broker.delete_dead_letter(dead[0]["id"]) is False
-    assert await broker.dead_letters() == []
 
 
 async def test_dead_letters_are_bounded_by_count_and_by_bytes(broker: DatabaseBroker) -> None:

@@ -23,8 +23,8 @@ from django.test import Client
 User.objects.create_user("bob", "bob@example.com", "pw")
 client = Client()
 client.login(username="bob", password="pw")
-print(client.post("/report/", {"hours": "2"}).status_code)
-print(client.post("/report/", {"hours": "-1"}).status_code)
+print(client.post("/shop/report/", {"hours": "2"}).status_code)
+print(client.post("/shop/report/", {"hours": "-1"}).status_code)
 print(client.cookies["sessionid"].value)
 """
 
@@ -34,7 +34,7 @@ from django.test import Client
 from flowrra_django.models import TaskResult
 client = Client()
 client.cookies["sessionid"] = SESSION  # the reports enqueued are listed per session
-page = client.get("/report/").content.decode()
+page = client.get("/shop/report/").content.decode()
 row = TaskResult.objects.get()
 print(json.dumps({"page": page, "row": [row.task_name, row.queue, row.status, row.result]}))
 """

@@ -40,19 +40,27 @@ from django.test import Client
 from flowrra_django.models import TaskResult
 client = Client()
 client.login(username="alice", password="pw")
-page = client.get("/")
-bad = client.post("/", {"task": "nope", "count": "many"})
+page = client.get("/shop/")
+bad = client.post("/shop/", {"task": "nope", "count": "many"})
 from django.contrib.auth.models import User
 User.objects.create_user("olga", "olga@example.com", "pw", is_staff=True)
 staff = Client()
 staff.login(username="olga", password="pw")
-staff_page = staff.get("/").content.decode()
+staff_page = staff.get("/shop/").content.decode()
+welcome = Client().get("/").content.decode()
+landing = staff.get("/")
+login = Client().post("/", {"username": "olga", "password": "pw"})
+alice_login = Client().post("/", {"username": "alice", "password": "pw"})
 rows = {
     r.task_name: [r.status, r.result, r.error_type, r.retries] for r in TaskResult.objects.all()
 }
-print(json.dumps({"page": [page.status_code, "Latest results" in page.content.decode()],
-                  "staff_page": ["Latest results" in staff_page, "/flowrra/" in staff_page],
+print(json.dumps({"page": [page.status_code, "Latest tasks" in page.content.decode()],
+                  "staff_page": ["Latest tasks" in staff_page, "/flowrra/" in staff_page],
                   "bad_form": [bad.status_code, "Select a valid choice" in bad.content.decode()],
+                  "welcome": ["user <code>demo</code>" in welcome, "no Redis" in welcome],
+                  "landing": [landing.status_code, landing.get("Location")],
+                  "login": [login.status_code, login.get("Location")],
+                  "alice_login": alice_login.get("Location"),
                   "results": rows}))
 """
 
@@ -82,12 +90,18 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def example_env(folder: Path) -> dict[str, str]:
     """The example site's environment, with a SQLite database of its own in ``folder``."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("REDIS_URL", "CHANNEL_LAYER_URL")  # the embedded default: no Redis
+    }
     return {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "example_project.settings",
         "DATABASE_URL": f"sqlite:///{folder / 'example.sqlite3'}",
         "DJANGO_ALLOWED_HOSTS": "testserver,127.0.0.1",
         "FLOWRRA_BROKER_URL": "django://",
+        "DEMO_ACCOUNT": "demo:demo",  # as example_project/demo.py sets it
         "PYTHONPATH": str(ROOT),
     }
 
@@ -102,6 +116,10 @@ def test_the_example_tasks_run_and_the_page_works(tmp_path: Path, site_url: str)
     assert report["page"] == [200, False]  # a user who is not staff sees nobody's results
     assert report["staff_page"] == [True, True]
     assert report["bad_form"] == [200, True]
+    assert report["welcome"] == [True, True]  # the first page: the account, what runs
+    assert report["landing"] == [302, "/flowrra/"]  # logged in: the live dashboard
+    assert report["login"] == [302, "/flowrra/"]
+    assert report["alice_login"] == "/shop/"  # not staff: the shop, not the dashboard's 403
     prefix = "example_project.shop.tasks."  # a task's name is its dotted path
     assert all(name.startswith(prefix) for name in report["results"]), report["results"]
     results = {name.removeprefix(prefix): row for name, row in report["results"].items()}

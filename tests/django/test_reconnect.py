@@ -14,7 +14,7 @@ from flowrra import BrokerConfig, Task, TaskResult, TaskStatus
 from flowrra.task import new_task_id
 from flowrra_django.backends import DatabaseBackend
 from flowrra_django.brokers import DatabaseBroker
-from flowrra_django.db import database_thread
+from flowrra_django.database_thread import database_thread
 from flowrra_django.models import QueuedMessage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from flowrra.scheduler import ManualClock, Scheduler
 from flowrra_django import runtime
 from flowrra_django.models import QueuedMessage, ScheduledTask, TaskResult
-from flowrra_django.scheduling import DjangoSchedulerBackend
+from flowrra_django.schedule_store import DjangoSchedulerBackend
 from tests.django.test_admin import schedule_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +34,7 @@ def fire_due_schedules() -> None:
         await scheduler.run_pending()
         await clock.advance(60)
         fired = await scheduler.run_pending()
-        await scheduler.backend.close()
+        await scheduler.store.close()
         return fired
 
     assert len(runtime.run_sync(plan_then_fire)) == ScheduledTask.objects.count()

@@ -16,7 +16,7 @@ from django.urls import reverse
 from flowrra.scheduler import ManualClock, Scheduler
 from flowrra_django import runtime
 from flowrra_django.models import ScheduledTask
-from flowrra_django.scheduling import DjangoSchedulerBackend
+from flowrra_django.schedule_store import DjangoSchedulerBackend
 from tests.django.test_admin import schedule_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +54,7 @@ class Beat:
 def beat() -> Iterator[Beat]:
     made = Beat()
     yield made
-    made.run(made.scheduler.backend.close())
+    made.run(made.scheduler.store.close())
 
 
 def test_the_python_api_stores_rows_and_fires_them(beat: Beat) -> None:

@@ -32,13 +32,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+def wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -103,7 +103,7 @@ def manage_shell(env: dict[str, str], code: str) -> str:
 @contextmanager
 def running_demo(tmp_path: Path, env: dict[str, str]) -> Iterator[Demo]:
     """``python example_project/demo.py`` on a free port with ``env``, stopped at the end."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -116,7 +116,7 @@ def running_demo(tmp_path: Path, env: dict[str, str]) -> Iterator[Demo]:
         )
     running = Demo(f"http://127.0.0.1:{port}", process, log)
     try:
-        _wait_for_http(running.url + "/", process, seconds=90)
+        wait_for_http(running.url + "/", process, seconds=90)
         yield running
     finally:
         running.stop()

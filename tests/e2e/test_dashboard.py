@@ -50,7 +50,7 @@ def test_every_dashboard_page_and_action_in_a_browser(
             page.click("input[type=submit]")
             expect(page.locator("h1")).to_have_text("Overview")
 
-            page.goto(demo.url + "/")
+            page.goto(demo.url + "/shop/")
             page.select_option("#id_task", "count_primes")
             page.fill("#id_limit", "1000")
             page.click("input[value=Submit]")

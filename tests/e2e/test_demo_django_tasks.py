@@ -23,7 +23,7 @@ def test_a_django_task_enqueued_from_the_report_page_succeeds(
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(demo.url + "/report/")
+            page.goto(demo.url + "/shop/report/")
             page.fill("#id_username", "demo")
             page.fill("#id_password", "demo")
             page.click("input[type=submit]")

@@ -71,8 +71,9 @@ def _metadata(dist: Path) -> email.message.Message:
 def test_the_sdist_carries_the_readme_changelog_license_and_docs(dist: Path) -> None:
     names = _sdist_names(dist)
     expected = {"README.md", "CHANGELOG.md", "LICENSE", "mkdocs.yml", "setup.cfg"}
-    expected |= set(_tracked("docs/*.md"))
+    expected |= set(_tracked("docs/*.md", "docs/*.png"))
     expected |= set(_tracked("flowrra_django/templates", "flowrra_django/static", "flowrra/*.lua"))
+    expected |= set(_tracked("flowrra/ui/templates"))
     assert expected - names == set()
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
@@ -81,7 +82,12 @@ def test_the_wheel_carries_the_packages_their_data_and_the_license(dist: Path) -
     with _wheel(dist) as wheel:
         names = set(wheel.namelist())
     data = _tracked(
-        "flowrra_django/templates", "flowrra_django/static", "flowrra/py.typed", "flowrra/*.lua"
+        "flowrra_django/templates",
+        "flowrra_django/static",
+        "flowrra/ui/templates",
+        "flowrra/py.typed",
+        "flowrra/*.lua",
+        "flowrra_django/py.typed",
     )
     modules = _tracked("flowrra/*.py", "flowrra_django/*.py")
     assert set(data) - names == set()
@@ -110,5 +116,11 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
     assert requires["channels"] == {"channels", "channels-redis", "daphne"}
     assert requires["docs"] == {"mkdocs", "mkdocs-material"}
     assert requires["django-tasks"] == {"django-tasks"}
+    assert requires["ui-fastapi"] == {"fastapi", "jinja2", "prometheus-client"}
+    assert requires["ui-flask"] == {"flask", "jinja2", "prometheus-client"}
+    assert requires["ui-quart"] == {"quart", "jinja2", "prometheus-client"}
+    assert requires["ui-django"] == requires["django"]
     assert {"django-environ", "django", "channels", "django-tasks"} <= requires["example"]
+    typing = {"mypy", "django-stubs", "types-channels", "types-croniter", "types-pymysql"}
+    assert typing | {"types-mysqlclient", "ruff", "pytest"} <= requires["dev"]
     assert metadata["License"] == "MIT" or "MIT" in (metadata.get("License-Expression") or "")

@@ -43,7 +43,7 @@ class PostgreSQLSchedulerBackend(SQLSchedulerBackend):
         await connection.close()
 
     def _transaction(self, connection: Any) -> AbstractAsyncContextManager[Any]:
-        return connection.transaction()  # type: ignore[no-any-return]
+        return connection.transaction()
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         return isinstance(exc, psycopg.errors.UniqueViolation)

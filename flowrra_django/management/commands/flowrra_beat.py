@@ -21,12 +21,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from flowrra import Flowrra
 from flowrra.cli import log_level, positive_seconds, seconds
 from flowrra.exceptions import ConfigurationError
-from flowrra.process import HANDLED_SIGNALS
 from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
+from flowrra.worker_process import HANDLED_SIGNALS
 
 from ... import runtime
 from ...conf import get_config
-from ...scheduling import beat_banner, start_beat
+from ...schedule_store import beat_banner, start_beat
 from ..startup import configure_logging, start_app
 
 logger = logging.getLogger("flowrra_django.beat")

@@ -12,13 +12,13 @@ import asyncio
 import dataclasses
 import sys
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import autoreload
 
-from flowrra import Config, Flowrra, Worker
+from flowrra import BackendConfig, BrokerConfig, Config, Flowrra, Worker
 from flowrra.backends import BACKENDS
 from flowrra.brokers import BROKERS
 from flowrra.cli import (
@@ -30,12 +30,14 @@ from flowrra.cli import (
     seconds,
 )
 from flowrra.exceptions import ConfigurationError
-from flowrra.process import reach_services, serve
+from flowrra.worker_process import reach_services, serve
 
 from ... import runtime
 from ...conf import flowrra_settings, get_config
-from ...scheduling import beat_banner, start_beat
+from ...schedule_store import beat_banner, start_beat
 from ..startup import configure_logging, start_app
+
+C = TypeVar("C", BrokerConfig, BackendConfig)
 
 
 def _url(registry: Any) -> Any:
@@ -129,10 +131,10 @@ class Command(BaseCommand):
         config = get_config()
         values = flowrra_settings()
         if options["broker"]:
-            broker = dataclasses.replace(config.broker, url=options["broker"])
+            broker = _at(options["broker"], config.broker, BrokerConfig)
             config = dataclasses.replace(config, broker=broker)
         if options["backend"]:
-            backend = dataclasses.replace(config.backend, url=options["backend"])
+            backend = _at(options["backend"], config.backend, BackendConfig)
             config = dataclasses.replace(config, backend=backend)
         if options["shutdown_timeout"] is None:
             options["shutdown_timeout"] = values["SHUTDOWN_TIMEOUT"]
@@ -185,6 +187,11 @@ class Command(BaseCommand):
             self._stopped.wait(timeout + 5)
 
         autoreload.file_changed.connect(before_reload, weak=False)
+
+
+def _at(url: str, current: C | None, kind: type[C]) -> C:
+    """``current`` (a broker or backend config) moved to ``url``; a new one if unset."""
+    return kind(url=url) if current is None else dataclasses.replace(current, url=url)
 
 
 def banner(app: Flowrra, worker: Worker) -> str:

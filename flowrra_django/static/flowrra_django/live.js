@@ -1,9 +1,10 @@
 /* The live dashboard: listens on the websocket at data-fl-live-ws and, when an event concerns
    this page, fetches the page again and swaps its [data-fl-live-region] in place (no reload).
+   With data-fl-live-poll="<ms>" instead (a server without websockets), it does so every <ms>.
    Without JavaScript the <noscript> refresh keeps the page current instead. */
 (function () {
   "use strict";
-  var root = document.querySelector("[data-fl-live-ws]");
+  var root = document.querySelector("[data-fl-live-ws], [data-fl-live-poll]");
   if (!root || !window.WebSocket || !window.fetch || !window.DOMParser) return;
   var statusEl = document.getElementById("fl-live-status");
   var scope = root.getAttribute("data-fl-live-scope") || "";
@@ -99,6 +100,12 @@
     };
   }
 
+  var pollEvery = parseInt(root.getAttribute("data-fl-live-poll") || "0", 10);
+  if (pollEvery > 0) {
+    say("live", "live, every " + pollEvery / 1000 + " s");
+    setInterval(refresh, pollEvery);
+    return;
+  }
   say("connecting", "connecting\u2026");
   connect();
 })();

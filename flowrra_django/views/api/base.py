@@ -14,12 +14,14 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from flowrra.exceptions import FlowrraError
+from flowrra.ui.api_requests import ApiProblem
 
 from ... import dashboard
 from ...conf import flowrra_settings
@@ -96,10 +98,15 @@ def _unauthorized(message: str) -> ApiError:
 
 
 def _csrf_refusal(request: HttpRequest) -> str | None:
-    refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+    # Django's CSRF check as its middleware runs it, for a view that is not exempt
+    refused = CsrfViewMiddleware(_no_view).process_view(request, _no_view, (), {})
     if refused is None:
         return None
     return "CSRF verification failed: send the csrftoken cookie's value in X-CSRFToken."
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("the CSRF check never calls its view")
 
 
 def check_staff(user: Any) -> None:
@@ -136,7 +143,7 @@ class ApiView(View):
 
     permissions: dict[str, str] = {}
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             user = authenticate(request)
             if request.method is None or request.method.lower() not in self.allowed():
@@ -151,6 +158,8 @@ class ApiView(View):
             return super().dispatch(request, *args, **kwargs)
         except ApiError as exc:
             return exc.response()
+        except ApiProblem as exc:
+            return ApiError(exc.status, exc.message, exc.fields).response()
         except Http404 as exc:
             return ApiError(404, str(exc) or "Not found.").response()
         except PermissionDenied as exc:

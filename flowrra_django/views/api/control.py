@@ -6,15 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from flowrra.control import ControlError
-from flowrra.exceptions import UnsupportedFeatureError
-from flowrra.task import TaskStatus
+from flowrra.ui.api_requests import control, control_request, terminate
 
-from .base import ApiError, ApiView, json_response, not_found
+from .base import ApiView, json_response, not_found
 
 CONTROL_WORKER = "flowrra_django.control_worker"
-#: Longest wait for a worker's reply a request may ask for (seconds).
-MAX_TIMEOUT = 30.0
 
 
 class WorkerControlApi(ApiView):
@@ -24,60 +20,11 @@ class WorkerControlApi(ApiView):
     permissions = {"POST": CONTROL_WORKER}
 
     def post(self, request: HttpRequest, *args: Any, worker_id: str, **kwargs: Any) -> JsonResponse:
-        body = self.object_body()
-        unknown = sorted(set(body) - {"command", "args", "timeout"})
-        if unknown:
-            raise ApiError(
-                400,
-                "Unknown fields.",
-                {name[:50]: "unknown; known: command, args, timeout" for name in unknown},
-            )
-        command = body.get("command")
-        arguments = body.get("args", {})
-        timeout = body.get("timeout", 5)
-        if not isinstance(command, str):
-            raise ApiError(400, "Name the command.", {"command": "a command name"})
-        if not isinstance(arguments, dict):
-            raise ApiError(400, "Invalid arguments.", {"args": "a JSON object"})
-        if (
-            not isinstance(timeout, int | float)
-            or isinstance(timeout, bool)
-            or not 0 < timeout <= MAX_TIMEOUT
-        ):
-            raise ApiError(
-                400,
-                "Invalid timeout.",
-                {"timeout": f"seconds, more than 0 and at most {MAX_TIMEOUT:g}"},
-            )
-        return send(self, worker_id, command, arguments, timeout, missing=404)
-
-
-def send(
-    view: ApiView,
-    worker_id: str,
-    command: str,
-    arguments: dict[str, Any],
-    timeout: float,
-    *,
-    missing: int,
-) -> JsonResponse:
-    """Send a command and answer with the worker's reply: 200, 409 when it refused (or the
-    broker has no remote control), ``missing`` when no such worker is online, 504 when no
-    reply came in time."""
-    try:
-        reply = view.services(lambda s: s.ui.control_worker(worker_id, command, arguments, timeout))
-    except ControlError as exc:
-        raise ApiError(400, "The command was not sent.", {"command": str(exc)}) from None
-    except UnsupportedFeatureError as exc:
-        raise ApiError(409, str(exc)) from None
-    except LookupError:
-        raise ApiError(missing, f"No online worker {worker_id[:200]}.") from None
-    if reply is None:
-        raise ApiError(504, f"Worker {worker_id[:200]} did not reply within {timeout:g} s.")
-    if not reply["ok"]:
-        refused = {"error": f"The worker refused: {reply['message']}", "status": 409}
-        return json_response({**refused, "reply": reply}, status=409)
-    return json_response({"reply": reply})
+        command, arguments, timeout = control_request(self.object_body())
+        status, body = self.services(
+            lambda s: control(s.ui, worker_id, command, arguments, timeout, missing=404)
+        )
+        return json_response(body, status=status)
 
 
 class TaskTerminateApi(ApiView):
@@ -86,10 +33,7 @@ class TaskTerminateApi(ApiView):
     permissions = {"POST": CONTROL_WORKER}
 
     def post(self, request: HttpRequest, *args: Any, task_id: str, **kwargs: Any) -> JsonResponse:
-        data = self.services(lambda s: s.ui.get_task_data(task_id))
-        if data is None:
+        done = self.services(lambda s: terminate(s.ui, task_id))
+        if done is None:
             raise not_found("task")
-        task = data["task"]
-        if task.status is not TaskStatus.RUNNING or not task.worker:
-            raise ApiError(409, f"Not terminated: the task is {task.status.value}, not running.")
-        return send(self, task.worker, "terminate", {"task_id": task_id}, 5.0, missing=409)
+        return json_response(done[1], status=done[0])

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.urls import path, re_path, reverse
 
 from .base import ApiError, ApiView, json_response
@@ -16,7 +17,7 @@ class OpenApiDocument(ApiView):
     """The OpenAPI 3.1 document of this API, its server being this deployment's."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        from ...openapi import document
+        from flowrra.ui.openapi import document
 
         doc = document()
         doc["servers"] = [{"url": request.build_absolute_uri(reverse("flowrra:api-tasks"))[:-7]}]
@@ -26,7 +27,7 @@ class OpenApiDocument(ApiView):
 class UnknownApi(ApiView):
     """Any other path under ``api/``: a JSON 404 (after the same authentication)."""
 
-    def dispatch(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.get = self.post = self._missing  # every method is "allowed", then not found
         return super().dispatch(request, *args, **kwargs)
 

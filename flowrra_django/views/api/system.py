@@ -6,7 +6,12 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from flowrra.ui.serialize import dead_letter_json, queue_json, task_json, worker_json
+from flowrra.ui.serialize import (
+    queues_page_json,
+    stats_json,
+    worker_detail_json,
+    workers_page_json,
+)
 
 from .base import ApiError, ApiView, json_response, not_found
 from .tasks import CONTROL
@@ -15,13 +20,7 @@ from .tasks import CONTROL
 class WorkerListApi(ApiView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         data = self.services(lambda s: s.ui.get_workers_page_data())
-        return json_response(
-            {
-                "workers": [worker_json(worker) for worker in data["workers"]],
-                "online": data["online"],
-                "retention": data["retention"],
-            }
-        )
+        return json_response(workers_page_json(data))
 
 
 class WorkerDetailApi(ApiView):
@@ -29,28 +28,7 @@ class WorkerDetailApi(ApiView):
         detail = self.services(lambda s: s.ui.get_worker_detail(worker_id))
         if detail is None:
             raise not_found("worker")
-        worker = detail["worker"]
-        return json_response(
-            {
-                "id": worker_id,
-                "worker": worker_json(worker) if worker is not None else None,
-                "active": [
-                    {
-                        "task_id": task_id,
-                        "running_for": seconds,
-                        "task_name": getattr(result, "task_name", None),
-                    }
-                    for result, task_id, seconds in detail["active"]
-                ],
-                "recent": [_summary(result) for result in detail["recent"]],
-            }
-        )
-
-
-def _summary(result: Any) -> dict[str, Any]:
-    data = task_json(result)
-    data.pop("traceback")
-    return data
+        return json_response(worker_detail_json(detail))
 
 
 class QueueListApi(ApiView):
@@ -59,14 +37,7 @@ class QueueListApi(ApiView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         data = self.services(lambda s: s.ui.get_queues_page_data())
-        dead = data["dead_letters"]
-        return json_response(
-            {
-                "queues": [queue_json(entry) for entry in data["queues"]],
-                "scheduled_count": data["scheduled_count"],
-                "dead_letters": None if dead is None else [dead_letter_json(d) for d in dead],
-            }
-        )
+        return json_response(queues_page_json(data))
 
 
 class DeadLetterActionApi(ApiView):
@@ -90,5 +61,4 @@ class DeadLetterActionApi(ApiView):
 class StatsApi(ApiView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         data = self.services(lambda s: s.ui.get_stats_data())
-        data["queues"] = [queue_json(entry) for entry in data["queues"]]
-        return json_response(data)
+        return json_response(stats_json(data))

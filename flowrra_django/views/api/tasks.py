@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from flowrra.exceptions import ResultNotFoundError
 from flowrra.ui import parse_task_filters
-from flowrra.ui.serialize import task_json
+from flowrra.ui.serialize import task_detail_json, tasks_page_json
 from flowrra.ui.submission import SubmissionError
 
 from .base import ApiError, ApiView, json_response, not_found
@@ -37,18 +37,7 @@ class TaskListApi(ApiView):
             raise ApiError(
                 400, "Invalid filter.", {field: getattr(exc, "message", str(exc))}
             ) from None
-        tasks = []
-        for result in data["tasks"]:
-            item = task_json(result)
-            item.pop("traceback")
-            tasks.append(item)
-        return json_response(
-            {
-                "tasks": tasks,
-                "next_cursor": data["next_cursor"],
-                "search_limited": data["search_limited"],
-            }
-        )
+        return json_response(tasks_page_json(data))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         body = self.object_body()
@@ -64,7 +53,7 @@ class TaskDetailApi(ApiView):
         data = self.services(lambda s: s.ui.get_task_data(task_id))
         if data is None:
             raise not_found("task")
-        return json_response({**data, "task": task_json(data["task"])})
+        return json_response(task_detail_json(data))
 
 
 class TaskRetryApi(ApiView):

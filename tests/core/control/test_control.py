@@ -12,6 +12,7 @@ from flowrra import Config, ExecutorConfig, Flowrra
 from flowrra.control import ControlError, send_command
 from flowrra.task import TaskStatus
 from tests.core.tasks import cpu_app
+from tests.waiting import until
 
 
 async def test_ping_and_a_command_for_nobody(app: Flowrra) -> None:
@@ -74,11 +75,11 @@ async def test_io_concurrency_changes_how_many_tasks_run_at_once(app: Flowrra) -
     reply = await send_command(app.broker_required, worker.id, "io_concurrency", {"value": 1})
     assert reply is not None and reply["ok"] and "was 4" in reply["message"]
     ids = [await app.submit(hold) for _ in range(6)]
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # time for a second task to start, were the limit not kept
     assert most == 1
     reply = await send_command(app.broker_required, worker.id, "io_concurrency", {"value": 3})
     assert reply is not None and reply["ok"]
-    await asyncio.sleep(0.3)
+    await until(lambda: running == 3, 10, "three tasks to run at once")
     assert most == 3 and worker.info()["concurrency"]["io"] == 3
     gate.set()
     for task_id in ids:
@@ -92,7 +93,7 @@ async def test_shutdown_stops_the_worker_gracefully() -> None:
 
     worker = Worker(app)
     served = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.05)
+    await until(lambda: worker.is_running, 10, "the worker to start")
     reply = await send_command(app.broker_required, worker.id, "shutdown")
     assert reply is not None and reply["ok"] and "gracefully" in reply["message"]
     await asyncio.wait_for(served, 10)
@@ -108,9 +109,7 @@ async def test_terminating_a_cpu_task_kills_and_replaces_its_process(tmp_path: P
     try:
         worker = cpu_app.worker
         task_id = await cpu_app.submit(tasks.sleepy_long, 3600, str(marker))
-        async with asyncio.timeout(30):
-            while not marker.exists() or not marker.read_text():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        await until(lambda: marker.exists() and marker.read_text(), 30, "the task to start")
         pid = int(marker.read_text())
         before = set(worker.cpu_executor.pids)
         assert pid in before

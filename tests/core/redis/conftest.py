@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from .tasks_app import REDIS_URL, executions_key
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _redis_missing() -> str | None:
+def redis_missing() -> str | None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in mine:
         item.add_marker(pytest.mark.redis)
-    skip_unavailable(mine, _redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
+    skip_unavailable(mine, redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL")
 
 
 @dataclass
@@ -180,12 +180,19 @@ def free_port() -> int:
 
 class RedisServer:
     """A redis-server of the test's own on a free port, without persistence; with
-    ``sentinel_for`` a Sentinel watching that server as ``mymaster``."""
+    ``sentinel_for`` a Sentinel watching that server as ``mymaster``. It listens on
+    127.0.0.1, and on the ``also_on`` addresses (test hosts' veth pairs)."""
 
     def __init__(
-        self, workdir: Path, sentinel_for: RedisServer | None = None, *, durable: bool = False
+        self,
+        workdir: Path,
+        sentinel_for: RedisServer | None = None,
+        *,
+        durable: bool = False,
+        also_on: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
+        self.also_on = list(also_on)
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.workdir = workdir
         self.sentinel_for = sentinel_for
@@ -213,7 +220,8 @@ class RedisServer:
             )
             command = ["redis-server", str(config), "--sentinel"]
         self.proc = subprocess.Popen(
-            [*command, "--bind", "127.0.0.1"],
+            [*command, "--bind", "127.0.0.1", *self.also_on]
+            + (["--protected-mode", "no"] if self.also_on else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -13,6 +13,7 @@ import pytest
 
 from flowrra import BrokerConfig, Task
 from flowrra.brokers.redis import RedisBroker
+from tests.waiting import until
 
 from .conftest import Space
 
@@ -54,9 +55,15 @@ async def test_a_bad_delayed_entry_is_dead_lettered_and_delayed_tasks_run_once(
     await broker.connect()
     r.client.zadd(r.key("delayed"), {"no separators at all": 0})
     await broker.enqueue([task(f"later-{i}", eta=time.time() + 0.2) for i in range(5)])
-    await asyncio.sleep(0.3)
+    seen: list[str] = []
 
-    assert sorted(await drain(broker)) == [f"later-{i}" for i in range(5)]
+    async def all_due() -> bool:
+        seen.extend(await drain(broker, 1))
+        return len(seen) >= 5
+
+    await until(all_due, 10, "the delayed tasks to become due")
+    seen += await drain(broker)  # and none comes twice
+    assert sorted(seen) == [f"later-{i}" for i in range(5)]
     assert r.client.zcard(r.key("delayed")) == 0
     dead = await broker.dead_letters()
     assert [(d["message"], d["reason"]) for d in dead] == [
@@ -88,8 +95,11 @@ async def test_a_sleeper_that_died_is_never_handed_a_message(brokers: Factory, r
     assert await drain(survivor, 1) == ["warm-up"]
     # the doomed consumer sleeps on the queue with a 1 s wait, then vanishes mid-wait
     sleeping = asyncio.create_task(doomed.fetch(("default",), 10, 1.0))
-    await asyncio.sleep(0.2)
-    assert r.client.hexists(r.key("sleepers", "default"), doomed.consumer_id)
+    await until(
+        lambda: r.client.hexists(r.key("sleepers", "default"), doomed.consumer_id),
+        10,
+        "the doomed consumer to register as a sleeper",
+    )
     sleeping.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sleeping

@@ -3,7 +3,6 @@ Redis: the same commands as the dashboard, from a shell."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from flowrra import Flowrra
 from flowrra.control import send_command
 from flowrra.task import TaskStatus
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from .conftest import ROOT, Space, WorkerProcess
 
@@ -40,23 +39,25 @@ async def test_inspect_and_control_a_worker_from_the_shell(
     r: Space, workers: Callable[..., WorkerProcess], producer: Flowrra
 ) -> None:
     worker = workers("--queues", "default,bulk")
-    wait_until(lambda: len(_worker_ids(r)) == 1, 30, "the worker in `inspect workers`")
+    await until(lambda: len(_worker_ids(r)) == 1, 30, "the worker in `inspect workers`")
     worker_id = _worker_ids(r)[0]
 
     paused = flowrra(r.url, "control", "--app", APP, "pause", "bulk", "--worker", worker_id)
     assert paused.returncode == 0, paused.stdout + paused.stderr
     assert paused.stdout.strip() == f"{worker_id}: ok: stopped taking tasks from 'bulk'"
-    wait_until(
+    await until(
         lambda: "bulk (paused)" in flowrra(r.url, "inspect", "workers", "--app", APP).stdout,
         30,
         "the paused queue in `inspect workers`",
     )
 
     task_id = await producer.submit("nap", 3600)
-    async with asyncio.timeout(30):
-        # Polled: the status changes in the result store, which sets no event here.
-        while (await producer.backend_required.get(task_id)).status is not TaskStatus.RUNNING:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+
+    async def running() -> bool:
+        result = await producer.backend_required.get(task_id)
+        return result is not None and result.status is TaskStatus.RUNNING
+
+    await until(running, 30, "the task to start")
     ended = flowrra(r.url, "control", "--app", APP, "terminate", task_id, "--all")
     assert ended.returncode == 0 and "ok: terminated" in ended.stdout, ended.stdout
     assert (await producer.wait_for_result(task_id, timeout=30)).status is TaskStatus.REVOKED

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Callable
 
 from flowrra import Flowrra, TaskStatus
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from .conftest import Space, WorkerProcess
 from .tasks_app import ledgered
@@ -26,7 +26,7 @@ async def test_a_worker_back_from_a_lost_lease_neither_reruns_nor_overwrites(
 ) -> None:
     frozen = workers("--io-workers", "2", "--prefetch", "8")  # lease: 3 x 0.2 s
     ids = [await producer.submit(ledgered, f"t{i}", 1.0) for i in range(10)]
-    wait_until(lambda: len(runs(r, "start", frozen.pid)) == 2, what="two tasks to start")
+    await until(lambda: len(runs(r, "start", frozen.pid)) == 2, what="two tasks to start")
     frozen.signal(signal.SIGSTOP)
     try:
         rescuer = workers("--io-workers", "10")
@@ -34,8 +34,8 @@ async def test_a_worker_back_from_a_lost_lease_neither_reruns_nor_overwrites(
     finally:
         frozen.signal(signal.SIGCONT)
     assert {result.status for result in results} == {TaskStatus.SUCCESS}
-    wait_until(lambda: "lease ran out" in frozen.output(), 30, "the frozen worker to notice")
-    wait_until(lambda: "not stored" in frozen.output(), 10, f"runs discarded: {r.executions()}")
+    await until(lambda: "lease ran out" in frozen.output(), 30, "the frozen worker to notice")
+    await until(lambda: "not stored" in frozen.output(), 10, f"runs discarded: {r.executions()}")
 
     assert len(runs(r, "start", frozen.pid)) == 2  # nothing new started once it was back
     assert len(runs(r, "start", rescuer.pid)) == 10

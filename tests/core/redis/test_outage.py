@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from flowrra import TaskStatus
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from .conftest import RedisServer, Space, WorkerProcess, make_app, with_prefix
 from .tasks_app import record
@@ -34,7 +34,7 @@ async def test_an_outage_is_one_line_lost_and_one_line_back(
         private_redis.start()
         after = await app.submit(record, "after")
         assert (await app.wait_for_result(after, timeout=30)).status is TaskStatus.SUCCESS
-        wait_until(lambda: "answers again" in worker.output(), what="the worker to say so")
+        await until(lambda: "answers again" in worker.output(), what="the worker to say so")
         async with asyncio.timeout(30):  # this process's listener backs off up to 10 s
             while not any("Redis answers again" in r.getMessage() for r in caplog.records):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)

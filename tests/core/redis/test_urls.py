@@ -7,7 +7,8 @@ import pytest
 from flowrra import BackendConfig, BrokerConfig, ConfigurationError
 from flowrra.backends.redis import RedisBackend
 from flowrra.brokers.redis import RedisBroker
-from flowrra.redis_url import mask_redis_url, parse_redis_url
+from flowrra.plugins import mask_url
+from flowrra.redis_url import parse_redis_url
 
 
 def test_tcp_url_with_user_password_db_and_options() -> None:
@@ -73,7 +74,7 @@ def test_bad_urls_say_what_to_fix(url: str, message: str) -> None:
 
 def test_passwords_are_masked_everywhere_they_can_be() -> None:
     url = "redis+sentinel://user:secret@s1:26379/master?sentinel_password=other"
-    assert mask_redis_url(url) == "redis+sentinel://user:***@s1:26379/master?sentinel_password=***"
+    assert mask_url(url) == "redis+sentinel://user:***@s1:26379/master?sentinel_password=***"
     assert RedisBroker(BrokerConfig(url="redis://:secret@h/1")).describe() == "redis://:***@h/1"
     assert "secret" not in RedisBackend(BackendConfig(url="rediss://:secret@h/1")).describe()
 

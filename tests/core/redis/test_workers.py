@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 
 from flowrra import Flowrra, TaskStatus
-from tests.waiting import wait_until
+from tests.waiting import until
 
 from .conftest import RedisServer, Space, WorkerProcess, make_app, with_prefix
 from .tasks_app import cpu_sleep, flaky, nap, record, slow
@@ -34,7 +34,7 @@ async def test_tasks_held_by_a_killed_worker_are_finished_by_another(
     labels = [f"s{i}" for i in range(24)]
     ids = [await producer.submit(slow, label, 0.2) for label in labels]
     doomed = workers("--io-workers", "4", "--prefetch", "8")
-    wait_until(lambda: len(r.executions()) >= 2, what="the first worker to finish some tasks")
+    await until(lambda: len(r.executions()) >= 2, what="the first worker to finish some tasks")
 
     doomed.signal(signal.SIGKILL)
     doomed.wait()
@@ -56,7 +56,7 @@ async def test_sigterm_finishes_running_tasks_and_loses_nothing(
     labels = [f"t{i}" for i in range(20)]
     ids = [await producer.submit(slow, label, 0.2) for label in labels]
     first = workers("--io-workers", "2", "--prefetch", "4", "--shutdown-timeout", "10")
-    wait_until(lambda: len(r.executions()) >= 2, what="the worker to finish some tasks")
+    await until(lambda: len(r.executions()) >= 2, what="the worker to finish some tasks")
 
     first.signal(signal.SIGTERM)
     assert first.wait() == 0
@@ -78,7 +78,7 @@ async def test_priorities_queues_and_delays_hold_across_processes(
     elsewhere = await producer.options(queue="other", priority=9).submit(record, "other")
 
     worker = workers("--queues", "default", "--io-workers", "1", "--prefetch", "1")
-    wait_until(lambda: len(r.executions()) == 5, what="five tasks")
+    await until(lambda: len(r.executions()) == 5, what="five tasks")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
 
@@ -105,11 +105,16 @@ async def test_a_revoked_task_is_skipped_by_every_worker(
         TaskStatus.REVOKED,
         TaskStatus.REVOKED,
     ]
-    await asyncio.sleep(0.5)  # "later" became due meanwhile and was dropped, not run
+    broker = producer.broker_required
+
+    async def later_due() -> bool:
+        return await broker.scheduled_count() == 0
+
+    await until(later_due, 10, '"later" to become due')
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
-    assert r.executions() == ["keep"]
-    assert await producer.broker_required.scheduled_count() == 0
+    assert r.executions() == ["keep"]  # "later" was dropped, neither run nor given back
+    assert not any((await broker.queue_sizes()).values())
 
 
 async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
@@ -141,7 +146,7 @@ async def test_retries_go_through_the_delayed_set_and_results_reach_waiters(
     producer: Flowrra, workers: Workers, r: Space
 ) -> None:
     worker = workers("--io-workers", "4")
-    wait_until(lambda: r.client.zcard(r.key("workers")) == 1, what="the worker's heartbeat")
+    await until(lambda: r.client.zcard(r.key("workers")) == 1, what="the worker's heartbeat")
     [info] = await producer.broker_required.list_workers()
     assert info["pid"] == worker.pid and info["queues"] == ["default"]
 
@@ -166,15 +171,15 @@ async def test_the_worker_survives_a_redis_restart(
         assert (await app.wait_for_result(before, timeout=30)).status is TaskStatus.SUCCESS
         during = await app.submit(nap, 1.0)
         running = r.key("status", "running")
-        wait_until(lambda: client.zcard(running) == 1, what="the slow task")
+        await until(lambda: client.zcard(running) == 1, what="the slow task")
 
         private_redis.stop()  # the task finishes while Redis is down
-        wait_until(lambda: ": cannot reach" in worker.output(), what="the outage in the log")
+        await until(lambda: ": cannot reach" in worker.output(), what="the outage in the log")
         private_redis.start()
         after = await app.submit(record, "after")
 
         assert (await app.wait_for_result(after, timeout=30)).status is TaskStatus.SUCCESS
-        wait_until(lambda: client.exists(r.key("result", during)), what="the stored result")
+        await until(lambda: client.exists(r.key("result", during)), what="the stored result")
         stored = await app.get_result(during)
         assert stored is not None and stored.status is TaskStatus.SUCCESS  # not lost
         assert worker.proc.poll() is None  # no crash, no restart: the same process
@@ -207,11 +212,11 @@ async def test_the_cpu_pool_of_a_killed_worker_exits_without_tracebacks(
     pid_file = tmp_path / "child.pid"
     worker = workers("--cpu-workers", "2", "--io-workers", "1")
     await producer.submit(cpu_sleep, str(pid_file), 1.0)
-    wait_until(lambda: pid_file.exists() and pid_file.read_text(), what="the CPU task to start")
+    await until(lambda: pid_file.exists() and pid_file.read_text(), what="the CPU task to start")
     child = int(pid_file.read_text())
     worker.kill()  # the worker only: its pool processes live on, one of them mid-task
 
-    wait_until(lambda: not Path(f"/proc/{child}").exists(), 20, "the orphaned pool process")
+    await until(lambda: not Path(f"/proc/{child}").exists(), 20, "the orphaned pool process")
     output = worker.output()
     assert "Traceback" not in output, output
     assert "BrokenPipeError" not in output and "ConnectionResetError" not in output

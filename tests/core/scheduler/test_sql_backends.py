@@ -21,7 +21,7 @@ import pytest
 
 from flowrra import Flowrra
 from flowrra.scheduler import ManualClock, ScheduledTask, Scheduler, ScheduleType
-from flowrra.scheduler.backends import create_backend
+from flowrra.scheduler.backends import create_store
 from flowrra.scheduler.backends.sql import SQLSchedulerBackend
 from tests.services import unavailable
 
@@ -96,7 +96,7 @@ def table_exists(url: str) -> bool:
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[SQLSchedulerBackend]:
-    backend = create_backend(store_url)
+    backend = create_store(store_url)
     assert isinstance(backend, SQLSchedulerBackend)
     yield backend
     await backend.close()
@@ -119,7 +119,7 @@ def interval(task_id: str, next_run: dt.datetime | None, enabled: bool = True) -
 
 
 async def test_the_table_is_created_on_first_use(store_url: str) -> None:
-    backend = create_backend(store_url)
+    backend = create_store(store_url)
     assert not table_exists(store_url)  # creating the store does not touch the server
     assert await backend.list_all() == []
     assert table_exists(store_url)
@@ -164,7 +164,7 @@ async def test_a_claim_is_won_once_and_only_for_the_occurrence_read(
     await store.create(interval("b", START))
     nxt = START + dt.timedelta(minutes=1)
     claims = [Claim(i, START, nxt, True, START) for i in ("a", "b", "gone")]
-    other = create_backend(store_url)
+    other = create_store(store_url)
     won = await asyncio.gather(store.claim(claims), other.claim(claims))
     await other.close()
     assert sorted(won[0] | won[1]) == ["a", "b"] and not won[0] & won[1]
@@ -248,7 +248,7 @@ async def test_an_app_scheduler_on_the_url(store_url: str) -> None:
         await asyncio.wait_for(ran.wait(), 10)
     (stored,) = await scheduler.list_scheduled_tasks()
     assert stored.total_run_count == 1 and not stored.enabled
-    await scheduler.backend.close()
+    await scheduler.store.close()
 
 
 async def test_a_lost_connection_is_reopened(store: SQLSchedulerBackend, store_url: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowrra.scheduler import ManualClock, Scheduler
-from flowrra.scheduler.backends import create_backend
+from flowrra.scheduler.backends import create_store
 from flowrra.scheduler.backends.sqlite import SQLiteSchedulerBackend, path_from_url
 
 from .conftest import START
@@ -44,7 +44,7 @@ async def test_the_default_store_is_flowrra_schedule_db_in_the_working_directory
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    backend = create_backend(None)
+    backend = create_store(None)
     assert isinstance(backend, SQLiteSchedulerBackend)
     assert await backend.list_all() == []
     await backend.close()
@@ -68,7 +68,7 @@ async def test_schedules_survive_a_restart(tmp_path: Path) -> None:
     stored = await second.get_scheduled_task(cron_id)
     assert stored is not None and stored.args == ({"when": START},) and stored.name == "daily"
     assert stored.next_run_at == dt.datetime(2025, 6, 3, 7, 0, tzinfo=dt.UTC)
-    assert [t.id for t in await second.backend.list_enabled()] == [cron_id]
+    assert [t.id for t in await second.store.list_enabled()] == [cron_id]
     await second.stop()
 
 
@@ -124,4 +124,4 @@ async def test_an_app_scheduler_on_sqlite(tmp_path: Path) -> None:
     assert not scheduler.is_running
     (stored,) = await scheduler.list_scheduled_tasks()
     assert stored.total_run_count == 1 and not stored.enabled
-    await scheduler.backend.close()
+    await scheduler.store.close()

@@ -56,5 +56,5 @@ async def test_a_schedule_without_options_uses_the_tasks_own(store: str, tmp_pat
         )
         assert chosen != plain
     finally:
-        await scheduler.backend.close()
+        await scheduler.store.close()
         await app.stop(wait=False)

@@ -11,7 +11,7 @@ from flowrra import Flowrra
 from flowrra.management import FlowrraManager
 from flowrra.scheduler.backends.memory import MemorySchedulerBackend
 from flowrra.ui import ScheduleService, ScheduleValidationError, preview_runs
-from flowrra.ui.schedules import preview
+from flowrra.ui.schedule_definition import preview
 
 NOON = dt.datetime(2030, 6, 1, 12, 0, 30, tzinfo=dt.UTC)
 

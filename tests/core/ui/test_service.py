@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 
@@ -12,6 +11,7 @@ from flowrra.management import FlowrraManager
 from flowrra.scheduler.backends.memory import MemorySchedulerBackend
 from flowrra.task import TaskStatus
 from flowrra.ui import UIService
+from tests.waiting import until
 
 
 async def test_the_overview_counts_charts_and_lists_what_ran(app: Flowrra) -> None:
@@ -116,14 +116,20 @@ async def test_a_worker_without_heartbeats_shows_offline_then_is_gone(app: Flowr
     service = UIService(FlowrraManager(app), worker_retention=0.3)
     [online] = (await service.get_workers_page_data())["workers"]
     assert online.online and online.id == "host:1:aa"
-    await asyncio.sleep(0.1)
-    [offline] = (await service.get_workers_page_data())["workers"]
-    assert not offline.online
+
+    async def shown_offline() -> bool:
+        [worker] = (await service.get_workers_page_data())["workers"]
+        return not worker.online
+
+    await until(shown_offline, 5, "the heartbeat to run out")
     detail = await service.get_worker_detail("host:1:aa")
     assert detail is not None and detail["worker"].id == "host:1:aa"
     assert not detail["worker"].online
-    await asyncio.sleep(0.3)
-    assert (await service.get_workers_page_data())["workers"] == []
+
+    async def forgotten() -> bool:
+        return (await service.get_workers_page_data())["workers"] == []
+
+    await until(forgotten, 5, "the retention time to pass")
 
 
 async def test_queues_say_when_the_broker_keeps_no_dead_letters(app: Flowrra) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from flowrra_django.openapi import document
+from flowrra.ui.openapi import document
 
 DOCUMENT = document()
 

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from flowrra.task import utcnow
+from flowrra.ui.openapi import document
 from flowrra_django.models import ScheduledTask, TaskResult, WorkerHeartbeat
-from flowrra_django.openapi import document
 
 from .schema import conforms
 

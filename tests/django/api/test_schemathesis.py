@@ -20,8 +20,8 @@ from schemathesis.checks import (
 )
 
 from flowrra.task import utcnow
+from flowrra.ui.openapi import document
 from flowrra_django.models import ScheduledTask, TaskResult, WorkerHeartbeat
-from flowrra_django.openapi import document
 
 from .conftest import TOKEN
 

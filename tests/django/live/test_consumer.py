@@ -14,6 +14,7 @@ from flowrra.task import TaskResult, TaskStatus
 from flowrra_django import live
 from flowrra_django.bridge import MESSAGE_TYPE, EventBridge
 from flowrra_django.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, OUTBOX_LIMIT
+from tests.waiting import until
 
 from .conftest import IN_MEMORY, create_user
 
@@ -160,7 +161,7 @@ async def test_the_bridge_sends_the_latest_state_per_task_per_interval(
         if n == 0:
             await asyncio.sleep(0.01)  # the first event goes at once
             assert bridge.sent_messages == 1
-    await asyncio.sleep(0.5)
+    await until(lambda: bridge.sent_messages > 1, 5, "the interval's end")
     # the first event went at once, the other 299 at the interval's end as 100 latest states
     assert bridge.sent_messages == 2
     assert bridge.sent_events == 101

@@ -1,9 +1,5 @@
-"""Admin for task results (filter, search, read, retry, revoke) and scheduled tasks.
-
-The result changelist is built for large tables: its filters take their choices from the
-task registry instead of ``SELECT DISTINCT``, it never counts the whole table (see
-:class:`CappedCountPaginator`), and its default order and filters match the indexes.
-"""
+"""The task results' admin: filter, search, read, retry and revoke. Its default order and
+filters match the table's indexes."""
 
 from __future__ import annotations
 
@@ -12,11 +8,8 @@ import re
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -24,10 +17,10 @@ from django.utils.translation import ngettext
 from flowrra.serialization import dumps
 from flowrra.task import TaskStatus, new_task_id, utcnow
 
-from . import api
-from .forms import ScheduledTaskForm
-from .models import ScheduledTask, TaskResult
-from .runtime import get_app
+from .. import api
+from ..models import TaskResult
+from ..runtime import get_app
+from .changelist import CappedCountPaginator, QueueFilter, TaskNameFilter
 
 _TASK_ID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -44,73 +37,6 @@ _STATUS_COLORS = {
     TaskStatus.RETRYING: "#fd7e14",
     TaskStatus.REVOKED: "#6f42c1",
 }
-
-
-class CappedCountPaginator(Paginator):
-    """A paginator that never counts a huge table row by row.
-
-    Unfiltered on PostgreSQL it uses the planner's row estimate; otherwise it counts at
-    most ``cap`` rows (an index range scan), so the last page shown is at most
-    ``cap / per_page`` and filters narrow further.
-    """
-
-    cap = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        if not isinstance(queryset, QuerySet):
-            return len(queryset)
-        if not queryset.query.where:
-            estimate = _estimated_rows(queryset)
-            if estimate is not None and estimate > self.cap:
-                return estimate
-        return queryset.order_by()[: self.cap].count()
-
-
-def _estimated_rows(queryset: QuerySet[Any]) -> int | None:
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-            [connection.ops.quote_name(queryset.model._meta.db_table)],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row and row[0] >= 0 else None
-
-
-class RegistryChoiceFilter(admin.SimpleListFilter):
-    """A filter whose choices come from the task registry, not from the table."""
-
-    field = ""
-
-    def choices_from_registry(self) -> list[str]:
-        raise NotImplementedError
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(value, value) for value in self.choices_from_registry()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(**{self.field: value}) if value else queryset
-
-
-class TaskNameFilter(RegistryChoiceFilter):
-    title = _("task")
-    parameter_name = field = "task_name"
-
-    def choices_from_registry(self) -> list[str]:
-        return [spec.name for spec in get_app().registry]
-
-
-class QueueFilter(RegistryChoiceFilter):
-    title = _("queue")
-    parameter_name = field = "queue"
-
-    def choices_from_registry(self) -> list[str]:
-        return sorted({"default"} | get_app().registry.queues())
 
 
 def _pretty_json(value: Any) -> str:
@@ -317,61 +243,3 @@ def retry_task(original: TaskResult) -> str:
         task_id=task_id, queue=original.queue, priority=original.priority, on_commit=True
     )
     return submission.submit(original.task_name, *original.args, **original.kwargs)
-
-
-@admin.register(ScheduledTask)
-class ScheduledTaskAdmin(admin.ModelAdmin):
-    form = ScheduledTaskForm
-    list_display = (
-        "name",
-        "task_name",
-        "schedule_type",
-        "schedule",
-        "enabled",
-        "last_run_at",
-        "next_run_at",
-        "total_run_count",
-    )
-    list_filter = ("enabled", "schedule_type")
-    search_fields = ("name", "task_name", "description")
-    actions = ("enable_selected", "disable_selected")
-    readonly_fields = ("last_run_at", "next_run_at", "total_run_count", "created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("name", "task_name", "description", "enabled")}),
-        (_("When"), {"fields": ("schedule_type", "schedule", "timezone", "missed_policy")}),
-        (_("Arguments"), {"fields": ("args", "kwargs")}),
-        (_("Options"), {"fields": ("queue", "priority", "max_retries", "retry_delay")}),
-        (
-            _("History"),
-            {
-                "fields": (
-                    "last_run_at",
-                    "next_run_at",
-                    "total_run_count",
-                    "created_at",
-                    "updated_at",
-                )
-            },
-        ),
-    )
-
-    def save_model(self, request: HttpRequest, obj: ScheduledTask, form: Any, change: bool) -> None:
-        if change and set(form.changed_data) & {"schedule_type", "schedule", "timezone", "enabled"}:
-            obj.next_run_at = None  # flowrra_beat plans the next run from the new definition
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description=_("Enable selected schedules"), permissions=["change"])
-    def enable_selected(self, request: HttpRequest, queryset: QuerySet[ScheduledTask]) -> None:
-        count = queryset.filter(enabled=False).update(
-            enabled=True, next_run_at=None, updated_at=utcnow()
-        )
-        self.message_user(
-            request, ngettext("Enabled %d schedule.", "Enabled %d schedules.", count) % count
-        )
-
-    @admin.action(description=_("Disable selected schedules"), permissions=["change"])
-    def disable_selected(self, request: HttpRequest, queryset: QuerySet[ScheduledTask]) -> None:
-        count = queryset.filter(enabled=True).update(enabled=False, updated_at=utcnow())
-        self.message_user(
-            request, ngettext("Disabled %d schedule.", "Disabled %d schedules.", count) % count
-        )

@@ -29,9 +29,10 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .plugins import mask_url
 from .redis_clients import close_client, create_client, create_node_pool
 from .redis_cluster import FixedRoute, SlotRoute
-from .redis_url import RedisTarget, mask_redis_url
+from .redis_url import RedisTarget
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
@@ -309,4 +310,4 @@ class RedisComponent:
         return bool(await self.redis.client.ping())
 
     def describe(self) -> str:
-        return mask_redis_url(self.target.url)
+        return mask_url(self.target.url)

@@ -36,7 +36,7 @@ from flowrra.scheduler.models import DEFAULT_MISFIRE_GRACE
 from flowrra.task import utcnow
 
 from . import sql
-from .db import database_alias, database_thread, describe_database
+from .database_thread import database_alias, database_thread, describe_database
 from .models import BeatPass
 from .models import ScheduledTask as ScheduleRow
 
@@ -82,8 +82,12 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
         changes = {**_fields(task), "updated_at": utcnow()}
         if task.name:
             changes["name"] = task.name
-        update = functools.partial(self._rows().filter(pk=pk).update, **changes)
-        if pk is None or not await self._run(update):
+        updated = 0
+        if pk is not None:
+            updated = await self._run(
+                functools.partial(self._rows().filter(pk=pk).update, **changes)
+            )
+        if not updated:
             raise ValueError(f"no schedule with id {task.id!r}")
 
     async def delete(self, task_id: str) -> bool:
@@ -287,7 +291,7 @@ async def start_beat(
 def beat_banner(scheduler: Scheduler) -> str:
     """The beat's start-banner lines: where schedules live and how often they are read."""
     return (
-        f"  schedules:   {scheduler.backend.describe()}\n"
+        f"  schedules:   {scheduler.store.describe()}\n"
         f"  beat:        looks at least every {scheduler.check_interval:g} s; a run found "
         f"more than {scheduler.misfire_grace:g} s late follows its missed policy"
     )
