@@ -29,7 +29,6 @@ from .redis import RedisBroker
 if TYPE_CHECKING:
     from ..backends.base import BaseResultBackend
     from ..config import BrokerConfig
-    from ..redis_connection import RedisConnection
     from ..task import Task, TaskResult
     from .stats import DeadLetter, QueueLevel
 
@@ -74,16 +73,6 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
     @classmethod
     def check_url(cls, url: str) -> None:
         RedisBroker.check_url(url)
-
-    @property
-    def prefix(self) -> str:
-        """The key prefix of the first shard (where the control mailboxes live)."""
-        return self.shards[0].prefix
-
-    @property
-    def redis(self) -> RedisConnection:
-        """The first shard's connection."""
-        return self.shards[0].redis
 
     # -- producing ---------------------------------------------------------------------------
 

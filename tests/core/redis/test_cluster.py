@@ -120,7 +120,8 @@ async def test_a_master_failover_in_the_middle_of_a_drain_loses_nothing(
     try:
         before = [f"before-{i}" for i in range(1500)]
         ids = await app.submit_many([(record, (label,), {}, None) for label in before])
-        prefix = app.broker.prefix  # type: ignore[attr-defined]
+        assert isinstance(app.broker, ClusterBroker)
+        prefix = app.broker.shards[0].prefix
         executions = f"{prefix}:executions"
         wait_until(lambda: client.llen(executions) >= 20, 30, "the drain to start")
         master = cluster.master_of(prefix)
@@ -220,7 +221,8 @@ async def test_workers_drain_queues_spread_over_shards(
         shown = flowrra(url, "inspect", "workers", "--app", APP)
         [worker_id] = [line.split()[0] for line in shown.stdout.splitlines() if "queues:" in line]
         paused = flowrra(url, "control", "--app", APP, "pause", "b", "--worker", worker_id)
-        assert paused.stdout.strip() == f"{worker_id}: ok: stopped taking tasks from 'b'"
+        expected = f"{worker_id}: ok: stopped taking tasks from 'b'"
+        assert paused.stdout.strip() == expected, paused.stdout + paused.stderr
     finally:
         worker.kill()
         await app.stop()
