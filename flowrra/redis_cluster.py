@@ -19,13 +19,16 @@ import asyncio
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import AskError
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+if TYPE_CHECKING:
+    from .redis_url import RedisTarget
 
 
 def tag_of(prefix: str) -> str:
@@ -148,6 +151,9 @@ class SlotRoute:
 
 
 class _Component(Protocol):
+    prefix: str
+    target: RedisTarget
+
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> bool: ...
@@ -168,6 +174,12 @@ class Sharded(Generic[ComponentT]):
     tag (see :func:`shard_prefixes`), opened, closed and pinged together."""
 
     shards: list[ComponentT]
+
+    def spread(self, first: ComponentT, make: Callable[[str], ComponentT]) -> None:
+        """Set ``shards``: ``first`` (made from the URL) when its URL says one shard, else
+        ``make(prefix)`` for each shard's prefix."""
+        prefixes = shard_prefixes(first.prefix, first.target.shards)
+        self.shards = [first] if len(prefixes) == 1 else [make(prefix) for prefix in prefixes]
 
     def shard_for(self, queue: str) -> int:
         """The index of the shard ``queue`` lives on."""

@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from ..exceptions import TaskTimeoutError
-from ..redis_cluster import Sharded, shard_prefixes
+from ..redis_cluster import Sharded
 from ..task import TaskResult, TaskStatus
 from .base import BaseResultBackend
 from .redis import RedisBackend
@@ -36,12 +36,7 @@ class ClusterBackend(Sharded[RedisBackend], BaseResultBackend):
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         super().__init__(config)
-        first = RedisBackend(config)
-        prefixes = shard_prefixes(first.prefix, first.target.shards)
-        if len(prefixes) == 1:
-            self.shards = [first]
-        else:
-            self.shards = [RedisBackend(config, prefix=prefix) for prefix in prefixes]
+        self.spread(RedisBackend(config), lambda prefix: RedisBackend(config, prefix=prefix))
         self.supports_queries = len(self.shards) == 1
 
     @classmethod

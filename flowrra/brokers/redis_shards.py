@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..redis_cluster import Sharded, shard_prefixes
+from ..redis_cluster import Sharded
 from .base import BaseBroker, Delivery
 from .redis import RedisBroker
 
@@ -61,12 +61,7 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
 
     def __init__(self, config: BrokerConfig | None = None) -> None:
         super().__init__(config)
-        first = RedisBroker(config)
-        prefixes = shard_prefixes(first.prefix, first.target.shards)
-        if len(prefixes) == 1:
-            self.shards = [first]
-        else:
-            self.shards = [RedisBroker(config, prefix=prefix) for prefix in prefixes]
+        self.spread(RedisBroker(config), lambda prefix: RedisBroker(config, prefix=prefix))
         self.revoked_ids = _RevokedEverywhere(self.shards)
         self._turn = itertools.count()
 

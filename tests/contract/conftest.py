@@ -80,12 +80,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
     """Three Redis Cluster masters on loopback, for the whole session."""
-    servers = ClusterServers(tmp_path_factory.mktemp("contract-cluster"))
-    try:
-        servers.start()
+    with ClusterServers(tmp_path_factory.mktemp("contract-cluster")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.fixture

@@ -147,6 +147,17 @@ class ClusterServers:
                 return False
         return True
 
+    def __enter__(self) -> ClusterServers:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def kill(self, port: int) -> None:
         """``kill -9`` the server on ``port``; returns once its replica took over."""
         os.kill(self.procs[port].pid, signal.SIGKILL)

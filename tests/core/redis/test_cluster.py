@@ -5,15 +5,17 @@ guarantees there, and a master failover in the middle of a drain losing nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from flowrra import BackendConfig, BrokerConfig, Task, TaskResult, TaskStatus
+from flowrra import BackendConfig, BrokerConfig, Flowrra, Task, TaskResult, TaskStatus
 from flowrra.backends.redis import RedisBackend
 from flowrra.backends.redis_shards import ClusterBackend
 from flowrra.brokers.redis import RedisBroker
@@ -32,14 +34,11 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """Three masters with a replica each, for this module's tests."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         unavailable("redis-server and redis-cli are not installed")
-    servers = ClusterServers(tmp_path_factory.mktemp("cluster"), replicas=True)
-    try:
-        servers.start()
+    with ClusterServers(tmp_path_factory.mktemp("cluster"), replicas=True) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.fixture
@@ -111,13 +110,7 @@ async def test_a_master_failover_in_the_middle_of_a_drain_loses_nothing(
     """``CLUSTER FAILOVER`` on the replica of the master that serves the app's slot while two
     workers drain, and more tasks submitted after it: every task runs (at least once) and
     every result is stored. (A task whose own Redis write fails in the failover is retried.)"""
-    app = make_app(url)
-    await app.start(worker=False)
-    workers = [
-        WorkerProcess("--io-workers", "4", url=url, log=tmp_path / f"w{i}.log") for i in range(2)
-    ]
-    client = cluster.client()
-    try:
+    async with draining(cluster, url, tmp_path) as (app, client):
         before = [f"before-{i}" for i in range(1500)]
         ids = await app.submit_many([(record, (label,), {}, None) for label in before])
         assert isinstance(app.broker, ClusterBroker)
@@ -134,6 +127,21 @@ async def test_a_master_failover_in_the_middle_of_a_drain_loses_nothing(
         assert {r.status for r in results} == {TaskStatus.SUCCESS}
         ran = {x.decode() for x in client.lrange(executions, 0, -1)}
         assert ran == set(before + after)
+
+
+@contextlib.asynccontextmanager
+async def draining(
+    cluster: ClusterServers, url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Flowrra, RedisCluster]]:
+    """A producer app and two worker processes on ``url``, and a client to look at keys."""
+    app = make_app(url)
+    await app.start(worker=False)
+    workers = [
+        WorkerProcess("--io-workers", "4", url=url, log=tmp_path / f"w{i}.log") for i in range(2)
+    ]
+    client = cluster.client()
+    try:
+        yield app, client
     finally:
         client.close()
         for worker in workers:
@@ -240,14 +248,7 @@ async def test_workers_carry_on_when_the_master_named_in_the_url_is_killed(
         p for p in (f"t{secrets.token_hex(4)}" for _ in range(1000))
         if cluster.master_of("{" + p + "}") == named
     )  # fmt: skip
-    url = with_prefix(cluster.url, prefix)
-    app = make_app(url)
-    await app.start(worker=False)
-    workers = [
-        WorkerProcess("--io-workers", "4", url=url, log=tmp_path / f"w{i}.log") for i in range(2)
-    ]
-    client = cluster.client()
-    try:
+    async with draining(cluster, with_prefix(cluster.url, prefix), tmp_path) as (app, client):
         # tasks that do not write to Redis themselves (that write would fail in the failover)
         ids = await app.submit_many([(nap, (0.001,), {}, None) for _ in range(1500)])
         successes = "{" + prefix + "}:status:success"
@@ -257,8 +258,3 @@ async def test_workers_carry_on_when_the_master_named_in_the_url_is_killed(
         results = [await app.wait_for_result(task_id, timeout=60) for task_id in ids]
         assert {r.status for r in results} == {TaskStatus.SUCCESS}
         assert cluster.master_of("{" + prefix + "}") != named
-    finally:
-        client.close()
-        for worker in workers:
-            worker.kill()
-        await app.stop()
