@@ -6,6 +6,9 @@ message moves atomically into the consumer's held hash and stays there until it 
 acknowledged (after its result is stored), retried, dead-lettered or released; a consumer
 whose heartbeat lease runs out, or a message held past its visibility timeout, is put back
 at the head of its queue by whichever worker notices first. The design note is docs/redis.md.
+
+(Over 350 lines: one class holding the broker's whole protocol, producing, consuming,
+inspecting and the workers' leases, most methods a thin call of one script.)
 """
 
 from __future__ import annotations
