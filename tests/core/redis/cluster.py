@@ -115,6 +115,13 @@ class ClusterServers:
         finally:
             client.close()
 
+    def is_master(self, port: int) -> bool:
+        client = redis.Redis(port=port)
+        try:
+            return bool(client.info("replication")["role"] == "master")
+        finally:
+            client.close()
+
     def replica_of(self, master_port: int) -> int:
         """The port of a replica of the master on ``master_port``."""
         client = redis.Redis(port=master_port)

@@ -243,7 +243,7 @@ async def test_workers_carry_on_when_the_master_named_in_the_url_is_killed(
     in the middle of a drain: the workers find the promoted replica (they learned every node
     from the cluster's map) and every task's result is stored. (Runs last: the cluster keeps
     that slot range without a replica.)"""
-    named = cluster.ports[0]
+    named = next(port for port in cluster.ports[:2] if cluster.is_master(port))
     prefix = next(
         p for p in (f"t{secrets.token_hex(4)}" for _ in range(1000))
         if cluster.master_of("{" + p + "}") == named
