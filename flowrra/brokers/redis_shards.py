@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .stats import DeadLetter, QueueLevel
 
 
-#: Fetches in a row that start with the same shard.
+#: Most fetches in a row that start with the same shard.
 STICKY = 4
 
 
@@ -63,7 +63,8 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
         super().__init__(config)
         self.spread(RedisBroker(config), lambda prefix: RedisBroker(config, prefix=prefix))
         self.revoked_ids = _RevokedEverywhere(self.shards)
-        self._turn = itertools.count()
+        self._turn = itertools.count(1)
+        self._first = 0
 
     @classmethod
     def check_url(cls, url: str) -> None:
@@ -111,12 +112,14 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
         if len(groups) == 1:
             i, mine = groups[0]
             return self._mark(i, await self.shards[i].fetch(mine, max_count, timeout))
-        # the same shard goes first for STICKY fetches in a row: a worker's flushes then mostly
-        # hold deliveries of one shard, stored and acknowledged in one script
-        start = next(self._turn) // STICKY
+        # the shard that gave messages last goes first, for STICKY fetches at most: a worker's
+        # flushes then mostly hold one shard's deliveries (one store-and-ack script), and an
+        # empty shard is not asked first again and again
+        start = self._first + (next(self._turn) % STICKY == 0)
         found: list[Delivery] = []
         for k in range(len(groups)):
-            i, mine = groups[(start + k) % len(groups)]
+            self._first = (start + k) % len(groups)
+            i, mine = groups[self._first]
             found += self._mark(i, await self.shards[i].fetch(mine, max_count - len(found), 0))
             if len(found) >= max_count:
                 return found
