@@ -200,7 +200,10 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
     # -- workers -----------------------------------------------------------------------------
 
     async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
-        lapsed = await asyncio.gather(*(shard.heartbeat(info, ttl) for shard in self.shards))
+        # the first shard (whose list of workers is read) first: its lease of a worker then
+        # never outlives the others, so a worker whose messages came back is not listed
+        lapsed = [await self.shards[0].heartbeat(info, ttl)]
+        lapsed += await asyncio.gather(*(shard.heartbeat(info, ttl) for shard in self.shards[1:]))
         return any(lapsed)
 
     async def forget_worker(self, worker_id: str) -> None:
