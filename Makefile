@@ -86,6 +86,7 @@ pgbouncer: ## install Debian's PgBouncer (the pooler test starts its own), if it
 bench: venv ## the benchmarks of bench/, each beside its peers measured in the same run (~55 min)
 	$(PY) bench/bench_memory.py
 	$(PY) bench/bench_redis.py
+	$(PY) bench/bench_redis_cluster.py
 	$(PY) bench/bench_beat.py
 	$(PY) bench/bench_django_broker.py
 	$(PY) bench/bench_django_tasks.py

@@ -1,7 +1,7 @@
 """redis-py clients for a parsed Redis URL (see :mod:`.redis_url`): asyncio clients whose
 connections pack commands with hiredis (redis-py's asyncio connections pack them in Python,
 which costs several times more for the long argument lists of batched scripts), and blocking
-ones for code without an event loop.
+ones for code without an event loop; a cluster URL gives a ``RedisCluster``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 import redis
 import redis.asyncio
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -28,31 +29,75 @@ except ImportError:  # pragma: no cover - hiredis ships with flowrra[redis]
     HIREDIS_PACKING = False
 
 
+#: An asyncio client of either kind; both have the same command methods.
+RedisClient = Redis | RedisCluster
+
+
 def create_client(
     target: RedisTarget,
     *,
     max_connections: int,
     socket_timeout: float,
     retry_on_timeout: bool = True,
-) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``target`` with at most ``max_connections`` connections;
-    a command whose connection drops is retried three times with jittered back-off before
-    the error reaches the caller. Its connections pack commands with hiredis."""
-    errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
-    if retry_on_timeout:
-        errors += (RedisTimeoutError,)
-    retry = Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors)
+) -> RedisClient:
+    """A redis-py asyncio client for ``target`` (a ``RedisCluster`` for a cluster URL) with at
+    most ``max_connections`` connections (per node of a cluster); a command whose connection
+    drops is retried three times with jittered back-off before the error reaches the caller.
+    Its connections pack commands with hiredis, save a cluster client's."""
+    retry = _retry(retry_on_timeout)
+    if target.cluster_nodes:
+        kwargs = _connection_kwargs(target, socket_timeout, retry=retry)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.cluster_nodes],
+            max_connections=max_connections,
+            **kwargs,
+        )
     client: Redis = _client(redis.asyncio, target, max_connections, socket_timeout, retry=retry)
     return client
+
+
+def create_node_pool(
+    target: RedisTarget,
+    host: str,
+    port: int,
+    *,
+    max_connections: int,
+    socket_timeout: float,
+    retry_on_timeout: bool = True,
+) -> ConnectionPool:
+    """A pool of connections to one node of ``target``'s cluster, as :func:`create_client`
+    makes them for a single Redis."""
+    kwargs = _connection_kwargs(target, socket_timeout, retry=_retry(retry_on_timeout))
+    pool: ConnectionPool = _pool(
+        redis.asyncio, {**kwargs, "host": host, "port": port}, max_connections
+    )
+    return pool
 
 
 def create_blocking_client(
     target: RedisTarget, *, max_connections: int, socket_timeout: float
 ) -> redis.Redis:
     """A blocking ``redis.Redis`` for ``target``, safe to share between threads, for code
-    without an event loop; its callers retry a failed command themselves."""
+    without an event loop; its callers retry a failed command themselves. Not for a
+    cluster URL."""
     client: redis.Redis = _client(redis, target, max_connections, socket_timeout)
     return client
+
+
+def _retry(on_timeout: bool) -> Retry:
+    errors: tuple[type[RedisError], ...] = (RedisConnectionError,)
+    if on_timeout:
+        errors += (RedisTimeoutError,)
+    return Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), 3, errors)
+
+
+def _connection_kwargs(
+    target: RedisTarget, socket_timeout: float, **options: Any
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {**target.connection, "socket_timeout": socket_timeout, **options}
+    if "path" not in kwargs:
+        kwargs.setdefault("socket_connect_timeout", socket_timeout)
+    return kwargs
 
 
 def _client(
@@ -60,9 +105,8 @@ def _client(
 ) -> Any:
     """A client of redis-py's ``api`` (``redis.asyncio`` or ``redis``, which name their
     classes alike) for ``target``."""
-    kwargs: dict[str, Any] = {**target.connection, "socket_timeout": socket_timeout, **options}
+    kwargs = _connection_kwargs(target, socket_timeout, **options)
     if target.sentinels:
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
         sentinel = api.Sentinel(
             list(target.sentinels),
             sentinel_kwargs={**target.sentinel_auth, "socket_timeout": socket_timeout},
@@ -70,19 +114,22 @@ def _client(
         )
         assert target.service_name is not None
         return sentinel.master_for(target.service_name, max_connections=max_connections)
+    return api.Redis.from_pool(_pool(api, kwargs, max_connections))
+
+
+def _pool(api: Any, kwargs: dict[str, Any], max_connections: int) -> Any:
+    """A connection pool of ``api`` (see :func:`_client`) with ``kwargs``."""
+    kwargs = dict(kwargs)
     connection_class = api.Connection
     if "path" in kwargs:
         connection_class = api.UnixDomainSocketConnection
-    else:
-        kwargs.setdefault("socket_connect_timeout", socket_timeout)
-        if kwargs.pop("ssl", False):
-            connection_class = api.SSLConnection
+    elif kwargs.pop("ssl", False):
+        connection_class = api.SSLConnection
     if api is redis.asyncio:  # the blocking connections pack with hiredis already
         connection_class = _with_fast_packing(connection_class)
-    pool = api.ConnectionPool(
+    return api.ConnectionPool(
         max_connections=max_connections, connection_class=connection_class, **kwargs
     )
-    return api.Redis.from_pool(pool)
 
 
 class _HiredisPacking:
@@ -114,9 +161,9 @@ def _with_fast_packing(cls: type[AbstractConnection]) -> type[AbstractConnection
     return _FAST[cls]
 
 
-async def close_client(client: Redis) -> None:
+async def close_client(client: RedisClient) -> None:
     """Close ``client``'s connections, and those to the Sentinels it asked for the master."""
     await client.aclose()
-    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    manager = getattr(getattr(client, "connection_pool", None), "sentinel_manager", None)
     for sentinel in getattr(manager, "sentinels", ()):
         await sentinel.aclose()

@@ -5,7 +5,8 @@ instrumentation), retry wrapper and reply callbacks than on the command itself: 
 150-200 us against 60-80 us for the send and the read. :class:`CommandRunner` keeps
 redis-py's connections (so AUTH, TLS, the db number and Sentinel discovery stay redis-py's)
 and only skips that machinery; it is used for the scripts and the few plain commands on the
-hot path, while everything else goes through the ordinary client.
+hot path, while everything else goes through the ordinary client. On a Redis Cluster it sends
+everything to the master of its component's hash slot (see :mod:`.redis_cluster`).
 """
 
 from __future__ import annotations
@@ -14,36 +15,58 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from redis.asyncio import Redis
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MasterDownError,
+    MaxConnectionsError,
+    NoScriptError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .plugins import mask_url
-from .redis_clients import close_client, create_client
+from .redis_clients import close_client, create_client, create_node_pool
+from .redis_cluster import FixedRoute, SlotRoute
 from .redis_url import RedisTarget
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.asyncio.connection import AbstractConnection
     from redis.commands.core import AsyncScript
+
+#: Replies of a cluster in the middle of a failover: worth trying again shortly.
+_CLUSTER_BUSY = (ClusterDownError, MasterDownError, TryAgainError)
 
 #: Retries of a command whose connection failed, as redis-py's default.
 RETRIES = 3
 
 
 class CommandRunner:
-    """Runs commands on up to ``max_connections`` connections of ``client``'s kind.
+    """Runs commands on up to ``max_connections`` connections that ``route`` leads to.
 
     Replies come back raw (bytes, ints, lists; an error reply raises). A command whose
     connection fails is sent again on a fresh one, up to :data:`RETRIES` times with jittered
-    back-off, as redis-py does; scripts are loaded again when the server lost them.
+    back-off, as redis-py does; scripts are loaded again when the server lost them. On a
+    cluster, a ``MOVED`` reply is followed at once, and a failed connection or a cluster in
+    the middle of a failover makes the route ask where the slot is before the next try.
+    Scripts name ``key`` as their one key, which puts them in its slot.
     """
 
     def __init__(
-        self, client: Redis, *, max_connections: int, wait_timeout: float, retry_on_timeout: bool
+        self,
+        route: FixedRoute | SlotRoute,
+        key: str,
+        *,
+        max_connections: int,
+        wait_timeout: float,
+        retry_on_timeout: bool,
     ) -> None:
-        self._pool = client.connection_pool
+        self.route = route
+        self._key = key
         self._idle: list[AbstractConnection] = []
         self._opened = 0
         self._max = max_connections
@@ -61,16 +84,16 @@ class CommandRunner:
     async def script(self, script: AsyncScript, args: list[Any]) -> Any:
         """Run a registered script by its SHA, loading it first if the server lost it."""
         try:
-            return await self.execute("EVALSHA", script.sha, 0, *args)
+            return await self.execute("EVALSHA", script.sha, 1, self._key, *args)
         except NoScriptError:
             await self.execute("SCRIPT", "LOAD", script.script)
-            return await self.execute("EVALSHA", script.sha, 0, *args)
+            return await self.execute("EVALSHA", script.sha, 1, self._key, *args)
 
     async def scripts_in_transaction(self, calls: list[tuple[AsyncScript, list[Any]]]) -> list[Any]:
         """Run scripts in order in one MULTI/EXEC: one round trip, and the server runs all of
         them or, when the connection is lost before EXEC arrives, none. A script the server
         had lost (a restart) is loaded and run again on its own, after the others ran."""
-        replies = (await self._exchange(transaction_commands(calls)))[-1]
+        replies = (await self._exchange(transaction_commands(calls, self._key)))[-1]
         for i in lost_scripts(replies):
             replies[i] = await self.script(*calls[i])
         return replies
@@ -80,7 +103,9 @@ class CommandRunner:
     ) -> list[Any]:
         """Send ``commands`` in one write and read their replies; an error reply raises once
         every reply is read (the connection stays in step)."""
-        failures = 0
+        failures = redirects = 0
+        if not self.route.mapped:  # a cluster's map, once: where the slot is, and every node
+            await self._locate()
         while True:
             conn = await self._acquire()
             try:
@@ -106,14 +131,35 @@ class CommandRunner:
                 if failures > RETRIES:
                     raise
                 await asyncio.sleep(self._backoff.compute(failures))
+                await self._locate()
                 continue
             except BaseException:
                 await self._discard(conn)  # cancelled mid-reply: the stream is out of step
                 raise
             self._release(conn)
+            moved = next((r for r in replies if isinstance(r, AskError)), None)
+            if moved is not None and redirects < RETRIES:
+                # nothing ran: a command or a transaction's queued command was refused
+                redirects += 1
+                self.route.moved(moved)
+                self._drop_idle()
+                continue
+            if isinstance(error, _CLUSTER_BUSY) and failures < RETRIES:
+                failures += 1
+                await asyncio.sleep(self._backoff.compute(failures))
+                await self._locate()
+                continue
             if error is not None:
                 raise error
             return replies
+
+    async def _locate(self) -> None:
+        """Let the route find its node again (a cluster may have failed over)."""
+        try:
+            await self.route.locate()
+        except self._retryable:
+            return  # the next try fails as well and says why
+        self._drop_idle()
 
     async def _acquire(self) -> AbstractConnection:
         deadline: float | None = None
@@ -122,7 +168,7 @@ class CommandRunner:
                 return self._idle.pop()
             if self._opened < self._max:
                 self._opened += 1
-                return self._pool.make_connection()  # connects on its first command
+                return self.route.pool.make_connection()  # connects on its first command
             loop = asyncio.get_running_loop()
             deadline = deadline or loop.time() + self._wait_timeout
             if loop.time() >= deadline:
@@ -138,8 +184,22 @@ class CommandRunner:
                 pass
 
     def _release(self, conn: AbstractConnection) -> None:
+        if not self.route.serves(conn):  # the slot moved while it was out
+            self._opened -= 1
+            self._freed.set()
+            asyncio.get_running_loop().create_task(conn.disconnect(nowait=True))
+            return
         self._idle.append(conn)
         self._freed.set()
+
+    def _drop_idle(self) -> None:
+        """Close the idle connections that go to a node no longer serving the slot."""
+        keep = [conn for conn in self._idle if self.route.serves(conn)]
+        for conn in self._idle:
+            if conn not in keep:
+                self._opened -= 1
+                asyncio.get_running_loop().create_task(conn.disconnect(nowait=True))
+        self._idle = keep
 
     async def _discard(self, conn: AbstractConnection) -> None:
         self._opened -= 1
@@ -154,9 +214,13 @@ class CommandRunner:
             await conn.disconnect()
 
 
-def transaction_commands(calls: list[tuple[AsyncScript, list[Any]]]) -> list[tuple[Any, ...]]:
-    """The commands that run the scripts ``calls`` by their SHA in one MULTI/EXEC."""
-    return [("MULTI",), *[("EVALSHA", script.sha, 0, *args) for script, args in calls], ("EXEC",)]
+def transaction_commands(
+    calls: list[tuple[AsyncScript, list[Any]]], key: str
+) -> list[tuple[Any, ...]]:
+    """The commands that run the scripts ``calls`` by their SHA in one MULTI/EXEC, each with
+    ``key`` (the component's prefix, naming its cluster slot) as its one key."""
+    commands = [("EVALSHA", script.sha, 1, key, *args) for script, args in calls]
+    return [("MULTI",), *commands, ("EXEC",)]
 
 
 def lost_scripts(replies: list[Any]) -> list[int]:
@@ -182,10 +246,15 @@ class ConnectionSettings(Protocol):
 class RedisConnection:
     """Everything one component (the broker or the result backend) uses to talk to Redis:
     redis-py's ``client`` for occasional commands, the lean ``runner`` for frequent ones, and
-    the component's Lua scripts by name."""
+    the component's Lua scripts by name. ``prefix`` is the component's key prefix: on a
+    cluster, the runner goes to the master of its slot."""
 
     def __init__(
-        self, target: RedisTarget, settings: ConnectionSettings, scripts: Mapping[str, str]
+        self,
+        target: RedisTarget,
+        settings: ConnectionSettings,
+        scripts: Mapping[str, str],
+        prefix: str,
     ) -> None:
         self.client = create_client(
             target,
@@ -193,8 +262,25 @@ class RedisConnection:
             socket_timeout=settings.socket_timeout,
             retry_on_timeout=settings.retry_on_timeout,
         )
+        route: FixedRoute | SlotRoute
+        if isinstance(self.client, Redis):
+            route = FixedRoute(self.client.connection_pool)
+        else:
+            route = SlotRoute(
+                target.cluster_nodes,
+                prefix,
+                lambda host, port: create_node_pool(
+                    target,
+                    host,
+                    port,
+                    max_connections=settings.max_connections,
+                    socket_timeout=settings.socket_timeout,
+                    retry_on_timeout=settings.retry_on_timeout,
+                ),
+            )
         self.runner = CommandRunner(
-            self.client,
+            route,
+            prefix,
             max_connections=settings.max_connections,
             wait_timeout=settings.socket_timeout,
             retry_on_timeout=settings.retry_on_timeout,

@@ -6,11 +6,20 @@ Accepted URLs (a password in the user part, a db number in the path)::
     rediss://...                                   TLS, same form
     unix://[[user]:password@]/path/to/redis.sock[?db=N&...]
     redis+sentinel://[[user]:password@]host:26379[,host2:26379...]/service_name[/db][?...]
+    redis+cluster://[[user]:password@]host:port[,host2:port...][/][?shards=N&...]
+    rediss+cluster://...                           Redis Cluster over TLS, same form
+
+A ``redis+cluster://`` URL names some nodes of a Redis Cluster (the rest are discovered).
+Its key prefix always carries a hash tag (``{flowrra}`` by default; a prefix without braces
+is wrapped in them), so every key of one Flowrra app lives in one slot and the Lua scripts run
+unchanged; ``shards=N`` spreads the broker's queues over N hash tags (see
+:mod:`.redis_cluster`).
 
 Options in the query string: ``key_prefix`` (default ``flowrra``), ``socket_connect_timeout``,
 ``health_check_interval``, ``client_name``, ``db``, the TLS options ``ssl_cert_reqs``
 (required/optional/none), ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
-``ssl_check_hostname``, and for Sentinel ``sentinel_username`` / ``sentinel_password``.
+``ssl_check_hostname``, for Sentinel ``sentinel_username`` / ``sentinel_password``, and for
+a cluster ``shards``.
 A component may accept more (the broker takes ``visibility_timeout.<queue>``).
 """
 
@@ -57,6 +66,7 @@ _CONNECTION_OPTIONS: dict[str, Callable[[str], Any]] = {
     "ssl_check_hostname": parse_bool,
 }
 _SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+_CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,10 @@ class RedisTarget:
     sentinels: tuple[tuple[str, int], ...] = ()
     service_name: str | None = None
     sentinel_auth: dict[str, str] = field(default_factory=dict)
+    #: The nodes a ``redis+cluster://`` URL names (empty for any other URL).
+    cluster_nodes: tuple[tuple[str, int], ...] = ()
+    #: How many hash tags a cluster broker spreads its queues over.
+    shards: int = 1
     #: Options for the component itself, e.g. ``{"visibility_timeout.reports": "7200"}``.
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -100,6 +114,7 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
     if parts.password:
         connection["password"] = unquote(parts.password)
     key_prefix = DEFAULT_KEY_PREFIX
+    shards = 1
     extra: dict[str, str] = {}
     sentinel_auth: dict[str, str] = {}
     for name, raw in parse_qsl(parts.query, keep_blank_values=True):
@@ -111,6 +126,10 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
             key_prefix = raw
         elif name in _SENTINEL_OPTIONS and scheme == "redis+sentinel":
             sentinel_auth[name.removeprefix("sentinel_")] = raw
+        elif name == "shards" and scheme in _CLUSTER_SCHEMES:
+            if not raw.isdigit() or not 1 <= int(raw) <= 64:
+                raise ValueError(f"shards must be a whole number from 1 to 64, got {raw!r}")
+            shards = int(raw)
         elif name in _CONNECTION_OPTIONS:
             try:
                 connection[name] = _CONNECTION_OPTIONS[name](raw)
@@ -119,7 +138,7 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
         elif any(name.startswith(prefix) for prefix in extra_prefixes):
             extra[name] = raw
         else:
-            known = sorted([*_CONNECTION_OPTIONS, "key_prefix", *_SENTINEL_OPTIONS])
+            known = sorted([*_CONNECTION_OPTIONS, "key_prefix", *_SENTINEL_OPTIONS, "shards"])
             known += [f"{prefix}<name>" for prefix in extra_prefixes]
             close = difflib.get_close_matches(name, known, n=1)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
@@ -127,6 +146,7 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
 
     path = [segment for segment in parts.path.split("/") if segment]
     sentinels: tuple[tuple[str, int], ...] = ()
+    cluster_nodes: tuple[tuple[str, int], ...] = ()
     service_name = None
     if scheme == "unix":
         if not parts.path:
@@ -151,6 +171,17 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
         service_name = path[0]
         if len(path) == 2:
             connection["db"] = _db(path[1])
+    elif scheme in _CLUSTER_SCHEMES:
+        hosts = parts.netloc.rpartition("@")[2].split(",")
+        cluster_nodes = tuple(_host_port(item, 6379) for item in hosts)
+        if path or "db" in connection:
+            raise ValueError(
+                "a Redis Cluster has only db 0: use redis+cluster://host1:7000,host2:7001 "
+                "with no path"
+            )
+        if scheme == "rediss+cluster":
+            connection["ssl"] = True
+        key_prefix = hash_tagged(key_prefix)
     else:
         raise ValueError(f"unsupported scheme {scheme!r}")
     return RedisTarget(
@@ -160,14 +191,25 @@ def _parse(url: str, extra_prefixes: tuple[str, ...]) -> RedisTarget:
         sentinels=sentinels,
         service_name=service_name,
         sentinel_auth=sentinel_auth,
+        cluster_nodes=cluster_nodes,
+        shards=shards,
         extra=extra,
     )
 
 
-def _host_port(item: str) -> tuple[str, int]:
+def _host_port(item: str, default_port: int = 26379) -> tuple[str, int]:
     host, _, port = item.strip().rpartition(":")
     if not host:
-        return item.strip() or "localhost", 26379
+        return item.strip() or "localhost", default_port
     if not port.isdigit():
-        raise ValueError(f"bad Sentinel address {item!r}; use host:port")
+        raise ValueError(f"bad address {item!r}; use host:port")
     return host.strip("[]"), int(port)
+
+
+def hash_tagged(prefix: str) -> str:
+    """``prefix`` with a Redis Cluster hash tag: as it is when it has one (``{...}`` with
+    something inside), else wrapped in braces, so every key under it hashes to one slot."""
+    start = prefix.find("{")
+    if start >= 0 and prefix.find("}", start + 1) > start + 1:
+        return prefix
+    return "{" + prefix + "}"

@@ -37,8 +37,9 @@ from . import runtime
 def send_here(app: Flowrra, task: Task, using: str) -> bool:
     """Store and enqueue the prepared ``task`` from this thread; False, with nothing
     written, when the broker cannot, when the task keeps no result (``ignore_result``), or
-    when a transaction is open on ``using`` that the write would not join (the caller then waits for the commit, or goes through the loop).
-    A failed write raises ``BrokerError``; a call from async code ``RuntimeError``."""
+    when a transaction is open on ``using`` that the write would not join (the caller then
+    waits for the commit, or goes through the loop). A failed write raises ``BrokerError``;
+    a call from async code ``RuntimeError``."""
     runtime.refuse_async_caller()
     loop = runtime.loop()  # the app is connected from here on
     broker, backend = app.broker_required, app.backend_required

@@ -9,5 +9,7 @@ BACKENDS.register("redis", "flowrra.backends.redis:RedisBackend", extra="redis")
 BACKENDS.register("rediss", "flowrra.backends.redis:RedisBackend", extra="redis")
 BACKENDS.register("unix", "flowrra.backends.redis:RedisBackend", extra="redis")
 BACKENDS.register("redis+sentinel", "flowrra.backends.redis:RedisBackend", extra="redis")
+BACKENDS.register("redis+cluster", "flowrra.backends.redis_shards:ClusterBackend", extra="redis")
+BACKENDS.register("rediss+cluster", "flowrra.backends.redis_shards:ClusterBackend", extra="redis")
 
 __all__ = ["BACKENDS", "BaseResultBackend"]

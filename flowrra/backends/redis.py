@@ -145,12 +145,14 @@ return removed
 
 
 class RedisBackend(RedisComponent, BaseResultBackend):
-    """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``),
+    """Results in Redis (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``,
+    ``redis+cluster://``),
     kept ``ttl`` seconds after their last update (``BackendConfig.ttl``, one day by default)."""
 
     supports_queries = True
 
-    def __init__(self, config: BackendConfig | None = None) -> None:
+    def __init__(self, config: BackendConfig | None = None, *, prefix: str | None = None) -> None:
+        """``prefix`` overrides the key prefix of the URL (a shard of a cluster backend)."""
         if config is None:
             raise ConfigurationError(
                 "RedisBackend needs a BackendConfig, e.g. "
@@ -158,7 +160,7 @@ class RedisBackend(RedisComponent, BaseResultBackend):
             )
         super().__init__(config)
         self.target = parse_redis_url(config.url)
-        self.prefix = self.target.key_prefix
+        self.prefix = prefix or self.target.key_prefix
         self._waiters: ResultWaiters | None = None
 
     @classmethod
@@ -169,7 +171,10 @@ class RedisBackend(RedisComponent, BaseResultBackend):
         if self._redis is None:
             assert self.config is not None
             self._redis = RedisConnection(
-                self.target, self.config, {"store": _STORE, "counts": _COUNTS, "delete": _DELETE}
+                self.target,
+                self.config,
+                {"store": _STORE, "counts": _COUNTS, "delete": _DELETE},
+                self.prefix,
             )
             self._waiters = ResultWaiters(self._redis, self.prefix, self.ttl, self.get_many)
 
@@ -220,10 +225,11 @@ class RedisBackend(RedisComponent, BaseResultBackend):
     def shares_server_with(self, target: RedisTarget) -> bool:
         """True when ``target`` (a broker's URL) reaches the same server and db."""
         mine = self.target
-        return (mine.connection, mine.sentinels, mine.service_name) == (
+        return (mine.connection, mine.sentinels, mine.service_name, mine.cluster_nodes) == (
             target.connection,
             target.sentinels,
             target.service_name,
+            target.cluster_nodes,
         )
 
     async def get(self, task_id: str) -> TaskResult | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import AskError, ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 Check = Callable[[Sequence[str]], Awaitable[list[TaskResult | None]]]
 _NETWORK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+#: A cluster moved the slot (a failover): connect again where it is now.
+_MOVED = (AskError, ClusterDownError, TryAgainError)
 #: Seconds one BLPOP of the reader blocks before it is issued again.
 _BLOCK = 30
 
@@ -143,16 +146,18 @@ class ResultWaiters:
                 recheck = False
                 await self._conn.send_command("BLPOP", key, _BLOCK, check_health=False)
                 reply = await self._conn.read_response()
-            except _NETWORK_ERRORS as exc:
+            except (*_NETWORK_ERRORS, *_MOVED) as exc:
                 await self._disconnect()
                 recheck = True
                 await asyncio.sleep(outage.failed(exc))
+                with contextlib.suppress(*_NETWORK_ERRORS):
+                    await self._redis.runner.route.locate()
                 continue
             if reply:
                 self._resolve(TaskResult.from_dict(loads(reply[1])))
 
     async def _connect(self) -> AbstractConnection:
-        pool = self._redis.client.connection_pool
+        pool = self._redis.runner.route.pool
         # its own connection: BLPOP outlasts the socket timeout, and this loop does retries
         conn = pool.connection_class(
             **{**pool.connection_kwargs, "socket_timeout": None, "retry": Retry(NoBackoff(), 0)}

@@ -9,5 +9,7 @@ BROKERS.register("redis", "flowrra.brokers.redis:RedisBroker", extra="redis")
 BROKERS.register("rediss", "flowrra.brokers.redis:RedisBroker", extra="redis")
 BROKERS.register("unix", "flowrra.brokers.redis:RedisBroker", extra="redis")
 BROKERS.register("redis+sentinel", "flowrra.brokers.redis:RedisBroker", extra="redis")
+BROKERS.register("redis+cluster", "flowrra.brokers.redis_shards:ClusterBroker", extra="redis")
+BROKERS.register("rediss+cluster", "flowrra.brokers.redis_shards:ClusterBroker", extra="redis")
 
 __all__ = ["BROKERS", "BaseBroker", "Delivery"]

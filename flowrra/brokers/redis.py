@@ -6,6 +6,9 @@ message moves atomically into the consumer's held hash and stays there until it 
 acknowledged (after its result is stored), retried, dead-lettered or released; a consumer
 whose heartbeat lease runs out, or a message held past its visibility timeout, is put back
 at the head of its queue by whichever worker notices first. The design note is docs/redis.md.
+
+(Over 350 lines: one class holding the broker's whole protocol, producing, consuming,
+inspecting and the workers' leases, most methods a thin call of one script.)
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from ..backends.redis import RedisBackend
 from ..exceptions import ConfigurationError
 from ..plugins import mask_url
+from ..redis_cluster import tag_of
 from ..redis_connection import RedisComponent, RedisConnection
-from ..redis_url import parse_redis_url
+from ..redis_url import hash_tagged, parse_redis_url
 from ..registry import validate_options
 from ..serialization import dumps, loads
 from ..task import Task
@@ -65,7 +69,8 @@ _VISIBILITY_OPTION = "visibility_timeout."
 
 class RedisBroker(RedisComponent, BaseBroker):
     """At-least-once broker on Redis (``redis://``, ``rediss://``, ``unix://``,
-    ``redis+sentinel://``) with priorities 0-9, named queues, delays and revocation.
+    ``redis+sentinel://``, ``redis+cluster://``) with priorities 0-9, named queues, delays and
+    revocation.
 
     ``visibility_timeout.<queue>=<seconds>`` in the URL query overrides
     ``BrokerConfig.visibility_timeout`` for one queue.
@@ -76,14 +81,17 @@ class RedisBroker(RedisComponent, BaseBroker):
     dead_letter_bytes = DEAD_LETTER_BYTES
     dead_message_bytes = DEAD_MESSAGE_BYTES
 
-    def __init__(self, config: BrokerConfig | None = None) -> None:
+    def __init__(self, config: BrokerConfig | None = None, *, prefix: str | None = None) -> None:
+        """``prefix`` overrides the key prefix of the URL (a shard of a cluster broker)."""
         if config is None:
             raise ConfigurationError(
                 "RedisBroker needs a BrokerConfig, e.g. BrokerConfig(url='redis://localhost:6379/0')"
             )
         super().__init__(config)
         self.target = parse_redis_url(config.url, extra_prefixes=(_VISIBILITY_OPTION,))
-        self.prefix = config.queue_key or self.target.key_prefix
+        self.prefix = prefix or config.queue_key or self.target.key_prefix
+        if self.target.cluster_nodes:
+            self.prefix = hash_tagged(self.prefix)
         self.queue_visibility = _queue_visibility(self.target.extra, config.url)
         self.consumer_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         #: Task ids revoked anywhere, as last read from Redis; a worker skips them.
@@ -112,7 +120,9 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def connect(self) -> None:
         if self._redis is None:
             assert self.config is not None
-            self._redis = RedisConnection(self.target, self.config, redis_scripts.SCRIPTS)
+            self._redis = RedisConnection(
+                self.target, self.config, redis_scripts.SCRIPTS, self.prefix
+            )
 
     async def close(self) -> None:
         for task in list(self._background):
@@ -152,15 +162,16 @@ class RedisBroker(RedisComponent, BaseBroker):
     ) -> bool:
         """:meth:`store_and_enqueue` in the calling thread, which it blocks for the round
         trip (code without an event loop: a Django view), on a connection of its own. False,
-        and nothing written, when results live elsewhere or the batch is too long."""
-        if not self._stores_with(backend) or len(tasks) > MAX_BATCH:
-            return False
+        and nothing written, when results live elsewhere, the batch is too long or Redis is a
+        cluster."""
+        if not self._stores_with(backend) or len(tasks) > MAX_BATCH or self.target.cluster_nodes:
+            return False  # a cluster's client routes by slot: the loop's route does that
         blocking = self._blocking
         if blocking is None:
             with self._blocking_lock:
                 if self._blocking is None:
                     assert self.config is not None
-                    self._blocking = BlockingScripts(self.target, self.config)
+                    self._blocking = BlockingScripts(self.target, self.config, self.prefix)
                 blocking = self._blocking
         blocking.in_transaction(self._submit_scripts(backend, pending, tasks))
         return True
@@ -189,7 +200,10 @@ class RedisBroker(RedisComponent, BaseBroker):
     def _stores_with(self, backend: BaseResultBackend) -> bool:
         """True when ``backend`` keeps results on this broker's Redis server and db, so one
         script or transaction can write results and messages together."""
-        return isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)
+        if not (isinstance(backend, RedisBackend) and backend.shares_server_with(self.target)):
+            return False
+        # on a cluster, only keys of one hash tag can be in one script
+        return not self.target.cluster_nodes or tag_of(backend.prefix) == tag_of(self.prefix)
 
     async def revoke(self, task_id: str) -> None:
         now = time.time()

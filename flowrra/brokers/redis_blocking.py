@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 class BlockingScripts:
     """Runs registered scripts in one MULTI/EXEC from any thread, on blocking connections
-    to ``target`` (at most ``settings.max_connections``, shared by the threads). A command
-    whose connection fails is sent again on a fresh one, as the async runner does."""
+    to ``target`` (not a cluster; at most ``settings.max_connections``, shared by the
+    threads), each script with ``key`` as its one key. A command whose connection fails is
+    sent again on a fresh one, as the async runner does."""
 
-    def __init__(self, target: RedisTarget, settings: ConnectionSettings) -> None:
+    def __init__(self, target: RedisTarget, settings: ConnectionSettings, key: str) -> None:
+        self._key = key
         self._client = create_blocking_client(
             target,
             max_connections=settings.max_connections,
@@ -43,11 +45,11 @@ class BlockingScripts:
 
     def in_transaction(self, calls: list[tuple[AsyncScript, list[Any]]]) -> list[Any]:
         """:meth:`CommandRunner.scripts_in_transaction`, blocking the calling thread."""
-        replies: list[Any] = self._exchange(transaction_commands(calls))[-1]
+        replies: list[Any] = self._exchange(transaction_commands(calls, self._key))[-1]
         for i in lost_scripts(replies):
             script, args = calls[i]
             self._exchange([("SCRIPT", "LOAD", script.script)])
-            replies[i] = self._exchange([("EVALSHA", script.sha, 0, *args)])[0]
+            replies[i] = self._exchange([("EVALSHA", script.sha, 1, self._key, *args)])[0]
         return replies
 
     def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:

@@ -7,6 +7,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..brokers.redis_shards import ClusterBroker
 from .transport import MAILBOX_TTL, ControlTransport
 
 if TYPE_CHECKING:
@@ -17,14 +18,20 @@ class RedisControl(ControlTransport):
     """``<prefix>:control:<worker id>`` holds commands, ``<prefix>:control:reply:<id>``
     the reply; both expire after :data:`MAILBOX_TTL` seconds."""
 
-    broker: RedisBroker  # transport_for() gives redis:// brokers this transport
+    broker: RedisBroker | ClusterBroker  # transport_for() gives redis brokers this transport
+
+    @property
+    def _mailboxes(self) -> RedisBroker:
+        """The broker whose keys hold the mailboxes (a cluster broker's first shard)."""
+        broker = self.broker
+        return broker.shards[0] if isinstance(broker, ClusterBroker) else broker
 
     def _key(self, *parts: str) -> str:
-        return ":".join((self.broker.prefix, "control", *parts))
+        return ":".join((self._mailboxes.prefix, "control", *parts))
 
     @property
     def _run(self) -> Any:
-        return self.broker.redis.runner.execute
+        return self._mailboxes.redis.runner.execute
 
     async def _push(self, key: str, value: dict[str, Any]) -> None:
         await self._run("RPUSH", key, json.dumps(value))
@@ -34,7 +41,7 @@ class RedisControl(ControlTransport):
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            popped = await self._run("BLPOP", key, self.broker.block_timeout(left))
+            popped = await self._run("BLPOP", key, self._mailboxes.block_timeout(left))
             if popped is not None:
                 return json.loads(popped[1])
             if deadline - time.monotonic() <= 0:

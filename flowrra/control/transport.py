@@ -94,5 +94,5 @@ class MemoryControl(ControlTransport):
 
 
 CONTROLS.register("memory", "flowrra.control.transport:MemoryControl")
-for _scheme in ("redis", "rediss", "unix", "redis+sentinel"):
+for _scheme in ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster"):
     CONTROLS.register(_scheme, "flowrra.control.redis:RedisControl", extra="redis")

@@ -4,6 +4,9 @@ fixtures: a test asks for ``brokers`` or ``backends`` (or both) and runs once pe
 - ``memory``: the in-process broker and result store (one shared instance per test);
 - ``redis``: the Redis at ``FLOWRRA_TEST_REDIS_URL``, under a key prefix of the test's own,
   deleted afterwards;
+- ``redis-cluster``: a Redis Cluster of three masters that the session starts on loopback
+  (:mod:`tests.core.redis.cluster`), with the queues and results spread over three hash tags
+  (``shards=3``), under a key prefix of the test's own;
 - ``django-<database>``: ``django://`` on the test database that ``FLOWRRA_TEST_DB`` chooses
   (SQLite, PostgreSQL or MariaDB/MySQL).
 
@@ -16,6 +19,8 @@ run under ``CI=true`` (see :mod:`tests.services`).
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,12 +29,13 @@ import pytest
 from flowrra import BackendConfig, BrokerConfig
 from flowrra.backends.base import BaseResultBackend
 from flowrra.brokers.base import BaseBroker
+from tests.core.redis.cluster import ClusterServers
 from tests.core.redis.conftest import new_space, redis_missing
 from tests.django.conftest import database_missing
 from tests.services import skip_unavailable
 
 DATABASE = os.environ.get("FLOWRRA_TEST_DB", "sqlite")
-KINDS = ["memory", "redis", "django"] if DATABASE == "sqlite" else ["django"]
+KINDS = ["memory", "redis", "redis-cluster", "django"] if DATABASE == "sqlite" else ["django"]
 
 BrokerFactory = Callable[..., Awaitable[BaseBroker]]
 BackendFactory = Callable[..., Awaitable[BaseResultBackend]]
@@ -42,11 +48,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "kind" in callspec.params:
             by_kind.setdefault(callspec.params["kind"], []).append(item)
-    for item in by_kind.get("redis", []):
+    for item in by_kind.get("redis", []) + by_kind.get("redis-cluster", []):
         item.add_marker(pytest.mark.redis)
     if by_kind.get("redis"):
         skip_unavailable(
             by_kind["redis"], redis_missing(), "start Redis or set FLOWRRA_TEST_REDIS_URL"
+        )
+    if by_kind.get("redis-cluster"):
+        missing = [name for name in ("redis-server", "redis-cli") if not shutil.which(name)]
+        skip_unavailable(
+            by_kind["redis-cluster"],
+            f"{' and '.join(missing)} not installed" if missing else None,
+            "install redis-server (Debian's redis-server package)",
         )
     for item in by_kind.get("django", []):
         # only Flowrra's tables are emptied after each test: a flush of every table would
@@ -64,11 +77,21 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """Three Redis Cluster masters on loopback, for the whole session."""
+    with ClusterServers(tmp_path_factory.mktemp("contract-cluster")) as servers:
+        yield servers
+
+
 @pytest.fixture
-def url(kind: str) -> Iterator[str]:
+def url(kind: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Where this test's broker and backend of ``kind`` live: storage of the test's own,
-    emptied after."""
-    if kind == "redis":
+    emptied after (a cluster's go with the cluster at the end of the session)."""
+    if kind == "redis-cluster":
+        cluster: ClusterServers = request.getfixturevalue("redis_cluster")
+        yield f"{cluster.url}?key_prefix=t{secrets.token_hex(4)}&shards=3"
+    elif kind == "redis":
         space = new_space()
         yield space.url
         space.clean()

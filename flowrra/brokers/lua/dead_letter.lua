@@ -1,7 +1,7 @@
 -- dead_letter: move held deliveries of a consumer to the dead letters, each with its reason
 -- (bounded by P:dead:limits, see bury() in the prelude).
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id
 -- ARGV[3..]: (delivery tag, reason) pairs

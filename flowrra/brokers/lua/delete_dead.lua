@@ -1,6 +1,6 @@
 -- delete_dead: delete one dead letter and take its size off the total.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: dead letter id
 --

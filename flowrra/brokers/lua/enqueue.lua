@@ -1,7 +1,7 @@
 -- enqueue: add a batch of messages to their queues, or to the delayed set when they are due
 -- later. A due message goes straight to a consumer sleeping on its queue when there is one.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: n, the number of messages
 -- ARGV[3..]: n times (queue, priority 0-9, ETA in Unix seconds or '', message)

@@ -4,7 +4,7 @@
 -- their queues on the way. When nothing is found, the consumer may register as a sleeper
 -- of its queues, so that the next message is handed to it directly.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id
 -- ARGV[3]: most messages to take

@@ -3,7 +3,7 @@
 -- once they are old enough; write the dead-letter bounds; and reclaim what dead consumers,
 -- or live ones past a visibility deadline, hold.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id
 -- ARGV[3]: worker id

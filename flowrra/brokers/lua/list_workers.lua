@@ -1,6 +1,6 @@
 -- list_workers: the info documents of the live workers (lease not run out).
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 --
 -- Returns: {info JSON or nil, ...}, one per live worker

@@ -1,6 +1,8 @@
 -- Helpers shared by every script of the Redis broker; the loader puts this file in front of
 -- each script. Every script's ARGV[1] is the key prefix P (see flowrra/brokers/redis_scripts.py
--- for the keys under it).
+-- for the keys under it), and every key it touches is P followed by ':...'. On a Redis Cluster
+-- P carries a hash tag, so all of them are in the slot of KEYS[1] (P itself), where the call
+-- is sent.
 --
 -- Dead-letter bounds are read from the hash P:dead:limits (fields count, bytes, message),
 -- which every heartbeat writes; while it is missing (before the first heartbeat), a

@@ -1,6 +1,6 @@
 -- queue_sizes: the number of waiting messages of every known queue, all priorities.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 --
 -- Returns: {queue, waiting count, queue, waiting count, ...}

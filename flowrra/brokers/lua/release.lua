@@ -1,7 +1,7 @@
 -- release: give held deliveries of a consumer back to the head of their queues (or to a
 -- consumer sleeping on them), oldest delivery first.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id
 -- ARGV[3..]: delivery tags

@@ -1,7 +1,7 @@
 -- requeue_dead: remove a dead letter and enqueue its message again (the caller checked that
 -- it can run), in one step so that two requests never enqueue it twice.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: dead letter id
 -- ARGV[3]: queue to enqueue it on

@@ -1,7 +1,7 @@
 -- retire: remove a worker's info; with a consumer, also give back everything it still holds
 -- at once and drop its lease, sleeper entries and wake list.
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id, or '' to keep the consumer (other workers of the process use it)
 -- ARGV[3]: worker id

@@ -1,7 +1,7 @@
 -- retry: acknowledge a delivery and enqueue its next attempt, only if the delivery is still
 -- held (a message reclaimed meanwhile runs again as it is, and must not run twice more).
 --
--- KEYS: none (every key is derived from the prefix)
+-- KEYS[1]: the key prefix P itself, unread: it names the cluster slot the script runs in
 -- ARGV[1]: key prefix P
 -- ARGV[2]: consumer id
 -- ARGV[3]: delivery tag

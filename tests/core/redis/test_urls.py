@@ -39,6 +39,19 @@ def test_tls_unix_socket_and_sentinel_urls() -> None:
     assert sentinel.sentinel_auth == {"password": "spw"}
 
 
+def test_a_cluster_url_names_some_nodes_and_gives_every_key_one_hash_tag() -> None:
+    target = parse_redis_url("redis+cluster://:pw@n1:7000,n2?key_prefix=jobs&shards=3")
+    assert target.cluster_nodes == (("n1", 7000), ("n2", 6379))
+    assert target.connection == {"password": "pw"}
+    assert target.key_prefix == "{jobs}" and target.shards == 3
+    assert parse_redis_url("redis+cluster://n1:7000").key_prefix == "{flowrra}"
+    assert parse_redis_url("redis+cluster://n1?key_prefix=app:{x}:").key_prefix == "app:{x}:"
+    assert parse_redis_url("redis+cluster://n1?key_prefix={}x").key_prefix == "{{}x}"
+    assert parse_redis_url("rediss+cluster://n1:7000").connection["ssl"] is True
+    broker = RedisBroker(BrokerConfig(url="redis+cluster://n1:7000", queue_key="q"))
+    assert broker.prefix == "{q}"
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -49,6 +62,9 @@ def test_tls_unix_socket_and_sentinel_urls() -> None:
         ("redis://host/0?key_prefix=a b", "key_prefix must be"),
         ("redis+sentinel://s1:26379", "needs the service name"),
         ("unix://", "socket path"),
+        ("redis+cluster://n1:7000/1", "only db 0"),
+        ("redis+cluster://n1:7000?shards=0", "shards must be"),
+        ("redis://host/0?shards=2", "unknown option 'shards'"),
     ],
 )
 def test_bad_urls_say_what_to_fix(url: str, message: str) -> None:
