@@ -24,13 +24,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
+from ..lua import read_scripts
 from ..redis_connection import RedisComponent, RedisConnection
 from ..redis_url import RedisTarget, parse_redis_url
 from ..serialization import dumps, encode_plain, is_plain_scalar, loads
-from ..task import FINAL_STATES, TaskResult, TaskStatus
+from ..task import TaskResult, TaskStatus
 from . import redis_query
 from .base import BaseResultBackend
-from .redis_waiters import NOTIFY_WAITERS, ResultWaiters
+from .redis_waiters import ResultWaiters
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -38,110 +39,11 @@ if TYPE_CHECKING:
     from ..config import BackendConfig
     from .query import ResultPage, ResultQuery, ThroughputPoint
 
-_STATUSES = [status.value for status in TaskStatus]
 #: Most results one store script writes (Lua's ``unpack`` is bounded).
 STORE_BATCH = 1000
 
-#: Removes index entries of results submitted more than ``ttl`` seconds ago (their stored
-#: result has expired, save for a task re-stored after that long: it stays readable by id).
-_PRUNE = """
-local P, ttl = ARGV[1], tonumber(ARGV[2])
-local statuses = {STATUSES}
-local function prune()
-  local t = redis.call('TIME')
-  local horizon = tonumber(t[1]) + tonumber(t[2]) / 1000000 - ttl
-  for _, s in ipairs(statuses) do
-    redis.call('ZREMRANGEBYSCORE', P .. ':status:' .. s, '-inf', horizon)
-  end
-  for _, name in ipairs(redis.call('SMEMBERS', P .. ':names')) do
-    local key = P .. ':name:' .. name
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', horizon)
-    if redis.call('EXISTS', key) == 0 then redis.call('SREM', P .. ':names', name) end
-  end
-end
-""".replace("STATUSES", ", ".join(f"'{status}'" for status in _STATUSES))
-
-#: ARGV: prefix, ttl, n, then (id, status, score, name, json) for n results (at most
-#: ``STORE_BATCH``; ``name`` only matters for PENDING), then optionally a hash key and fields
-#: to delete once they are stored (a broker's acknowledgement). Index entries move in one
-#: ZREM/ZADD per status for the batch.
-_STORE = (
-    _PRUNE
-    + NOTIFY_WAITERS
-    + """
-local FINAL = {FINALS}
-local last, scores, order, done, done_ids = {}, {}, {}, {}, {}
-local after = 4 + 5 * tonumber(ARGV[3])
-for j = 4, after - 1, 5 do
-  local id, status, score, json = ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 4]
-  redis.call('SET', P .. ':result:' .. id, json, 'EX', ttl)
-  if last[id] == nil then order[#order + 1] = id end
-  last[id], scores[id] = status, score
-  if status == 'pending' and ARGV[j + 3] ~= '' then
-    if redis.call('ZADD', P .. ':name:' .. ARGV[j + 3], score, id) == 1 then
-      redis.call('SADD', P .. ':names', ARGV[j + 3])
-    end
-  elseif FINAL[status] then
-    if done[id] == nil then done_ids[#done_ids + 1] = id end
-    done[id] = json
-  end
-end
-local groups = {}
-for _, id in ipairs(order) do
-  local ids = groups[last[id]]
-  if ids == nil then
-    ids = {}
-    groups[last[id]] = ids
-  end
-  ids[#ids + 1] = id
-end
-for status, ids in pairs(groups) do
-  local scored = {}
-  for _, id in ipairs(ids) do
-    scored[#scored + 1] = scores[id]
-    scored[#scored + 1] = id
-  end
-  for _, s in ipairs(statuses) do
-    if s ~= status then redis.call('ZREM', P .. ':status:' .. s, unpack(ids)) end
-  end
-  redis.call('ZADD', P .. ':status:' .. status, unpack(scored))
-end
-notify(done, done_ids)
-if #done_ids > 0 and redis.call('SET', P .. ':pruned', 1, 'PX', 1000, 'NX') then prune() end
-if ARGV[after] then redis.call('HDEL', ARGV[after], unpack(ARGV, after + 1)) end
-return 1
-"""
-).replace("FINALS", ", ".join(f"{status.value} = true" for status in FINAL_STATES))
-
-#: ARGV: prefix, ttl. Prunes, then returns the count per status in the order of ``statuses``.
-_COUNTS = (
-    _PRUNE
-    + """
-prune()
-local out = {}
-for i, s in ipairs(statuses) do out[i] = redis.call('ZCARD', P .. ':status:' .. s) end
-return out
-"""
-)
-
-#: ARGV: prefix, ttl, ids... Deletes results and their index entries; returns how many existed.
-_DELETE = (
-    _PRUNE
-    + """
-local removed = 0
-for j = 3, #ARGV do
-  local id = ARGV[j]
-  local raw = redis.call('GET', P .. ':result:' .. id)
-  if raw then
-    removed = removed + redis.call('DEL', P .. ':result:' .. id)
-    local name = cjson.decode(raw)['task_name']
-    if type(name) == 'string' then redis.call('ZREM', P .. ':name:' .. name, id) end
-  end
-  for _, s in ipairs(statuses) do redis.call('ZREM', P .. ':status:' .. s, id) end
-end
-return removed
-"""
-)
+#: The backend's Lua scripts (``lua/*.lua``: each file lists its ARGV and reply), by name.
+SCRIPTS = read_scripts(__package__, ("store", "counts", "delete", "register"))
 
 
 class RedisBackend(RedisComponent, BaseResultBackend):
@@ -173,7 +75,7 @@ class RedisBackend(RedisComponent, BaseResultBackend):
             self._redis = RedisConnection(
                 self.target,
                 self.config,
-                {"store": _STORE, "counts": _COUNTS, "delete": _DELETE},
+                SCRIPTS,
                 self.prefix,
             )
             self._waiters = ResultWaiters(self._redis, self.prefix, self.ttl, self.get_many)
@@ -296,7 +198,7 @@ class RedisBackend(RedisComponent, BaseResultBackend):
 
     async def counts(self) -> dict[TaskStatus, int]:
         values = await self._script("counts")
-        return {TaskStatus(status): int(n) for status, n in zip(_STATUSES, values, strict=True)}
+        return {status: int(n) for status, n in zip(TaskStatus, values, strict=True)}
 
     async def query(self, query: ResultQuery) -> ResultPage:
         return await redis_query.query(self, query)

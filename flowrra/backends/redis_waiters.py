@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ..exceptions import TaskTimeoutError
 from ..outage import Outage
 from ..serialization import loads
-from ..task import FINAL_STATES, TaskResult
+from ..task import TaskResult
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
@@ -43,42 +43,6 @@ _MOVED = (AskError, ClusterDownError, TryAgainError)
 #: Seconds one BLPOP of the reader blocks before it is issued again.
 _BLOCK = 30
 
-#: ARGV: prefix, task id, token, seconds to keep the registration. Returns the stored result
-#: JSON when it is final, else registers the token and returns nothing.
-_REGISTER = """
-local P, id = ARGV[1], ARGV[2]
-local raw = redis.call('GET', P .. ':result:' .. id)
-if raw then
-  local status = cjson.decode(raw)['status']
-  if %s then return raw end
-end
-local key = P .. ':waiters:' .. id
-redis.call('SADD', key, ARGV[3])
-redis.call('EXPIRE', key, ARGV[4])
-return false
-""" % " or ".join(f"status == '{status.value}'" for status in FINAL_STATES)  # noqa: UP031
-
-#: Lua defining ``notify(done, ids)``, which the store script calls with the final results
-#: it wrote (``done``: task id -> result JSON): one EXISTS for the whole batch, and for the
-#: ids somebody waits for, the JSON pushed to each waiting process.
-NOTIFY_WAITERS = """
-local function notify(done, ids)
-  if #ids == 0 then return end
-  local keys = {}
-  for i, id in ipairs(ids) do keys[i] = P .. ':waiters:' .. id end
-  if redis.call('EXISTS', unpack(keys)) == 0 then return end
-  for i, id in ipairs(ids) do
-    local tokens = redis.call('SMEMBERS', keys[i])
-    for _, token in ipairs(tokens) do
-      local nkey = P .. ':notify:' .. token
-      redis.call('RPUSH', nkey, done[id])
-      redis.call('EXPIRE', nkey, 60)
-    end
-    if #tokens > 0 then redis.call('DEL', keys[i]) end
-  end
-end
-"""
-
 
 class ResultWaiters:
     """The waiters of one process; ``check`` reads stored results (the backend's
@@ -90,7 +54,7 @@ class ResultWaiters:
         self._keep = keep
         self._check = check
         self._token = secrets.token_hex(8)
-        self._register = redis.client.register_script(_REGISTER)
+        self._register = redis.scripts["register"]
         self._futures: dict[str, list[asyncio.Future[TaskResult]]] = {}
         self._conn: AbstractConnection | None = None
         self._reader: asyncio.Task[None] | None = None

@@ -35,7 +35,7 @@ pushed on its wake list), which saves the idle worker a round trip. Time is the 
 
 from __future__ import annotations
 
-from importlib.resources import files
+from ..lua import read_scripts
 
 #: The scripts, by name (the name of their file in ``lua/``).
 NAMES = (
@@ -52,12 +52,5 @@ NAMES = (
     "delete_dead",
 )
 
-
-def _load() -> dict[str, str]:
-    folder = files(__package__) / "lua"
-    prelude = (folder / "prelude.lua").read_text(encoding="utf-8")
-    return {name: prelude + (folder / f"{name}.lua").read_text(encoding="utf-8") for name in NAMES}
-
-
 #: Script name -> its full source (prelude and body).
-SCRIPTS = _load()
+SCRIPTS = read_scripts(__package__, NAMES)

@@ -4,12 +4,16 @@ result backend guarantees is in tests/contract/test_backend.py."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
+import flowrra.backends
 from flowrra import BackendConfig, TaskResult, TaskStatus, TaskTimeoutError
 from flowrra.backends.redis import RedisBackend
+from flowrra.task import FINAL_STATES
 
 from .conftest import Space
 
@@ -66,3 +70,13 @@ async def test_a_wait_that_times_out_withdraws_its_registration(
     with pytest.raises(TaskTimeoutError):
         await backend.wait("stuck", timeout=0.2)
     assert r.client.scard(r.key("waiters", "stuck")) == 0  # the registration is withdrawn
+
+
+def test_the_scripts_know_every_status_and_which_are_final() -> None:
+    """The Lua prelude spells the statuses out (its counts come back in that order)."""
+    prelude = (Path(flowrra.backends.__file__).parent / "lua" / "prelude.lua").read_text()
+    listed = re.search(r"local statuses = \{(.*)\}", prelude)
+    final = re.search(r"local FINAL = \{(.*)\}", prelude)
+    assert listed is not None and final is not None
+    assert re.findall(r"'(\w+)'", listed.group(1)) == [status.value for status in TaskStatus]
+    assert set(re.findall(r"(\w+) = true", final.group(1))) == {s.value for s in FINAL_STATES}
