@@ -7,7 +7,9 @@ statement per batch instead. Both databases accept the same SQL (``RETURNING``,
 ``ON CONFLICT ... DO UPDATE``); only the claim's row locking differs, and PostgreSQL
 receives large inserts by ``COPY``, as psycopg spends more time parsing a statement with
 thousands of placeholders than the server spends running it (a few rows, such as a submit,
-go faster as one ``INSERT``: ``COPY`` costs extra round trips).
+go faster as one ``INSERT``: ``COPY`` costs extra round trips). Over 350 lines: one hot
+path's statements, each database's variant beside the others so that they are read and
+changed together.
 """
 
 from __future__ import annotations

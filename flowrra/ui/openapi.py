@@ -3,7 +3,8 @@ the FastAPI, Flask and Quart dashboards (which say how they authenticate): its p
 its schemas in :mod:`flowrra.ui.openapi_schemas`.
 
 Written by hand next to the views; ``tests/django/api`` checks every endpoint's real
-responses against it, and schemathesis fuzzes the API from it.
+responses against it, and schemathesis fuzzes the API from it. Over 350 lines: every path of
+one document, spelled out so that it reads as the API's reference.
 """
 
 from __future__ import annotations
