@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from flowrra import Config
 from flowrra.events import event_bus
@@ -62,9 +63,12 @@ async def test_a_process_that_submits_and_stops_sends_its_last_events_first(
     try:
 
         def submit_and_stop() -> str:
-            task_id = flowrra_django.submit("tests.django.testapp.tasks.add", 1, 2)
-            runtime.shutdown()
-            return task_id
+            try:
+                task_id = flowrra_django.submit("tests.django.testapp.tasks.add", 1, 2)
+                runtime.shutdown()
+                return task_id
+            finally:  # the submit wrote on this thread's connection, as a view's does
+                connections.close_all()
 
         task_id = await sync_to_async(submit_and_stop, thread_sensitive=False)()
         message = await asyncio.wait_for(layer.receive(listener), 5)
