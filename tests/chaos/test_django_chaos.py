@@ -57,6 +57,13 @@ def end_sessions() -> int:
 
 
 def produce(ledger: Path, submitted: list[str], failures: list[str]) -> None:
+    try:
+        _produce(ledger, submitted, failures)
+    finally:  # the submits wrote on this thread's connection
+        connections.close_all()
+
+
+def _produce(ledger: Path, submitted: list[str], failures: list[str]) -> None:
     for i in range(TASKS):
         token = f"chaos-{i}"
         fn = tasks.cpu_record if i % 7 == 0 else tasks.record
