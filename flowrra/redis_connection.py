@@ -84,10 +84,10 @@ class CommandRunner:
     async def script(self, script: AsyncScript, args: list[Any]) -> Any:
         """Run a registered script by its SHA, loading it first if the server lost it."""
         try:
-            return await self.execute("EVALSHA", script.sha, 1, self._key, *args)
+            return await self.execute(*evalsha(script, self._key, args))
         except NoScriptError:
             await self.execute("SCRIPT", "LOAD", script.script)
-            return await self.execute("EVALSHA", script.sha, 1, self._key, *args)
+            return await self.execute(*evalsha(script, self._key, args))
 
     async def scripts_in_transaction(self, calls: list[tuple[AsyncScript, list[Any]]]) -> list[Any]:
         """Run scripts in order in one MULTI/EXEC: one round trip, and the server runs all of
@@ -219,8 +219,13 @@ def transaction_commands(
 ) -> list[tuple[Any, ...]]:
     """The commands that run the scripts ``calls`` by their SHA in one MULTI/EXEC, each with
     ``key`` (the component's prefix, naming its cluster slot) as its one key."""
-    commands = [("EVALSHA", script.sha, 1, key, *args) for script, args in calls]
-    return [("MULTI",), *commands, ("EXEC",)]
+    return [("MULTI",), *[evalsha(script, key, args) for script, args in calls], ("EXEC",)]
+
+
+def evalsha(script: AsyncScript, key: str, args: list[Any]) -> tuple[Any, ...]:
+    """The command that runs ``script`` by its SHA with ``key`` (the component's prefix,
+    naming its cluster slot) as its one key and ``args`` as its ARGV."""
+    return ("EVALSHA", script.sha, 1, key, *args)
 
 
 def lost_scripts(replies: list[Any]) -> list[int]:

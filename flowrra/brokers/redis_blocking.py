@@ -17,7 +17,13 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..redis_clients import create_blocking_client
-from ..redis_connection import RETRIES, ConnectionSettings, lost_scripts, transaction_commands
+from ..redis_connection import (
+    RETRIES,
+    ConnectionSettings,
+    evalsha,
+    lost_scripts,
+    transaction_commands,
+)
 from ..redis_url import RedisTarget
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ class BlockingScripts:
         for i in lost_scripts(replies):
             script, args = calls[i]
             self._exchange([("SCRIPT", "LOAD", script.script)])
-            replies[i] = self._exchange([("EVALSHA", script.sha, 1, self._key, *args)])[0]
+            replies[i] = self._exchange([evalsha(script, self._key, args)])[0]
         return replies
 
     def _exchange(self, commands: list[tuple[Any, ...]]) -> list[Any]:
