@@ -37,7 +37,6 @@ class DashboardPage(StaffRequiredMixin, TemplateView):
     """A page inside the admin's look: ``page`` names its template in
     ``flowrra/ui/templates/flowrra/``, ``section`` marks its navigation tab."""
 
-    template_name = "flowrra_django/page.html"
     page = "overview.html"
     section = "overview"
     title = ""
