@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from flowrra.ui.web.rendering import render_blocks
+from flowrra.ui.web.rendering import ACTIONS, render_blocks
 
 from .. import dashboard
 from .access import StaffRequiredMixin
@@ -31,6 +31,14 @@ NAVIGATION = (
     ("schedules", "Schedules"),
 )
 COMMANDS = {"worker": "manage.py flowrra_worker", "beat": "manage.py flowrra_beat"}
+#: The permission each of the pages' actions needs.
+PERMISSIONS = {
+    "control": "flowrra_django.change_taskresult",
+    "add_schedule": "flowrra_django.add_scheduledtask",
+    "change_schedule": "flowrra_django.change_scheduledtask",
+    "delete_schedule": "flowrra_django.delete_scheduledtask",
+    "control_worker": "flowrra_django.control_worker",
+}
 
 
 class DashboardPage(StaffRequiredMixin, TemplateView):
@@ -68,15 +76,8 @@ def prefixes() -> dict[str, str]:
 
 
 def _permissions(user: Any) -> dict[str, bool]:
-    """The dashboard actions (``flowrra.ui.web.rendering.ACTIONS``) ``user`` may use
-    (templates hide the others)."""
-    return {
-        "control": user.has_perm("flowrra_django.change_taskresult"),
-        "add_schedule": user.has_perm("flowrra_django.add_scheduledtask"),
-        "change_schedule": user.has_perm("flowrra_django.change_scheduledtask"),
-        "delete_schedule": user.has_perm("flowrra_django.delete_scheduledtask"),
-        "control_worker": user.has_perm("flowrra_django.control_worker"),
-    }
+    """The dashboard actions ``user`` may use (templates hide the others)."""
+    return {action: user.has_perm(PERMISSIONS[action]) for action in ACTIONS}
 
 
 def render_page(
