@@ -13,7 +13,7 @@ from .pages import DashboardPage
 
 
 class OverviewView(DashboardPage):
-    template_name = "flowrra_django/overview.html"
+    page = "overview.html"
     section = "overview"
     title = "Overview"
 

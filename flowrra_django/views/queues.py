@@ -14,7 +14,7 @@ from .pages import DashboardPage
 
 
 class QueueListView(DashboardPage):
-    template_name = "flowrra_django/queues.html"
+    page = "queues.html"
     section = "queues"
     title = "Queues"
 

@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from flowrra.ui import ScheduleValidationError
 from flowrra.ui.schedule_definition import preview
 from flowrra.ui.schedule_form import COMMON_ZONES, SCHEDULE_TYPES, form_values, new_values
+from flowrra.ui.web.rendering import render
 
 from .. import dashboard
 from ..runtime import get_app
@@ -26,7 +27,7 @@ _LIST = "flowrra:schedules"
 
 
 class ScheduleListView(DashboardPage):
-    template_name = "flowrra_django/schedules.html"
+    page = "schedules.html"
     section = "schedules"
     title = "Schedules"
 
@@ -45,7 +46,7 @@ def _posted(data: Any) -> dict[str, Any]:
 class ScheduleFormView(DashboardPage):
     """Create (no ``schedule_id``) or edit a schedule; POST saves or shows the errors."""
 
-    template_name = "flowrra_django/schedule_form.html"
+    page = "schedule_form.html"
     section = "schedules"
 
     def permission(self) -> str:
@@ -116,14 +117,13 @@ class ScheduleFormView(DashboardPage):
     ) -> HttpResponse:
         runs, problem = preview(values)
         context.update(values=values, errors=errors, preview=runs, preview_error=problem)
-        return TemplateResponse(self.request, self.template_name, context, status=status)
+        return self.render_to_response(context, status=status)
 
 
 class SchedulePreviewView(DashboardPage):
     """The next five run times of the definition in the query string, as an HTML fragment
     (the form's script fetches it while the user types; it works as a page too)."""
 
-    template_name = "flowrra_django/schedule_preview.html"
     section = "schedules"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -132,7 +132,8 @@ class SchedulePreviewView(DashboardPage):
         }
         runs, problem = preview(values)
         context = {"preview": runs, "preview_error": problem, "values": values}
-        return TemplateResponse(request, self.template_name, context)
+        zone = timezone.get_current_timezone()
+        return HttpResponse(render(zone, "flowrra/schedule_preview.html", context))
 
 
 class ScheduleActionView(ActionView):

@@ -20,7 +20,7 @@ from .pages import DashboardPage, bad_request
 
 
 class TaskListView(DashboardPage):
-    template_name = "flowrra_django/tasks.html"
+    page = "tasks.html"
     section = "tasks"
     title = "Tasks"
 
@@ -51,7 +51,7 @@ class TaskListView(DashboardPage):
 
 
 class TaskDetailView(DashboardPage):
-    template_name = "flowrra_django/task_detail.html"
+    page = "task_detail.html"
     section = "tasks"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

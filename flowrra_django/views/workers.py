@@ -16,7 +16,7 @@ from .pages import DashboardPage
 
 
 class WorkerListView(DashboardPage):
-    template_name = "flowrra_django/workers.html"
+    page = "workers.html"
     section = "workers"
     title = "Workers"
 
@@ -27,7 +27,7 @@ class WorkerListView(DashboardPage):
 
 
 class WorkerDetailView(DashboardPage):
-    template_name = "flowrra_django/worker_detail.html"
+    page = "worker_detail.html"
     section = "workers"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def test_each_extra_installs_only_what_its_feature_uses(dist: Path) -> None:
         name = requirement.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
         requires.setdefault(extra, set()).add(name.lower())
     assert "" not in requires  # the engine needs nothing outside the standard library
-    assert requires["django"] == {"django", "croniter", "prometheus-client"}
+    assert requires["django"] == {"django", "croniter", "jinja2", "prometheus-client"}
     assert requires["redis"] == {"redis", "hiredis"}
     assert requires["cron"] == {"croniter"}
     assert requires["postgres"] == {"psycopg"}

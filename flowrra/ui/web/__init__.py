@@ -4,7 +4,8 @@
 its JSON API, health, metrics and static files from the ``flowrra.ui`` services; the
 FastAPI, Flask and Quart adapters (:mod:`flowrra.ui.fastapi`, :mod:`flowrra.ui.flask`,
 :mod:`flowrra.ui.quart`, :mod:`flowrra.ui.quart_websocket`) only translate their
-framework's requests to :class:`~flowrra.ui.web.http.Request` and back. Importing this
+framework's requests to :class:`~flowrra.ui.web.http.Request` and back. The Django app
+renders its pages with the same templates (:mod:`flowrra.ui.web.rendering`). Importing this
 package imports no web framework (Jinja2 is imported when a page is first rendered).
 """
 

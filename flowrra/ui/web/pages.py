@@ -1,5 +1,5 @@
 """The dashboard's pages outside Django: each asks a ``flowrra.ui`` service for its data and
-renders the Jinja2 template of the same name as the Django page's."""
+renders its Jinja2 template (the Django app renders the same templates in the admin's frame)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..filters import PAGE_SIZES, RANGES, parse_task_filters
 from ..schedule_form import COMMON_ZONES, SCHEDULE_TYPES, form_values, new_values
 from ..schedules import preview
 from .http import Request, Response
-from .rendering import render
+from .rendering import ACTIONS, render
 
 if TYPE_CHECKING:
     from .site import Dashboard
@@ -25,6 +25,9 @@ NAVIGATION = (
     ("queues", "Queues", "queues/"),
     ("schedules", "Schedules", "schedules/"),
 )
+#: Who sees the pages here may use every action; the buttons call the JSON API.
+CAPABILITIES = dict.fromkeys(ACTIONS, True)
+COMMANDS = {"worker": "flowrra worker", "beat": ""}
 
 
 def _page(
@@ -35,23 +38,24 @@ def _page(
     title: str,
     data: dict[str, Any],
     *,
-    scope: str | None = "all",
     status: int = 200,
 ) -> Response:
     """``template`` with ``data`` and what every page shares: navigation, section URLs,
-    static files, and how the page stays current (``scope``: None for a static page)."""
+    static files, actions, and how the page stays current (its ``live_scope`` block)."""
     urls = {name: request.base + suffix for name, _, suffix in NAVIGATION}
-    live = dashboard.live if scope is not None else "off"
+    static = request.base + "static/"
     context = {
         **data,
         "title": title,
         "section": section,
         "navigation": [(name, label, urls[name]) for name, label, _ in NAVIGATION],
         "urls": urls,
-        "static": request.base + "static/",
+        "static": lambda name: static + name,
         "api": request.base + "api/",
-        "live": live,
-        "live_scope": "" if scope in (None, "all") else scope,
+        "forms": False,
+        "can": CAPABILITIES,
+        "commands": COMMANDS,
+        "live": dashboard.live,
         "live_ws": dashboard.websocket_path or request.base + "ws",
         "live_poll_ms": int(dashboard.poll_seconds * 1000),
         "request_path": request.base + request.path,
@@ -64,9 +68,7 @@ def _message(
 ) -> Response:
     """What was wrong with the request, inside the dashboard's frame."""
     context = {"error": message}
-    return _page(
-        dashboard, request, "bad_request.html", "", title, context, scope=None, status=status
-    )
+    return _page(dashboard, request, "bad_request.html", "", title, context, status=status)
 
 
 async def not_found(dashboard: Dashboard, request: Request, message: str) -> Response:
@@ -106,15 +108,7 @@ async def tasks(dashboard: Dashboard, request: Request) -> Response:
     }
     if data["next_cursor"]:
         context["next_page_query"] = urlencode({**params, "after": data["next_cursor"]}, doseq=True)
-    return _page(
-        dashboard,
-        request,
-        "tasks.html",
-        "tasks",
-        "Tasks",
-        context,
-        scope="all" if first_page else None,
-    )
+    return _page(dashboard, request, "tasks.html", "tasks", "Tasks", context)
 
 
 async def task_detail(dashboard: Dashboard, request: Request, task_id: str) -> Response:
@@ -123,15 +117,7 @@ async def task_detail(dashboard: Dashboard, request: Request, task_id: str) -> R
     if detail is None:
         return await not_found(dashboard, request, "No task with this id is stored.")
     context = {**detail, "full": full}
-    return _page(
-        dashboard,
-        request,
-        "task_detail.html",
-        "tasks",
-        f"Task {task_id}",
-        context,
-        scope=f"task:{task_id}",
-    )
+    return _page(dashboard, request, "task_detail.html", "tasks", f"Task {task_id}", context)
 
 
 async def workers(dashboard: Dashboard, request: Request) -> Response:
@@ -143,15 +129,8 @@ async def worker_detail(dashboard: Dashboard, request: Request, worker_id: str) 
     detail = await dashboard.ui.get_worker_detail(worker_id)
     if detail is None:
         return await not_found(dashboard, request, "No worker with this id has been seen lately.")
-    return _page(
-        dashboard,
-        request,
-        "worker_detail.html",
-        "workers",
-        f"Worker {worker_id}",
-        detail,
-        scope=f"worker:{worker_id}",
-    )
+    title = f"Worker {worker_id}"
+    return _page(dashboard, request, "worker_detail.html", "workers", title, detail)
 
 
 async def queues(dashboard: Dashboard, request: Request) -> Response:
@@ -161,7 +140,7 @@ async def queues(dashboard: Dashboard, request: Request) -> Response:
 
 async def schedules(dashboard: Dashboard, request: Request) -> Response:
     data = await dashboard.ui.get_schedules_page_data()
-    return _page(dashboard, request, "schedules.html", "schedules", "Schedules", data, scope=None)
+    return _page(dashboard, request, "schedules.html", "schedules", "Schedules", data)
 
 
 async def schedule_form(
@@ -189,7 +168,7 @@ async def schedule_form(
         "preview_error": problem,
     }
     title = "Edit schedule" if schedule_id else "New schedule"
-    return _page(dashboard, request, "schedule_form.html", "schedules", title, context, scope=None)
+    return _page(dashboard, request, "schedule_form.html", "schedules", title, context)
 
 
 async def schedule_preview(dashboard: Dashboard, request: Request) -> Response:

@@ -1,5 +1,11 @@
-"""The Jinja2 environment of the dashboard's pages: the templates of ``flowrra/ui/templates``
-and the filters they share with the Django templates' (times, durations, badges)."""
+"""The Jinja2 environment of the dashboard's pages: the templates of ``flowrra/ui/templates``,
+the one home of every page's markup, and their filters (times, durations, badges).
+
+The FastAPI, Flask and Quart adapters render a whole page (``flowrra/base.html`` is their
+frame); the Django app renders a page's blocks (:func:`render_blocks`) into the admin's frame.
+What differs between the two is context: ``forms`` (actions are CSRF-protected HTML forms
+posted to the pages' own URLs, not buttons calling the JSON API), ``csrf_input``, ``can``
+(the actions the user may use), ``commands`` and ``static(name)``."""
 
 from __future__ import annotations
 
@@ -12,6 +18,10 @@ from urllib.parse import quote
 from ..formatter import Formatter, as_datetime, badge_html, mask_urls, time_html, wall_time
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+#: The actions a page may offer (``can.<action>`` in the templates); outside Django whoever
+#: sees the pages may use them all.
+ACTIONS = ("control", "add_schedule", "change_schedule", "delete_schedule", "control_worker")
 
 
 def _zone_filters(timezone: dt.tzinfo) -> dict[str, Any]:
@@ -60,3 +70,13 @@ def environment(timezone: dt.tzinfo) -> Any:
 
 def render(timezone: dt.tzinfo, template: str, context: dict[str, Any]) -> bytes:
     return environment(timezone).get_template(template).render(context).encode()
+
+
+def render_blocks(timezone: dt.tzinfo, template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Each block ``template`` defines itself (``dashboard``, ``refresh``, ``live_scope``...),
+    rendered with ``context``, for a frame other than ``flowrra/base.html`` to place."""
+    from markupsafe import Markup
+
+    page = environment(timezone).get_template(template)
+    blocks = page.new_context(context)
+    return {name: Markup("".join(block(blocks))) for name, block in page.blocks.items()}

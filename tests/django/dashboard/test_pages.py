@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -207,3 +209,22 @@ def test_the_task_list_can_reload_itself_on_its_first_page(viewer: Client) -> No
     live = text(viewer.get(reverse("flowrra:tasks"), {"live": "1"}))
     assert '<meta http-equiv="refresh" content="5">' in live
     assert '<meta http-equiv="refresh"' not in text(viewer.get(reverse("flowrra:tasks")))
+
+
+def test_a_project_overrides_the_frame_of_every_page(
+    viewer: Client, make_result: MakeResult, tmp_path: Path, settings: Any
+) -> None:
+    """The pages' markup is shared with the other frameworks' dashboards; the frame around
+    it is the project's ``templates/flowrra_django/base.html`` when it has one."""
+    frame = tmp_path / "flowrra_django" / "base.html"
+    frame.parent.mkdir()
+    frame.write_text(
+        '{% extends "admin/base_site.html" %}{% block content %}<main class="house-frame">'
+        "{% block content_title %}{% endblock %}{% block dashboard %}{% endblock %}</main>"
+        "{% endblock %}"
+    )
+    make_result("bad-1", "failed", error="disk full")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    page = text(viewer.get(reverse("flowrra:task", args=["bad-1"])))
+    framed = page.split('<main class="house-frame">', 1)[1]
+    assert "disk full" in framed and 'class="fl-badge status-failed"' in framed
