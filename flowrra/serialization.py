@@ -100,9 +100,10 @@ def dumps(value: Any) -> str:
 
 def encode_plain(document: Callable[..., Any]) -> bytes:
     """The UTF-8 JSON of ``document(native_datetimes=...)``, a message or result whose
-    values are all plain (strings, numbers, booleans, None, lists and dicts of them with
-    string keys, and its own datetimes). orjson, when installed, writes it with datetimes
-    as they are (as ISO 8601); the standard library gets them as ``isoformat()`` strings."""
+    values are all plain (strings, integers, finite floats, booleans, None, lists and
+    dicts of them with string keys, and its own datetimes; :func:`is_plain_scalar` tells).
+    orjson, when installed, writes it with datetimes as they are (as ISO 8601); the
+    standard library gets them as ``isoformat()`` strings."""
     if orjson is not None:
         try:
             return orjson.dumps(document(native_datetimes=True))
