@@ -329,7 +329,9 @@ class RedisComponent:
         return ":".join((self.prefix, *parts))
 
     async def ping(self) -> bool:
-        return bool(await self.redis.client.ping())
+        # through the runner: on a cluster, redis-py's client would first read the whole
+        # slot map and command table, at every worker's start, for one PING
+        return bool(await self.redis.runner.execute("PING"))
 
     def describe(self) -> str:
         return mask_url(self.target.url)
