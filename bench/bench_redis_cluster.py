@@ -3,15 +3,25 @@ Redis Cluster with the queues spread over 3 hash tags (``shards=3``), in the sam
 (interleaved, medians of the reps), with worker and Redis CPU per task, per cluster node; then
 the model's prediction for a 16-core host.
 
-    .venv/bin/python bench/bench_redis_cluster.py [--n 10000] [--reps 3] [--workers 4]
+    .venv/bin/python bench/bench_redis_cluster.py [--n 20000] [--reps 3] [--workers 4]
     .venv/bin/python bench/bench_redis_cluster.py --quick      # n=3000, 1 rep
 
 The bench starts its own servers on free loopback ports (one redis-server, and three
 ``--cluster-enabled`` ones joined by ``redis-cli --cluster create``) and stops them by PID.
 Workers are ``python -m flowrra worker --app bench.bench_redis_cluster:app`` subprocesses
-consuming three queues that live on the 3 shards. The drain rate is measured as in
-bench_redis.py: with N no-op tasks queued, start the workers and poll the count of stored
-successes; rate = tasks finished after the first one was seen / time until the last.
+consuming three queues that live on the 3 shards. Each rep drains twice per deployment, by
+polling the count of stored successes every 5 ms:
+
+- warm: the workers start on empty queues; once each has sent its first heartbeat their
+  queues are paused (remote control), N no-op tasks queued, and the queues resumed; rate =
+  N / time from the resume until the last is done. This is the steady drain of a backlog,
+  and the figure the CPU per task is read from.
+- cold (as bench_redis.py): N tasks queued, then the workers started; rate = tasks finished
+  after the first one was seen / time until the last. Workers still starting count here.
+
+Per task it also prints the scripts the workers ran (``EVALSHA`` calls, one per round trip
+of a fetch or a store-and-acknowledge) and the commands Redis ran, those inside scripts
+included (``INFO commandstats``).
 
 The model: a task costs ``w`` worker CPU and, on each Redis node, the CPU that node spent
 per task. One Redis node is one core, so a deployment's rate is bounded by its busiest node
@@ -31,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -221,7 +232,7 @@ def main() -> None:
     from tests.core.redis.conftest import RedisServer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=10_000, help="tasks drained per run")
+    parser.add_argument("--n", type=int, default=20_000, help="tasks drained per run")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
     parser.add_argument("--cores", type=int, default=16, help="cores the model predicts for")
@@ -260,6 +271,28 @@ def median_of(runs: list[dict[str, float]], name: str, scale: float = 1.0) -> fl
     return scale * statistics.median(run[name] for run in runs)
 
 
+def same_rep(
+    runs: dict[tuple[str, str], list[dict[str, float]]],
+    mode: str,
+    targets: list[Target],
+    target: Target,
+) -> str:
+    """The ratios of ``target``'s figures to the first target's, rep by rep: the drain rate,
+    the workers' CPU per task and the Redis CPU per task (all nodes)."""
+    base = targets[0]
+    pairs = list(zip(runs[mode, target.name], runs[mode, base.name], strict=True))
+
+    def ratios(figure: Callable[[dict[str, float], Target], float]) -> str:
+        values = sorted(figure(mine, target) / figure(theirs, base) for mine, theirs in pairs)
+        return f"{statistics.median(values):.2f}x ({values[0]:.2f}-{values[-1]:.2f})"
+
+    return (
+        f"drain {ratios(lambda run, _: run['rate'])}, "
+        f"worker CPU {ratios(lambda run, _: run['workers'])}, "
+        f"Redis CPU {ratios(lambda run, of: sum(run[f'node{port}'] for port in of.nodes))}"
+    )
+
+
 def report(
     targets: list[Target],
     runs: dict[tuple[str, str], list[dict[str, float]]],
@@ -286,6 +319,9 @@ def report(
             commands = sum(median(f"commands{port}") for port in target.nodes)
             print(f"    per task: {scripts:.4f} scripts (1 per {1 / scripts:.1f} tasks), "
                   f"{commands:.2f} commands run (those of the scripts included)")  # fmt: skip
+            if target is not targets[0]:
+                print(f"    against one Redis in the same rep (median, range): "
+                      f"{same_rep(runs, mode, targets, target)}")  # fmt: skip
             left = cores - len(node_us)
             print(f"    model, {cores} cores: {predict(worker_us, node_us, cores):,.0f} tasks/s "
                   f"(busiest node {1e6 / max(node_us):,.0f}/s, workers on {left} cores "
