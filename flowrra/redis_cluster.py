@@ -16,6 +16,7 @@ connections to the one master serving the tag's slot, asks the cluster where tha
 from __future__ import annotations
 
 import asyncio
+import functools
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -59,6 +60,7 @@ def shard_prefixes(prefix: str, shards: int) -> list[str]:
     return [found[i] for i in range(shards)]
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every task and result a worker handles
 def shard_of(queue: str, shards: int) -> int:
     """The shard a queue lives on (the same in every process: CRC-32 of its name)."""
     return zlib.crc32(queue.encode()) % shards if shards > 1 else 0
@@ -188,8 +190,9 @@ class Sharded(Generic[ComponentT]):
     def by_shard(self, items: Iterable[QueuedT]) -> dict[int, list[QueuedT]]:
         """Tasks or results grouped by the shard of their queue, in order."""
         grouped: dict[int, list[QueuedT]] = defaultdict(list)
+        shards = len(self.shards)
         for item in items:
-            grouped[self.shard_for(item.queue)].append(item)
+            grouped[shard_of(item.queue, shards)].append(item)
         return grouped
 
     async def connect(self) -> None:

@@ -77,9 +77,12 @@ class CommandRunner:
         if retry_on_timeout:
             self._retryable += (RedisTimeoutError,)
 
-    async def execute(self, *args: Any, timeout: float | None = None) -> Any:
-        """Send one command; ``timeout`` overrides the socket timeout for its reply."""
-        return (await self._exchange([args], timeout))[0]
+    async def execute(
+        self, *args: Any, timeout: float | None = None, retries: int = RETRIES
+    ) -> Any:
+        """Send one command; ``timeout`` overrides the socket timeout for its reply, and
+        ``retries`` the times it is sent again when its connection fails."""
+        return (await self._exchange([args], timeout, retries))[0]
 
     async def script(self, script: AsyncScript, args: list[Any]) -> Any:
         """Run a registered script by its SHA, loading it first if the server lost it."""
@@ -99,7 +102,7 @@ class CommandRunner:
         return replies
 
     async def _exchange(
-        self, commands: list[tuple[Any, ...]], timeout: float | None = None
+        self, commands: list[tuple[Any, ...]], timeout: float | None = None, retries: int = RETRIES
     ) -> list[Any]:
         """Send ``commands`` in one write and read their replies; an error reply raises once
         every reply is read (the connection stays in step)."""
@@ -128,7 +131,7 @@ class CommandRunner:
             except self._retryable:
                 await self._discard(conn)
                 failures += 1
-                if failures > RETRIES:
+                if failures > retries:
                     raise
                 await asyncio.sleep(self._backoff.compute(failures))
                 await self._locate()
@@ -144,7 +147,7 @@ class CommandRunner:
                 self.route.moved(moved)
                 self._drop_idle()
                 continue
-            if isinstance(error, _CLUSTER_BUSY) and failures < RETRIES:
+            if isinstance(error, _CLUSTER_BUSY) and failures < retries:
                 failures += 1
                 await asyncio.sleep(self._backoff.compute(failures))
                 await self._locate()
@@ -329,7 +332,10 @@ class RedisComponent:
         return ":".join((self.prefix, *parts))
 
     async def ping(self) -> bool:
-        return bool(await self.redis.client.ping())
+        # through the runner: on a cluster, redis-py's client would first read the whole
+        # slot map and command table, at every worker's start, for one PING; sent once, so
+        # that a server that is down is reported at once (the caller decides to wait)
+        return bool(await self.redis.runner.execute("PING", retries=0))
 
     def describe(self) -> str:
         return mask_url(self.target.url)

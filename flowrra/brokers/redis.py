@@ -380,7 +380,7 @@ class RedisBroker(RedisComponent, BaseBroker):
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def scheduled_count(self) -> int:
-        return int(await self.redis.client.zcard(self._key("delayed")))
+        return int(await self.redis.runner.execute("ZCARD", self._key("delayed")))
 
     supports_dead_letters = True
 

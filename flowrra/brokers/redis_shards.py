@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
@@ -63,8 +64,10 @@ class ClusterBroker(Sharded[RedisBroker], BaseBroker):
         super().__init__(config)
         self.spread(RedisBroker(config), lambda prefix: RedisBroker(config, prefix=prefix))
         self.revoked_ids = _RevokedEverywhere(self.shards)
-        self._turn = itertools.count(1)
-        self._first = 0
+        # each consumer starts on a shard of its own choosing: workers started together then
+        # spread over the shards instead of all taking from the same one in step
+        self._turn = itertools.count(random.randrange(STICKY))
+        self._first = random.randrange(len(self.shards))
 
     @classmethod
     def check_url(cls, url: str) -> None:
