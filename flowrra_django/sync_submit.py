@@ -82,8 +82,8 @@ def _announce(
 ) -> None:
     """Publish the PENDING events; with ``wake``, make this process's idle worker (if any)
     look at the queue again (a task of it submitted this one)."""
-    if pending and app.events.has_subscribers:
-        [result] = pending
-        asyncio.run_coroutine_threadsafe(app.events.emit(task_update(result)), loop)
+    if app.events.has_subscribers:
+        for result in pending:
+            asyncio.run_coroutine_threadsafe(app.events.emit(task_update(result)), loop)
     if wake and app.worker is not None:
         loop.call_soon_threadsafe(app.broker_required.wakeup)

@@ -5,9 +5,9 @@ wait there for the round trip. :class:`BlockingScripts` sends the very scripts a
 arguments of the async path (the result store's and the broker's ``ENQUEUE``, in one
 MULTI/EXEC) on a blocking connection of the calling thread: one round trip, no hop.
 
-A submit is about one round trip of Python, so this keeps its own idle connections (redis-py's
-pool spends more on taking and giving back a connection than on packing the commands) and
-packs with hiredis, which the ``redis`` extra installs.
+A submit's Python costs about as much as its round trip, so this keeps its own idle
+connections (redis-py's pool spends more on taking and giving back a connection than on
+packing the commands) and packs the commands in one call of hiredis each.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from hiredis import pack_command
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -31,6 +30,11 @@ from ..redis_connection import (
     transaction_commands,
 )
 from ..redis_url import RedisTarget
+
+try:
+    from hiredis import pack_command
+except ImportError:  # pragma: no cover - hiredis (2.1+) ships with flowrra[redis]
+    pack_command = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -73,11 +77,11 @@ class BlockingScripts:
         """Send ``commands`` in one write and read their replies; an error reply raises once
         every reply is read (the connection stays in step)."""
         failures = 0
-        packed = b"".join([pack_command(command) for command in commands])
+        packed = _packed(commands)
         while True:
             conn = self._connection()
             try:
-                conn.send_packed_command([packed], check_health=False)
+                conn.send_packed_command(packed or conn.pack_commands(commands), check_health=False)
                 replies: list[Any] = []
                 error: ResponseError | None = None
                 for _ in commands:
@@ -117,3 +121,11 @@ class BlockingScripts:
         """Close every connection (no command may be running)."""
         self._idle.clear()
         self._client.close()
+
+
+def _packed(commands: list[tuple[Any, ...]]) -> list[bytes] | None:
+    """``commands`` packed by hiredis, in C; None without hiredis (the connection packs them,
+    in Python)."""
+    if pack_command is None:
+        return None
+    return [b"".join([pack_command(command) for command in commands])]
