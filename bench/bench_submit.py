@@ -17,6 +17,10 @@ process of its own interpreter (the peers in their virtualenvs), on the same ser
   key prefix of its own, deleted at the end (Django is added to Celery's virtualenv for
   the view).
 
+Each repetition also times the same view without a submit ("floor": Django's test client,
+URL resolving, the view and its response), which both sides pay; the last lines compare
+what each side adds to it.
+
 Both sides use persistent database connections (``CONN_MAX_AGE=None``): with Django's
 default a request opens a connection, which on PostgreSQL costs more than the submit.
 Repetitions alternate peer then ours, so that on a shared host both see the same moments;
@@ -59,6 +63,8 @@ SIDES = {
     "postgres": [("djtasks", "autocommit"), ("flowrra", "autocommit")],
     "redis": [("celery", "autocommit"), ("flowrra", "autocommit")],
 }
+#: The view without a submit, in our interpreter: what both sides pay per request.
+FLOOR = ("floor", "autocommit")
 ATOMIC = {"sqlite", "postgres"}
 GOALS = {"sqlite": 2.0, "postgres": 2.0, "redis": 3.0}
 REDIS_P50_GOAL_MS = 0.3
@@ -113,7 +119,9 @@ def settings_for(system: str, kind: str) -> dict[str, Any]:
 
 
 def submitter(system: str) -> Any:
-    """The submit of ``system``: one no-op task with argument ``i``."""
+    """The submit of ``system``: one no-op task with argument ``i`` (none for the floor)."""
+    if system == "floor":
+        return lambda i: None
     if system == "flowrra":
         import flowrra_django
 
@@ -200,6 +208,8 @@ def measure(system: str, kind: str, variant: str) -> None:
 
 def queued(system: str, kind: str, expected: int) -> bool:
     """Whether every submitted task is waiting in the queue (a check, not a figure)."""
+    if system == "floor":
+        return True
     if system == "flowrra" and kind != "redis":
         from flowrra_django.models import QueuedMessage
 
@@ -227,7 +237,7 @@ PEER_VENVS = {"djtasks": "djtasks", "celery": "celery"}
 
 
 def python_for(system: str) -> str:
-    if system == "flowrra":
+    if system in ("flowrra", "floor"):
         return sys.executable
     venv = PEERS_VENV / PEER_VENVS[system]
     if not (venv / ".peers-ok").exists():
@@ -311,6 +321,7 @@ def main(argv: list[str]) -> None:
         sides = [s for s in SIDES[kind] if with_peer or s[0] == "flowrra"]
         if kind in ATOMIC:
             sides += [(system, "atomic") for system, _ in sides]
+        sides.append(FLOOR)
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {side: [] for side in sides}
         try:
             for rep in range(REPS):  # interleaved: both see the same moments of a noisy host
@@ -354,13 +365,15 @@ def table(records: list[dict[str, Any]], loads: list[tuple[float, float, float]]
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rec in records:
+        if rec["system"] == "floor":
+            continue
         peer = next(
             (
                 r
                 for r in records
                 if r["kind"] == rec["kind"]
                 and r["variant"] == rec["variant"]
-                and r["system"] != "flowrra"
+                and r["system"] not in ("flowrra", "floor")
             ),
             None,
         )
@@ -380,10 +393,37 @@ def table(records: list[dict[str, Any]], loads: list[tuple[float, float, float]]
             f"({runs}) | {ratio} | {rec['submit_per_s']:,.0f} | {submit_ratio} "
             f"| {rec.get('cpu_us', 0):,.0f} | {rec['p50_ms']:.3f} | {rec['p99_ms']:.3f} | {goal} |"
         )
+    lines += above_the_floor(records)
     if loads:
         load = " / ".join(f"{one:.2f}" for one, _, _ in loads)
         lines += ["", f"Load average (1 min) at the start and after each repetition: {load}"]
     return "\n".join(lines)
+
+
+def above_the_floor(records: list[dict[str, Any]]) -> list[str]:
+    """Per kind: the floor's time per request, and what each side adds to it (its
+    requests' time less the floor), with the ratio of those."""
+    lines = []
+    for floor in (r for r in records if r["system"] == "floor"):
+        base = 1e6 / floor["per_s"]
+        parts = []
+        for variant in ("autocommit", "atomic"):
+            sides = {
+                r["system"]: 1e6 / r["per_s"] - base
+                for r in records
+                if r["kind"] == floor["kind"] and r["variant"] == variant and r is not floor
+            }
+            if len(sides) == 2:
+                ours = sides.pop("flowrra")
+                peer = sides.popitem()[1]
+                parts.append(
+                    f"{variant}: ours +{ours:,.0f} us, peer +{peer:,.0f} us ({peer / ours:.2f}x)"
+                )
+        lines.append(
+            f"\n{floor['kind']}: the view without a submit takes {base:,.0f} us a request "
+            f"({floor['cpu_us']:,.0f} us CPU); a submit adds: {'; '.join(parts)}"
+        )
+    return lines
 
 
 if __name__ == "__main__":

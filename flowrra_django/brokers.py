@@ -137,6 +137,9 @@ class DatabaseBroker(UsesDatabase, BaseBroker):
         pending: Sequence[TaskResult],
         tasks: Sequence[Task],
     ) -> None:
+        if not pending:  # fire-and-forget: the messages alone (and their NOTIFY)
+            self._insert(self._rows(tasks))
+            return
         if connection.vendor != "postgresql":
             self._write_and_insert(backend, pending, self._rows(tasks))
             return

@@ -35,32 +35,29 @@ from . import runtime
 
 
 def send_here(app: Flowrra, task: Task, using: str) -> bool:
-    """Store and enqueue the prepared ``task`` from this thread; False, with nothing
-    written, when the broker cannot, when the task keeps no result (``ignore_result``), or
-    when a transaction is open on ``using`` that the write would not join (the caller then
-    waits for the commit, or goes through the loop). A failed write raises ``BrokerError``;
-    a call from async code ``RuntimeError``."""
+    """Store and enqueue the prepared ``task`` from this thread (a fire-and-forget one,
+    ``ignore_result=True``, only enqueued); False, with nothing written, when the broker
+    cannot, or when a transaction is open on ``using`` that the write would not join (the
+    caller then waits for the commit, or goes through the loop). A failed write raises
+    ``BrokerError``; a call from async code ``RuntimeError``."""
     runtime.refuse_async_caller()
     loop = runtime.loop()  # the app is connected from here on
     broker, backend = app.broker_required, app.backend_required
     alias = _database_of(app)
     if connections[using].in_atomic_block and alias != using:
         return False
-    records = app.pending_records([task])
-    if not records:
-        return False  # fire-and-forget: the loop's route enqueues it without a record
-    [pending] = records
+    pending = app.pending_records([task])  # none for a fire-and-forget task
     announce = functools.partial(_announce, app, loop, pending, alias is not None)
     if alias is None:
         announce()  # before the enqueue, so before any worker's events, as on the loop
     try:
-        if not broker.store_and_enqueue_here(backend, [pending], [task]):
+        if not broker.store_and_enqueue_here(backend, pending, [task]):
             return False
     except Exception as exc:
-        if alias is None or not connections[alias].in_atomic_block:
+        if pending and (alias is None or not connections[alias].in_atomic_block):
             # as the loop's route does; inside the caller's transaction nothing was written
             error = f"could not enqueue: {exc}"
-            runtime.run_sync(lambda: app.record_unsent([pending], error))
+            runtime.run_sync(lambda: app.record_unsent(pending, error))
         if isinstance(exc, BrokerError):
             raise
         raise BrokerError(f"could not enqueue task {task.name!r}: {exc}") from exc
@@ -81,11 +78,12 @@ def _database_of(app: Flowrra) -> str | None:
 
 
 def _announce(
-    app: Flowrra, loop: asyncio.AbstractEventLoop, pending: TaskResult, wake: bool
+    app: Flowrra, loop: asyncio.AbstractEventLoop, pending: list[TaskResult], wake: bool
 ) -> None:
-    """Publish the PENDING event; with ``wake``, make this process's idle worker (if any)
+    """Publish the PENDING events; with ``wake``, make this process's idle worker (if any)
     look at the queue again (a task of it submitted this one)."""
     if app.events.has_subscribers:
-        asyncio.run_coroutine_threadsafe(app.events.emit(task_update(pending)), loop)
+        for result in pending:
+            asyncio.run_coroutine_threadsafe(app.events.emit(task_update(result)), loop)
     if wake and app.worker is not None:
         loop.call_soon_threadsafe(app.broker_required.wakeup)

@@ -93,9 +93,10 @@ class BaseBroker(ABC):
         self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
     ) -> bool:
         """:meth:`store_and_enqueue` in the calling thread, for code without an event loop
-        (a Django view's ``submit()``), without a hop to the thread of the app's loop.
-        False, and nothing written, when this broker cannot (the caller then goes through
-        the loop); a broker that can overrides this."""
+        (a Django view's ``submit()``), without a hop to the thread of the app's loop;
+        ``pending`` may be empty (fire-and-forget tasks), and then nothing is stored. False,
+        and nothing written, when this broker cannot (the caller then goes through the
+        loop); a broker that can overrides this."""
         return False
 
     async def wait_for_capacity(self) -> None:

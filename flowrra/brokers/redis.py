@@ -179,12 +179,13 @@ class RedisBroker(RedisComponent, BaseBroker):
     def _submit_scripts(
         self, backend: BaseResultBackend, pending: Sequence[TaskResult], tasks: Sequence[Task]
     ) -> list[tuple[AsyncScript, list[Any]]]:
-        """The store script and the enqueue script of a submit, with their arguments."""
+        """The store script (without ``pending``: fire-and-forget tasks, none) and the
+        enqueue script of a submit, with their arguments."""
         assert isinstance(backend, RedisBackend)
-        return [
-            (backend.redis.scripts["store"], backend.store_arguments(pending)),
-            (self.redis.scripts["enqueue"], self._enqueue_arguments(tasks)),
-        ]
+        enqueue = (self.redis.scripts["enqueue"], self._enqueue_arguments(tasks))
+        if not pending:
+            return [enqueue]
+        return [(backend.redis.scripts["store"], backend.store_arguments(pending)), enqueue]
 
     def _enqueue_arguments(self, tasks: Sequence[Task]) -> list[Any]:
         args: list[Any] = [self.prefix, len(tasks)]

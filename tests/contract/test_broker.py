@@ -285,3 +285,21 @@ async def test_a_submit_from_a_thread_without_a_loop_writes_all_or_says_it_canno
         return
     assert [x.status if x else None for x in stored] == [TaskStatus.PENDING] * 2
     assert await take(broker) == ["high", "low"]
+
+
+async def test_a_fire_and_forget_submit_from_a_thread_enqueues_without_a_record(
+    brokers: BrokerFactory, backends: BackendFactory
+) -> None:
+    broker, backend = await brokers(), await backends()
+
+    def in_a_view() -> bool:  # no PENDING records: tasks declared ignore_result=True
+        try:
+            return broker.store_and_enqueue_here(backend, [], [task("quiet")])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as thread:
+        written = await asyncio.wrap_future(thread.submit(in_a_view))
+
+    assert await take(broker) == (["quiet"] if written else [])
+    assert await backend.get("quiet") is None

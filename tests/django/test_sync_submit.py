@@ -48,6 +48,19 @@ def test_a_submit_inside_a_transaction_is_part_of_it() -> None:
     assert elsewhere(queued_ids) == [task_id]
 
 
+def test_a_fire_and_forget_submit_is_part_of_the_transaction_without_a_record() -> None:
+    with transaction.atomic():
+        task_id = flowrra_django.submit(tasks.forget, 1)
+        assert queued_ids() == [task_id]
+        assert elsewhere(queued_ids) == []
+    assert elsewhere(queued_ids) == [task_id]
+    assert not TaskResult.objects.exists()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        flowrra_django.submit(tasks.forget, 2)
+        raise RuntimeError("the view failed")
+    assert queued_ids() == [task_id]
+
+
 def test_a_view_that_rolls_back_leaves_no_message() -> None:
     response = Client(raise_request_exception=False).get("/testapp/submit/?a=1&b=2&fail=1")
     assert response.status_code == 500

@@ -79,6 +79,12 @@ async def noop(x: int) -> int:
     return x
 
 
+@task(ignore_result=True)
+async def forget(x: int) -> int:
+    """Fire-and-forget: no record unless it fails."""
+    return x
+
+
 @task(cpu_bound=True, max_retries=0)
 def cpu_record(path: str, token: str) -> str:
     """``record`` in a CPU pool process, noting its worker's pid."""
