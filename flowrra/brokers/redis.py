@@ -151,10 +151,12 @@ class RedisBroker(RedisComponent, BaseBroker):
         if not self._stores_with(backend):
             await super().store_and_enqueue(backend, pending, tasks)
             return
+        records = {record.task_id: record for record in pending}  # none for ignore_result
         for start in range(0, len(tasks), MAX_BATCH):
-            end = start + MAX_BATCH
+            chunk = tasks[start : start + MAX_BATCH]
+            mine = [records[task.id] for task in chunk if task.id in records]
             await self.redis.runner.scripts_in_transaction(
-                self._submit_scripts(backend, pending[start:end], tasks[start:end])
+                self._submit_scripts(backend, mine, chunk)
             )
 
     def store_and_enqueue_here(
