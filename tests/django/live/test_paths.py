@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -21,6 +22,10 @@ from .conftest import IN_MEMORY
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.skipif(
+    os.environ.get("FLOWRRA_TEST_DB", "sqlite") != "sqlite",
+    reason="it checks channels_redis, the same on every database: it runs in the SQLite pass",
+)
 async def test_an_idle_redis_connection_still_receives_events_after_5_seconds(
     staff: User, connect, live_settings, redis_layer: dict[str, Any]
 ) -> None:
