@@ -13,7 +13,8 @@ Every beat claims an occurrence with one conditional update::
 
 so when several beats run at once, exactly one of them changes the row and submits the
 task; the others update nothing and move on. A pass claims its batch in one transaction,
-in id order, so two beats on PostgreSQL never wait on each other in a cycle.
+in id order, so two beats on PostgreSQL never wait on each other in a cycle, and commits
+it only after submitting the tasks (:meth:`DjangoSchedulerBackend.firing`).
 """
 
 from __future__ import annotations
@@ -133,21 +134,11 @@ class DjangoSchedulerBackend(BaseSchedulerBackend):
 
     @contextlib.asynccontextmanager
     async def firing(self, app: Flowrra | None) -> AsyncIterator[bool]:
-        """One transaction for a pass's claims and submissions when ``app`` queues and
-        stores results in this database (``django://``): a beat killed or cut off half-way
-        leaves no occurrence claimed and not submitted."""
-        from .backends import DatabaseBackend
-        from .brokers import DatabaseBroker
-
-        broker = app.broker if app is not None else None
-        backend = app.backend if app is not None else None
-        if not (
-            isinstance(broker, DatabaseBroker)
-            and isinstance(backend, DatabaseBackend)
-            and broker.alias == backend.alias == self.alias
-        ):
-            yield False
-            return
+        """One transaction around the pass: its claims commit once its tasks are submitted.
+        When ``app`` queues in this database too (``django://``), its messages are in the
+        same transaction, so a beat killed or cut off half-way leaves nothing done; with
+        another broker, a beat killed after submitting and before committing leaves the
+        occurrence due, and the next pass submits it again under the same task id."""
         await self.connect()
         atomic = transaction.atomic(using=self.alias)
         await database_thread.run(atomic.__enter__)

@@ -2,8 +2,9 @@
 
 It sleeps until the next schedule is due (never longer than ``check_interval``, which bounds
 how late a change made by another process is seen), and wakes at once when :meth:`Beat.wake`
-says a schedule changed. Each pass claims its due occurrences in the store before it
-submits them, so beats sharing a store never fire one twice.
+says a schedule changed. Each pass claims its due occurrences in the store and submits
+them, each under a task id of its own occurrence, so beats sharing a store never fire one
+twice; docs/guarantees.md says what a beat killed half-way leaves, store by store.
 """
 
 from __future__ import annotations
@@ -125,17 +126,19 @@ class Beat:
         while True:
             now = self.clock.now()
             due = await self.store.list_due(now, self.batch_size)
+            if not due:
+                return fired
             plans = [(task, self._decide(task, now)) for task in due]
-            # one transaction where the store and the broker allow it: a pass that fails or
-            # is killed half-way has then neither claimed nor submitted anything
-            async with self.store.firing(self.app) as atomic:
+            # where the store allows it, the claims commit after the submissions: a pass
+            # killed half-way leaves its occurrences due (see BaseSchedulerBackend.firing)
+            async with self.store.firing(self.app) as held:
                 won = await self.store.claim(
                     [Claim(t.id, t.next_run_at, d.next_run_at, d.fire, now) for t, d in plans]
                 )
                 claimed = [(task, decision) for task, decision in plans if task.id in won]
                 firing = [task for task, decision in claimed if decision.fire]
                 submitted = await submit_fired(
-                    firing, self.app, self._submit_callback, raise_errors=atomic
+                    firing, self.app, self._submit_callback, raise_errors=held
                 )
             for task, decision in claimed:
                 if decision.missed:

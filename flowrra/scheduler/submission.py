@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("flowrra.scheduler")
 
 SubmitCallback = Callable[..., Awaitable[Any]]
+#: The namespace of :func:`occurrence_id`'s UUIDs.
+OCCURRENCE_NAMESPACE = uuid.UUID("5b0f2a52-3f7e-4c39-9a43-1f6f5e0d6a11")
+
+
+def occurrence_id(task: ScheduledTask) -> str:
+    """The task id of the run of ``task`` due at its ``next_run_at``: the same every time
+    that occurrence is submitted, so a beat that fires it again after a crash (see
+    :meth:`~flowrra.scheduler.backends.BaseSchedulerBackend.firing`) submits the same task
+    id, which result pages show as one task rather than two."""
+    due = task.next_run_at.isoformat() if task.next_run_at else ""
+    return str(uuid.uuid5(OCCURRENCE_NAMESPACE, f"{task.id}|{task.created_at.isoformat()}|{due}"))
 
 
 async def submit_fired(
@@ -26,7 +38,8 @@ async def submit_fired(
 ) -> list[tuple[ScheduledTask, str]]:
     """Submit the task of each schedule in ``tasks``; returns (schedule, task id) for those
     submitted. Through ``app``, all of them go in one batch (one write to the result store
-    and one to the broker), with each schedule's queue, priority and retry options; through
+    and one to the broker), with each schedule's queue, priority and retry options and the
+    occurrence's own task id (:func:`occurrence_id`); through
     ``callback``, one ``await callback(task_name, *args, **kwargs)`` each. A schedule that
     cannot be submitted is logged and skipped; with ``raise_errors`` (the pass is one
     transaction, which then rolls back) a failed batch raises instead."""
@@ -48,6 +61,7 @@ async def submit_fired(
                 queue=task.queue,
                 max_retries=task.max_retries,
                 retry_delay=task.retry_delay,
+                task_id=occurrence_id(task),
             )
             app.registry.get(task.task_name)
         except (ValueError, LookupError) as exc:

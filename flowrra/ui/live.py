@@ -170,6 +170,7 @@ class Watcher(ABC):
         self.poll_seconds = poll_seconds
         self._listeners: set[Listener] = set()
         self._task: asyncio.Task[None] | None = None
+        self._looked = asyncio.Event()
 
     def add(self, listener: Listener) -> None:
         self._listeners.add(listener)
@@ -178,6 +179,12 @@ class Watcher(ABC):
 
     def remove(self, listener: Listener) -> None:
         self._listeners.discard(listener)
+
+    async def next_look(self) -> None:
+        """Return when the look in progress, or else the next one, has ended. The watcher is
+        then primed, so what is written from then on reaches the listeners: tests wait on
+        this instead of on time."""
+        await self._looked.wait()
 
     @abstractmethod
     def reset(self) -> None:
@@ -198,4 +205,6 @@ class Watcher(ABC):
             if events:
                 for listener in list(self._listeners):
                     listener(events)
+            looked, self._looked = self._looked, asyncio.Event()
+            looked.set()
             await asyncio.sleep(self.poll_seconds)

@@ -13,7 +13,7 @@ from tests.django.conftest import ROOT
 from tests.django.test_example_project import manage
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("FLOWRRA_TEST_DB") == "postgres",
+    os.environ.get("FLOWRRA_TEST_DB", "sqlite") != "sqlite",
     reason="the example site has its own SQLite database; it runs in the SQLite pass",
 )
 

@@ -4,20 +4,26 @@ the admin or the Python API, admin edits without a restart, downtime, bad input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from flowrra import BackendConfig, BrokerConfig, Config, Flowrra
 from flowrra.scheduler import ManualClock, Scheduler
+from flowrra.scheduler.submission import occurrence_id
 from flowrra_django import runtime
-from flowrra_django.models import ScheduledTask
-from flowrra_django.schedule_store import DjangoSchedulerBackend
+from flowrra_django.models import ScheduledTask, TaskResult
+from flowrra_django.schedule_store import DjangoSchedulerBackend, to_task
+from tests.core.redis.conftest import new_space, redis_missing
 from tests.django.test_admin import schedule_form
+from tests.services import unavailable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -196,3 +202,70 @@ def test_the_python_api_rejects_bad_input_and_saves_nothing(
 def test_flowrra_beat_rejects_bad_options(option: str, value: str, message: str) -> None:
     with pytest.raises(CommandError, match=re.escape(message)):
         call_command("flowrra_beat", option, value)
+
+
+class PassCutOff(Exception):
+    """What cuts the pass off between its submissions and its commit in the test below."""
+
+
+class CutOffBeforeCommit(DjangoSchedulerBackend):
+    """The ORM store, with each pass cut off once its tasks are submitted."""
+
+    @contextlib.asynccontextmanager
+    async def firing(self, app: Flowrra | None) -> AsyncIterator[bool]:
+        async with super().firing(app) as held:
+            yield held
+            raise PassCutOff
+
+
+@pytest.mark.redis
+def test_on_redis_a_pass_cut_off_before_its_commit_is_fired_again_under_one_task_id() -> None:
+    """With another broker than django://, the claims commit after the submissions: the
+    occurrence stays due, and the next pass submits the same task id again."""
+    missing = redis_missing()
+    if missing:
+        unavailable(missing, "start Redis or set FLOWRRA_TEST_REDIS_URL")
+    space = new_space()
+    app = Flowrra(Config(broker=BrokerConfig(url=space.url), backend=BackendConfig("django://")))
+    for spec in runtime.get_app().registry:
+        app.registry.register(spec)
+    row = ScheduledTask.objects.create(
+        name="nightly",
+        task_name="tests.django.testapp.tasks.add",
+        schedule_type="once",
+        schedule=(timezone.now() - dt.timedelta(seconds=1)).isoformat(),
+        args=[1, 2],
+    )
+    row.next_run_at = timezone.now() - dt.timedelta(seconds=1)
+    row.save()
+    task_id = occurrence_id(to_task(ScheduledTask.objects.get(pk=row.pk)))
+
+    async def fire() -> list[str]:
+        await app.start(worker=False)
+        try:
+            cut_off, store = CutOffBeforeCommit(), DjangoSchedulerBackend()
+            with pytest.raises(PassCutOff):
+                await Scheduler(cut_off, app=app).run_pending()
+            await cut_off.close()
+            assert await runs_of(row) == 0
+            assert await Scheduler(store, app=app).run_pending() == [str(row.pk)]
+            await store.close()
+            deliveries = await app.broker.fetch(["default"], 10, timeout=1)
+            return [delivery.task.id for delivery in deliveries]
+        finally:
+            await app.stop()
+
+    try:
+        submitted = asyncio.run(fire())
+    finally:
+        space.clean()
+        space.client.close()
+    assert submitted == [task_id, task_id]
+    row.refresh_from_db()
+    assert (row.total_run_count, row.enabled) == (1, False)
+    assert list(TaskResult.objects.values_list("task_id", flat=True)) == [task_id]
+
+
+async def runs_of(row: ScheduledTask) -> int:
+    refreshed = await ScheduledTask.objects.aget(pk=row.pk)
+    return refreshed.total_run_count

@@ -17,7 +17,7 @@ from tests.django.conftest import ROOT
 from tests.fresh_project import FreshProject, stop_all
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("FLOWRRA_TEST_DB") == "postgres",
+    os.environ.get("FLOWRRA_TEST_DB", "sqlite") != "sqlite",
     reason="a fresh project has its own SQLite database; it runs in the SQLite pass",
 )
 

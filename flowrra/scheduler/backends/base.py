@@ -66,10 +66,15 @@ class BaseSchedulerBackend(ABC):
         """Open the store; called by ``Scheduler.start()``."""
 
     def firing(self, app: Flowrra | None) -> AbstractAsyncContextManager[bool]:
-        """The context of one pass's claims and submissions. A store that can make them one
-        transaction with ``app``'s broker (the ``django://`` store and broker on one
-        database) yields True, and a pass that fails half-way then leaves nothing done;
-        others yield False (claims commit at once, submissions follow)."""
+        """The context of one pass's claims and submissions. A store that keeps the pass's
+        claims uncommitted until its submissions are done yields True (the SQLite,
+        PostgreSQL, MySQL and ``django://`` stores): a pass that fails half-way then claims
+        nothing, and a beat killed after submitting and before committing leaves the
+        occurrence due, so the next pass submits it again under the same task id (at least
+        once; exactly once when the broker writes in the same transaction: the ``django://``
+        store and broker on one database). Others (the in-memory store) yield False: claims
+        commit at once and submissions follow, so a beat killed in between loses that run
+        (at most once)."""
         return _NOT_ATOMIC
 
     async def close(self) -> None:

@@ -9,7 +9,9 @@ A pass claims its batch in one transaction: it locks the rows of the batch in id
 (``SELECT ... FOR UPDATE``, so two schedulers never wait on each other in a cycle), keeps
 those that are still enabled with the ``next_run`` it read, and writes them back in one
 statement. A second scheduler claiming the same rows waits for the first to commit, then
-reads the new ``next_run`` and wins nothing: each occurrence is fired once.
+reads the new ``next_run`` and wins nothing: each occurrence is fired once. A beat's pass
+commits only after submitting the tasks (:meth:`SQLSchedulerBackend.firing`), so a beat
+killed in between leaves the occurrences due for the next pass.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ...exceptions import ConfigurationError
@@ -29,6 +31,9 @@ from ...serialization import dumps, loads
 from ..models import ScheduledTask
 from .base import BaseSchedulerBackend, Claim
 from .sqlite import from_micros, micros
+
+if TYPE_CHECKING:
+    from ...app import Flowrra
 
 DEFAULT_TABLE = "flowrra_schedule"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -67,6 +72,7 @@ class SQLSchedulerBackend(BaseSchedulerBackend):
         self.url, self.table = split_table_option(url)
         self._lock = asyncio.Lock()
         self._connection: Any = None
+        self._held: Any = None  # the cursor of the pass in progress (see firing)
 
     # -- what a dialect provides ---------------------------------------------------------------
 
@@ -192,32 +198,47 @@ class SQLSchedulerBackend(BaseSchedulerBackend):
         first = rows[0][0]
         return from_micros(0) if first is None else from_micros(int(first))
 
+    @asynccontextmanager
+    async def firing(self, app: Flowrra | None) -> AsyncIterator[bool]:
+        """One transaction around the pass: its claims commit once its tasks are submitted,
+        and the store's other callers wait for it meanwhile."""
+        async with self._session(transaction=True) as cursor:
+            self._held = cursor
+            try:
+                yield True
+            finally:
+                self._held = None
+
     async def claim(self, claims: Sequence[Claim]) -> set[str]:
         ordered = sorted(claims, key=lambda claim: claim.task_id)
         won: set[str] = set()
         for start in range(0, len(ordered), _CHUNK):
-            won |= await self._claim_chunk(ordered[start : start + _CHUNK])
+            chunk = ordered[start : start + _CHUNK]
+            if self._held is not None:
+                won |= await self._claim_chunk(self._held, chunk)
+                continue
+            async with self._session(transaction=True) as cursor:
+                won |= await self._claim_chunk(cursor, chunk)
         return won
 
-    async def _claim_chunk(self, claims: Sequence[Claim]) -> set[str]:
+    async def _claim_chunk(self, cursor: Any, claims: Sequence[Claim]) -> set[str]:
         places = ", ".join(["%s"] * len(claims))
-        async with self._session(transaction=True) as cursor:
-            await cursor.execute(
-                f"SELECT id, next_run, data FROM {self.table} "
-                f"WHERE id IN ({places}) AND enabled = TRUE ORDER BY id FOR UPDATE",
-                [claim.task_id for claim in claims],
-            )
-            current = {id_: (next_run, data) for id_, next_run, data in await cursor.fetchall()}
-            rows: list[Row] = []
-            for claim in claims:
-                found = current.get(claim.task_id)
-                if found is None or found[0] != micros(claim.expected):
-                    continue  # another scheduler won it, or it was disabled or deleted
-                task = ScheduledTask.from_dict(loads(found[1]))
-                claim.apply(task)
-                rows.append(_row(task))
-            if rows:
-                await self._write_rows(cursor, rows)
+        await cursor.execute(
+            f"SELECT id, next_run, data FROM {self.table} "
+            f"WHERE id IN ({places}) AND enabled = TRUE ORDER BY id FOR UPDATE",
+            [claim.task_id for claim in claims],
+        )
+        current = {id_: (next_run, data) for id_, next_run, data in await cursor.fetchall()}
+        rows: list[Row] = []
+        for claim in claims:
+            found = current.get(claim.task_id)
+            if found is None or found[0] != micros(claim.expected):
+                continue  # another scheduler won it, or it was disabled or deleted
+            task = ScheduledTask.from_dict(loads(found[1]))
+            claim.apply(task)
+            rows.append(_row(task))
+        if rows:
+            await self._write_rows(cursor, rows)
         return {row[0] for row in rows}
 
     async def clear(self) -> int:

@@ -2,21 +2,27 @@
 
 Every statement runs on one dedicated thread, so the event loop never waits on the disk.
 Several processes may share the file: a claim is a conditional update inside a
-``BEGIN IMMEDIATE`` transaction, so each occurrence is won by exactly one scheduler.
+``BEGIN IMMEDIATE`` transaction, so each occurrence is won by exactly one scheduler. A
+beat's pass holds that transaction until its tasks are submitted (:meth:`firing`), so a
+beat killed in between leaves the occurrence due for the next pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ...serialization import dumps, loads
 from ..models import ScheduledTask
 from .base import BaseSchedulerBackend, Claim
+
+if TYPE_CHECKING:
+    from ...app import Flowrra
 
 T = TypeVar("T")
 
@@ -163,10 +169,24 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
             return None
         return _EPOCH if row[0] is None else from_micros(row[0])
 
+    @contextlib.asynccontextmanager
+    async def firing(self, app: Flowrra | None) -> AsyncIterator[bool]:
+        """One ``BEGIN IMMEDIATE`` transaction around the pass: its claims commit once its
+        tasks are submitted, and other schedulers on the file wait meanwhile."""
+        await self._run(_execute("BEGIN IMMEDIATE"))
+        try:
+            yield True
+        except BaseException:
+            await self._run(_execute("ROLLBACK"))
+            raise
+        await self._run(_execute("COMMIT"))
+
     async def claim(self, claims: Sequence[Claim]) -> set[str]:
         def apply(db: sqlite3.Connection) -> set[str]:
             won: set[str] = set()
-            db.execute("BEGIN IMMEDIATE")
+            own = not db.in_transaction  # else firing() commits after the submissions
+            if own:
+                db.execute("BEGIN IMMEDIATE")
             try:
                 for claim in claims:
                     found = _tasks(
@@ -179,9 +199,11 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
                         claim.apply(found[0])
                         _write(db, found[0])
                         won.add(claim.task_id)
-                db.execute("COMMIT")
+                if own:
+                    db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if own:
+                    db.execute("ROLLBACK")
                 raise
             return won
 
@@ -195,6 +217,10 @@ class SQLiteSchedulerBackend(BaseSchedulerBackend):
 
     def describe(self) -> str:
         return f"sqlite:///{self.path}"
+
+
+def _execute(statement: str) -> Callable[[sqlite3.Connection], object]:
+    return lambda db: db.execute(statement)
 
 
 def _tasks(db: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> list[ScheduledTask]:
