@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
+    from ..task import Task
 
 #: One stored result: (status value, shape, result, submitted_at, started_at, finished_at,
 #: args, kwargs or None when empty, (error, error_type, traceback) or None, expiry on the
@@ -33,6 +34,7 @@ Record = tuple[Any, ...]
 _STATUS, _SHAPE, _SUBMITTED, _FINISHED, _EXPIRES = 0, 1, 3, 5, 9
 _STATUSES = {status.value: status for status in TaskStatus}
 _VALUES = {status: status.value for status in TaskStatus}
+_PENDING = TaskStatus.PENDING.value
 _FINAL_VALUES = frozenset(status.value for status in FINAL_STATES)
 
 
@@ -73,14 +75,21 @@ class MemoryBackend(BaseResultBackend):
         self._waiters: dict[str, list[asyncio.Future[TaskResult]]] = {}
         self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
+    def _shape(
+        self, name: str | None, queue: str, priority: int, worker: str | None, retries: int
+    ) -> tuple[Any, ...]:
+        shape = (name, queue, priority, worker, retries)
+        return self._shapes.setdefault(shape, shape)
+
     def _record(self, result: TaskResult, expires: float | None) -> Record:
-        shape = (result.task_name, result.queue, result.priority, result.worker, result.retries)
         failure = None
         if not (result.error is None and result.error_type is None and result.traceback is None):
             failure = (result.error, result.error_type, result.traceback)
         return (
             _VALUES[result.status],
-            self._shapes.setdefault(shape, shape),
+            self._shape(
+                result.task_name, result.queue, result.priority, result.worker, result.retries
+            ),
             result.result,
             result.submitted_at,
             result.started_at,
@@ -91,11 +100,27 @@ class MemoryBackend(BaseResultBackend):
             expires,
         )
 
+    def store_pending_here(self, tasks: Sequence[Task]) -> bool:
+        if type(self).store is not MemoryBackend.store:
+            return False  # a subclass that stores its own way sees PENDING records too
+        records, shape = self._records, self._shape
+        for task in tasks:
+            records[task.id] = (
+                _PENDING,
+                shape(task.name, task.queue, task.priority, None, task.current_retry),
+                None,
+                task.submitted_at,
+                None,
+                None,
+                task.args,
+                task.kwargs or None,
+                None,
+                None,
+            )
+        return True
+
     async def store(self, results: Sequence[TaskResult]) -> None:
         records = self._records
-        if len(results) == 1 and results[0].status is TaskStatus.PENDING:
-            records[results[0].task_id] = self._record(results[0], None)  # the submit path
-            return
         waiters = self._waiters
         expires_at = time.monotonic() + self.ttl
         finished: list[str] = []
