@@ -29,7 +29,7 @@ from .exceptions import (
 from .options import SubmitOptions, Submitter
 from .registry import TaskRegistry
 from .serialization import transfer_arguments
-from .task import Task, TaskResult, TaskStatus, utcnow
+from .task import FINAL_STATES, Task, TaskResult, TaskStatus, utcnow
 from .worker import Worker, current_task
 
 if TYPE_CHECKING:
@@ -200,9 +200,9 @@ class Flowrra:
     async def send(self, tasks: Sequence[Task]) -> None:
         """Record prepared ``tasks`` as PENDING and enqueue them, in one step where the
         broker can; if that fails, record them FAILED and raise ``BrokerError``."""
-        if not self._running:
+        broker, backend = self.broker, self.backend
+        if broker is None or backend is None or not self._running:
             raise ExecutorNotRunningError()
-        broker, backend = self.broker_required, self.backend_required
         recorded = self._recorded(tasks)
         if self.events.has_subscribers:  # before the enqueue, so before any worker's events
             for result in self.pending_records(recorded):
@@ -254,7 +254,7 @@ class Flowrra:
         result = await backend.get(task_id)
         if result is None:
             raise ResultNotFoundError(task_id)
-        if result.is_complete:
+        if result.status in FINAL_STATES:
             return result
         return await backend.wait(task_id, timeout)
 

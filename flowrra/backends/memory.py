@@ -75,21 +75,14 @@ class MemoryBackend(BaseResultBackend):
         self._waiters: dict[str, list[asyncio.Future[TaskResult]]] = {}
         self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
-    def _shape(
-        self, name: str | None, queue: str, priority: int, worker: str | None, retries: int
-    ) -> tuple[Any, ...]:
-        shape = (name, queue, priority, worker, retries)
-        return self._shapes.setdefault(shape, shape)
-
     def _record(self, result: TaskResult, expires: float | None) -> Record:
         failure = None
         if not (result.error is None and result.error_type is None and result.traceback is None):
             failure = (result.error, result.error_type, result.traceback)
+        shape = (result.task_name, result.queue, result.priority, result.worker, result.retries)
         return (
             _VALUES[result.status],
-            self._shape(
-                result.task_name, result.queue, result.priority, result.worker, result.retries
-            ),
+            self._shapes.setdefault(shape, shape),
             result.result,
             result.submitted_at,
             result.started_at,
@@ -103,11 +96,12 @@ class MemoryBackend(BaseResultBackend):
     def store_pending_here(self, tasks: Sequence[Task]) -> bool:
         if type(self).store is not MemoryBackend.store:
             return False  # a subclass that stores its own way sees PENDING records too
-        records, shape = self._records, self._shape
+        records, shapes = self._records, self._shapes
         for task in tasks:
+            shape = (task.name, task.queue, task.priority, None, task.current_retry)
             records[task.id] = (
                 _PENDING,
-                shape(task.name, task.queue, task.priority, None, task.current_retry),
+                shapes.setdefault(shape, shape),
                 None,
                 task.submitted_at,
                 None,
@@ -160,9 +154,14 @@ class MemoryBackend(BaseResultBackend):
             yield _result(task_id, record)
 
     async def get(self, task_id: str) -> TaskResult | None:
-        self._purge_expired()
         record = self._records.get(task_id)
-        return None if record is None else _result(task_id, record)
+        if record is None:
+            return None
+        expires = record[_EXPIRES]
+        if expires is not None and expires <= time.monotonic():
+            self._purge_expired()
+            return None
+        return _result(task_id, record)
 
     async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
         record = self._records.get(task_id)
