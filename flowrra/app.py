@@ -250,7 +250,9 @@ class Flowrra:
         Raises ``TaskTimeoutError`` after ``timeout`` seconds and ``ResultNotFoundError`` for
         an id with no stored result.
         """
-        backend = self.backend_required
+        backend = self.backend
+        if backend is None:
+            raise ExecutorNotRunningError()
         result = await backend.get(task_id)
         if result is None:
             raise ResultNotFoundError(task_id)
