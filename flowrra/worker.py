@@ -325,6 +325,7 @@ class Worker(LeaseKeeper, RemoteControlled):
         self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
     ) -> None:
         low_water = self.prefetch // 2
+        doubt_after = self._lease - self.heartbeat_interval  # as _doubt_lease, without its call
         runner = asyncio.current_task()
         assert runner is not None
         while True:
@@ -337,7 +338,9 @@ class Worker(LeaseKeeper, RemoteControlled):
                 ready.clear()
                 await ready.wait()
                 continue
-            self._doubt_lease()
+            renewed = self._renewed_at
+            if renewed is not None and time.monotonic() - renewed > doubt_after:
+                self._doubt_lease()
             if not self._lease_ok.is_set():  # nothing new starts while the lease is in doubt
                 await self._lease_ok.wait()
                 continue
