@@ -94,6 +94,7 @@ def main() -> None:
         return
 
     _ensure_original()
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     sizes = [int(s) for s in args.sizes.split(",")]
     ours: dict[int, list] = {n: [] for n in sizes}
     original: dict[int, list] = {n: [] for n in sizes}
@@ -125,7 +126,8 @@ def main() -> None:
                 f"{row['cpu_us']:>12.1f} {row['rss']:>13.1f} {row['bad']:>4}"
             )
         submit_ratio, e2e_ratio = mine["submit"] / theirs["submit"], mine["e2e"] / theirs["e2e"]
-        print(f"{n:>8} {'ratio':<16} {submit_ratio:>9.2f}x {e2e_ratio:>9.2f}x")
+        cpu_ratio = theirs["cpu_us"] / mine["cpu_us"]  # on a busy machine, steadier than rates
+        print(f"{n:>8} {'ratio':<16} {submit_ratio:>9.2f}x {e2e_ratio:>9.2f}x {cpu_ratio:>11.2f}x")
     first, last = sizes[0], sizes[-1]
     for name, runs in (("flowrra (this)", ours), ("flowrra 0.1.8", original)):
         per_task = [1e6 / _summary(runs[n])["e2e"] for n in (first, last)]
@@ -135,7 +137,8 @@ def main() -> None:
         )
     rss, their_rss = _summary(ours[last])["rss"], _summary(original[last])["rss"]
     print(f"peak RSS at {last:,}: {rss:.1f} vs {their_rss:.1f} MiB ({rss / their_rss:.2f}x)")
-    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"load average at the start: {load_before}; at the end: {load_after}")
 
 
 if __name__ == "__main__":

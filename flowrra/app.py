@@ -29,7 +29,7 @@ from .exceptions import (
 from .options import SubmitOptions, Submitter
 from .registry import TaskRegistry
 from .serialization import transfer_arguments
-from .task import Task, TaskResult, TaskStatus, utcnow
+from .task import FINAL_STATES, Task, TaskResult, TaskStatus, utcnow
 from .worker import Worker, current_task
 
 if TYPE_CHECKING:
@@ -190,32 +190,32 @@ class Flowrra:
     def pending_records(self, tasks: Sequence[Task]) -> list[TaskResult]:
         """The PENDING records a submit of ``tasks`` stores: none for a task declared
         ``ignore_result=True`` (fire-and-forget)."""
+        return [TaskResult.for_task(task, TaskStatus.PENDING) for task in self._recorded(tasks)]
+
+    def _recorded(self, tasks: Sequence[Task]) -> Sequence[Task]:
+        """``tasks`` but those declared ``ignore_result=True``: whose results are stored."""
         ignored = self._registry.fire_and_forget
-        return [
-            TaskResult.for_task(task, TaskStatus.PENDING)
-            for task in tasks
-            if not (ignored and task.name in ignored)
-        ]
+        return [task for task in tasks if task.name not in ignored] if ignored else tasks
 
     async def send(self, tasks: Sequence[Task]) -> None:
         """Record prepared ``tasks`` as PENDING and enqueue them, in one step where the
         broker can; if that fails, record them FAILED and raise ``BrokerError``."""
-        if not self._running:
+        broker, backend = self.broker, self.backend
+        if broker is None or backend is None or not self._running:
             raise ExecutorNotRunningError()
-        pending = self.pending_records(tasks)
-        broker, backend = self.broker_required, self.backend_required
+        recorded = self._recorded(tasks)
         if self.events.has_subscribers:  # before the enqueue, so before any worker's events
-            for result in pending:
+            for result in self.pending_records(recorded):
                 await self.events.emit(task_update(result))
         try:
             if current_task.get() is None:  # inside a task, waiting could deadlock the worker
                 await broker.wait_for_capacity()
-            if pending:
-                await broker.store_and_enqueue(backend, pending, tasks)
-            else:
+            if not recorded or backend.store_pending_here(recorded):
                 await broker.enqueue(tasks)
+            else:
+                await broker.store_and_enqueue(backend, self.pending_records(recorded), tasks)
         except Exception as exc:
-            await self.record_unsent(pending, f"could not enqueue: {exc}")
+            await self.record_unsent(self.pending_records(recorded), f"could not enqueue: {exc}")
             if isinstance(exc, BrokerError):
                 raise
             what = repr(tasks[0].name) if len(tasks) == 1 else f"{len(tasks)} tasks"
@@ -250,11 +250,13 @@ class Flowrra:
         Raises ``TaskTimeoutError`` after ``timeout`` seconds and ``ResultNotFoundError`` for
         an id with no stored result.
         """
-        backend = self.backend_required
+        backend = self.backend
+        if backend is None:
+            raise ExecutorNotRunningError()
         result = await backend.get(task_id)
         if result is None:
             raise ResultNotFoundError(task_id)
-        if result.is_complete:
+        if result.status in FINAL_STATES:
             return result
         return await backend.wait(task_id, timeout)
 

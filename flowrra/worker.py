@@ -104,6 +104,8 @@ class Worker(LeaseKeeper, RemoteControlled):
         self.failures: deque[TaskResult] = deque(maxlen=100)
         #: Ids revoked while this worker may hold them in its buffer.
         self.revoked: set[str] = set()
+        #: Names of tasks declared ``ignore_result=True`` (the registry's set, kept current).
+        self._fire_and_forget = app.registry.fire_and_forget
         #: Tasks this worker scheduled a retry of, not run again here yet -> due (Unix time).
         self._retries_waiting: dict[str, float] = {}
         self._revoked_elsewhere: Collection[str] = frozenset()
@@ -293,18 +295,18 @@ class Worker(LeaseKeeper, RemoteControlled):
             if held:
                 await self.app.broker_required.release(held)
                 deliveries = [d for d in deliveries if d.task.queue not in self.paused]
+        io_buffer, cpu_buffer = self._io_buffer, self._cpu_buffer
         for delivery in deliveries:
             try:
                 spec = registry.get(delivery.task.name)
             except TaskNotFoundError as exc:
                 await self._reject_unknown(delivery, str(exc))
                 continue
-            if spec.cpu_bound:
-                self._cpu_buffer.append(delivery)
-                self._cpu_ready.set()
-            else:
-                self._io_buffer.append(delivery)
-                self._io_ready.set()
+            (cpu_buffer if spec.cpu_bound else io_buffer).append(delivery)
+        if io_buffer:
+            self._io_ready.set()
+        if cpu_buffer:
+            self._cpu_ready.set()
 
     async def _reject_unknown(self, delivery: Delivery, reason: str) -> None:
         task = delivery.task
@@ -323,6 +325,7 @@ class Worker(LeaseKeeper, RemoteControlled):
         self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
     ) -> None:
         low_water = self.prefetch // 2
+        doubt_after = self._lease - self.heartbeat_interval  # as _doubt_lease, without its call
         runner = asyncio.current_task()
         assert runner is not None
         while True:
@@ -335,7 +338,9 @@ class Worker(LeaseKeeper, RemoteControlled):
                 ready.clear()
                 await ready.wait()
                 continue
-            self._doubt_lease()
+            renewed = self._renewed_at
+            if renewed is not None and time.monotonic() - renewed > doubt_after:
+                self._doubt_lease()
             if not self._lease_ok.is_set():  # nothing new starts while the lease is in doubt
                 await self._lease_ok.wait()
                 continue
@@ -358,26 +363,27 @@ class Worker(LeaseKeeper, RemoteControlled):
         self, delivery: Delivery, executor: BaseTaskExecutor, runner: asyncio.Task[Any]
     ) -> None:
         task = delivery.task
-        if (self.revoked and task.id in self.revoked) or task.id in self._revoked_elsewhere:
-            self.revoked.discard(task.id)
+        task_id = task.id
+        if (self.revoked and task_id in self.revoked) or task_id in self._revoked_elsewhere:
+            self.revoked.discard(task_id)
             self.writer.acknowledge(delivery)
-            logger.info("Task %s[%s] revoked: not run", task.name, task.id)
+            logger.info("Task %s[%s] revoked: not run", task.name, task_id)
             return
         if self._retries_waiting:
-            self._retries_waiting.pop(task.id, None)
+            self._retries_waiting.pop(task_id, None)
         started = utcnow()
         clock = time.perf_counter()
         current_task.set(task)
-        task_id = task.id
-        if task_id in self._active:
+        active, writer, in_hand = self._active, self.writer, id(delivery)
+        if task_id in active:
             self._runs[task_id] = self._runs.get(task_id, 0) + 1
-        self._active[task_id] = started
-        self._in_hand[id(delivery)] = delivery
+        active[task_id] = started
+        self._in_hand[in_hand] = delivery
         # a fire-and-forget task's success is not stored, unless a failure of it was
-        ignored = self.app.registry.fire_and_forget
+        ignored = self._fire_and_forget
         recorded = task.current_retry or not (ignored and task.name in ignored)
         if recorded:
-            self.writer.started(task)
+            writer.started(task)
         # run in this runner's own asyncio task (a no-op task then costs no task or future
         # of its own); terminate() cancels the runner while it is here
         self._executions[task_id] = runner
@@ -400,11 +406,9 @@ class Worker(LeaseKeeper, RemoteControlled):
             self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
             if recorded:
-                self.writer.finished(
-                    self.writer.result(task, started, TaskStatus.SUCCESS, value), delivery
-                )
+                writer.finished(writer.result(task, started, TaskStatus.SUCCESS, value), delivery)
             else:
-                self.writer.acknowledge(delivery)
+                writer.acknowledge(delivery)
             self.succeeded += 1
             if logger.isEnabledFor(logging.INFO):
                 runtime = time.perf_counter() - clock
@@ -413,8 +417,11 @@ class Worker(LeaseKeeper, RemoteControlled):
             self._executions.pop(task_id, None)
             if self._terminated:
                 self._terminated.discard(task_id)
-            self._ran(task_id)
-            self._in_hand.pop(id(delivery), None)
+            if self._runs:
+                self._ran(task_id)
+            else:  # the common case of _ran, without its call
+                active.pop(task_id, None)
+            self._in_hand.pop(in_hand, None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:
             self._finished.set()

@@ -53,11 +53,25 @@ class ResultWriter:
         self, task: Task, started: dt.datetime, status: TaskStatus, value: Any = None
     ) -> TaskResult:
         """A record of ``task`` in ``status`` written by this worker."""
-        result = TaskResult.for_task(task, status, started_at=started, worker=self.worker_id)
-        if status is not TaskStatus.RUNNING:
-            result.finished_at = utcnow()
-            result.result = value
-        return result
+        # positional, in TaskResult's field order: this runs once or twice for every task
+        return TaskResult(
+            task.id,
+            status,
+            task.name,
+            value,
+            None,
+            task.submitted_at,
+            started,
+            None if status is TaskStatus.RUNNING else utcnow(),
+            task.current_retry,
+            task.args,
+            task.kwargs,
+            None,
+            None,
+            task.queue,
+            task.priority,
+            self.worker_id,
+        )
 
     def started(self, task: Task) -> None:
         """``task`` began; RUNNING is stored at the next flush if it is still running then."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
+    from ..task import Task
     from .query import ResultPage, ResultQuery, ThroughputPoint, WindowStats
 
 DEFAULT_RESULT_TTL = 86_400
@@ -48,6 +49,13 @@ class BaseResultBackend(ABC):
     @abstractmethod
     async def store(self, results: Sequence[TaskResult]) -> None:
         """Write ``results`` in order (a later one for the same task wins) and wake waiters."""
+
+    def store_pending_here(self, tasks: Sequence[Task]) -> bool:
+        """Record ``tasks`` as PENDING now, in the calling thread, from the tasks themselves
+        (a submit). True for a backend in this process, which overrides this and so spares
+        a submit building a :class:`TaskResult` per task; False, and nothing written, for
+        the others, whose PENDING records the broker's ``store_and_enqueue`` writes."""
+        return False
 
     @abstractmethod
     async def get(self, task_id: str) -> TaskResult | None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
+    from ..task import Task
 
 #: One stored result: (status value, shape, result, submitted_at, started_at, finished_at,
 #: args, kwargs or None when empty, (error, error_type, traceback) or None, expiry on the
@@ -33,6 +34,7 @@ Record = tuple[Any, ...]
 _STATUS, _SHAPE, _SUBMITTED, _FINISHED, _EXPIRES = 0, 1, 3, 5, 9
 _STATUSES = {status.value: status for status in TaskStatus}
 _VALUES = {status: status.value for status in TaskStatus}
+_PENDING = TaskStatus.PENDING.value
 _FINAL_VALUES = frozenset(status.value for status in FINAL_STATES)
 
 
@@ -74,10 +76,10 @@ class MemoryBackend(BaseResultBackend):
         self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def _record(self, result: TaskResult, expires: float | None) -> Record:
-        shape = (result.task_name, result.queue, result.priority, result.worker, result.retries)
         failure = None
         if not (result.error is None and result.error_type is None and result.traceback is None):
             failure = (result.error, result.error_type, result.traceback)
+        shape = (result.task_name, result.queue, result.priority, result.worker, result.retries)
         return (
             _VALUES[result.status],
             self._shapes.setdefault(shape, shape),
@@ -91,11 +93,28 @@ class MemoryBackend(BaseResultBackend):
             expires,
         )
 
+    def store_pending_here(self, tasks: Sequence[Task]) -> bool:
+        if type(self).store is not MemoryBackend.store:
+            return False  # a subclass that stores its own way sees PENDING records too
+        records, shapes = self._records, self._shapes
+        for task in tasks:
+            shape = (task.name, task.queue, task.priority, None, task.current_retry)
+            records[task.id] = (
+                _PENDING,
+                shapes.setdefault(shape, shape),
+                None,
+                task.submitted_at,
+                None,
+                None,
+                task.args,
+                task.kwargs or None,
+                None,
+                None,
+            )
+        return True
+
     async def store(self, results: Sequence[TaskResult]) -> None:
         records = self._records
-        if len(results) == 1 and results[0].status is TaskStatus.PENDING:
-            records[results[0].task_id] = self._record(results[0], None)  # the submit path
-            return
         waiters = self._waiters
         expires_at = time.monotonic() + self.ttl
         finished: list[str] = []
@@ -135,9 +154,14 @@ class MemoryBackend(BaseResultBackend):
             yield _result(task_id, record)
 
     async def get(self, task_id: str) -> TaskResult | None:
-        self._purge_expired()
         record = self._records.get(task_id)
-        return None if record is None else _result(task_id, record)
+        if record is None:
+            return None
+        expires = record[_EXPIRES]
+        if expires is not None and expires <= time.monotonic():
+            self._purge_expired()
+            return None
+        return _result(task_id, record)
 
     async def wait(self, task_id: str, timeout: float | None) -> TaskResult:
         record = self._records.get(task_id)

@@ -53,6 +53,8 @@ class MemoryBroker(BaseBroker):
         self._seq = itertools.count()
         self._size = 0
         self._arrived = asyncio.Event()
+        #: Fetches waiting on ``_arrived``: an enqueue with none waiting need not set it.
+        self._fetchers_waiting = 0
         self._drained = asyncio.Event()
 
     def _queue(self, name: str) -> _Queue:
@@ -63,15 +65,17 @@ class MemoryBroker(BaseBroker):
 
     async def enqueue(self, tasks: Sequence[Task]) -> None:
         now = 0.0
+        queues = self._queues
         for task in tasks:
             if task.eta is not None and task.eta > (now or (now := time.time())):
                 heapq.heappush(self._delayed, (task.eta, next(self._seq), task))
             else:
-                queue = self._queue(task.queue)
+                queue = queues.get(task.queue) or self._queue(task.queue)
                 queue.levels[task.priority].append(task)
                 queue.size += 1
         self._size += len(tasks)
-        self._arrived.set()
+        if self._fetchers_waiting:
+            self._arrived.set()
 
     async def wait_for_capacity(self) -> None:
         while self.max_size and self._size >= self.max_size:
@@ -86,11 +90,14 @@ class MemoryBroker(BaseBroker):
         if self._delayed:
             timeout = min(timeout, max(self._delayed[0][0] - time.time(), 0.0))
         self._arrived.clear()
+        self._fetchers_waiting += 1
         try:
             async with asyncio.timeout(timeout):
                 await self._arrived.wait()
         except TimeoutError:
             pass
+        finally:
+            self._fetchers_waiting -= 1
         self._promote_due()
         return self._take(queues, max_count)
 
