@@ -274,6 +274,11 @@ class TaskResult:
         return dataclasses.replace(self, status=status, **changes)
 
 
+#: A run that succeeded, as a worker holds it until it is stored: (task, started_at, result,
+#: finished_at). A backend in the worker's process stores it without a :class:`TaskResult`.
+Success = tuple[Task, dt.datetime, Any, dt.datetime]
+
+
 #: Task ids made 128 at a time from one ``os.urandom`` call (a system call per id cost more
 #: than the rest of making it), the version and variant bits set on all of them at once. A
 #: list, so threads may pop from it at once; a forked child starts empty, never sharing its

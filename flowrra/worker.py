@@ -406,7 +406,7 @@ class Worker(LeaseKeeper, RemoteControlled):
             self._record_failure(delivery, started, exc, time.perf_counter() - clock)
         else:
             if recorded:
-                writer.finished(writer.result(task, started, TaskStatus.SUCCESS, value), delivery)
+                writer.succeeded(task, started, value, delivery)
             else:
                 writer.acknowledge(delivery)
             self.succeeded += 1

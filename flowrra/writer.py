@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .brokers.base import Delivery
 from .events import task_update
 from .outage import Outage
-from .task import Task, TaskResult, TaskStatus, utcnow
+from .task import Success, Task, TaskResult, TaskStatus, utcnow
 
 if TYPE_CHECKING:
     from .app import Flowrra
@@ -33,6 +33,7 @@ class ResultWriter:
         self._active = active
         self._started: list[Task] = []
         self._writes: list[TaskResult] = []
+        self._successes: list[Success] = []
         self._acks: list[Delivery] = []
         self._retries: list[tuple[Delivery, Task]] = []
         self._wanted = asyncio.Event()
@@ -47,12 +48,18 @@ class ResultWriter:
 
     @property
     def empty(self) -> bool:
-        return not (self._started or self._writes or self._acks or self._retries)
+        return not (self._started or self._writes or self._successes or self._acks or self._retries)
 
     def result(
-        self, task: Task, started: dt.datetime, status: TaskStatus, value: Any = None
+        self,
+        task: Task,
+        started: dt.datetime,
+        status: TaskStatus,
+        value: Any = None,
+        finished: dt.datetime | None = None,
     ) -> TaskResult:
-        """A record of ``task`` in ``status`` written by this worker."""
+        """A record of ``task`` in ``status`` written by this worker (``finished`` now,
+        unless given or RUNNING)."""
         # positional, in TaskResult's field order: this runs once or twice for every task
         return TaskResult(
             task.id,
@@ -62,7 +69,7 @@ class ResultWriter:
             None,
             task.submitted_at,
             started,
-            None if status is TaskStatus.RUNNING else utcnow(),
+            finished or (None if status is TaskStatus.RUNNING else utcnow()),
             task.current_retry,
             task.args,
             task.kwargs,
@@ -83,6 +90,13 @@ class ResultWriter:
         self._writes.append(result)
         if delivery is not None:
             self._acks.append(delivery)
+        self._wanted.set()
+
+    def succeeded(self, task: Task, started: dt.datetime, value: Any, delivery: Delivery) -> None:
+        """Store ``value`` as the result of ``task``, then acknowledge ``delivery``; the
+        :class:`TaskResult` is built only for a backend that is not in this process."""
+        self._successes.append((task, started, value, utcnow()))
+        self._acks.append(delivery)
         self._wanted.set()
 
     def acknowledge(self, delivery: Delivery) -> None:
@@ -124,6 +138,7 @@ class ResultWriter:
         """
         started, self._started = self._started, []
         writes, self._writes = self._writes, []
+        successes, self._successes = self._successes, []
         acks, self._acks = self._acks, []
         retries, self._retries = self._retries, []
         active = self._active
@@ -132,19 +147,34 @@ class ResultWriter:
             for task in started
             if task.id in active
         ]
-        if not (running or writes or acks or retries):
+        if not (running or writes or successes or acks or retries):
             return
-        broker = self.app.broker_required
+        broker, backend = self.app.broker_required, self.app.backend_required
         while True:
             try:
                 self.before_flush()
+                if successes:  # stored before their acknowledgements, like the other writes
+                    if (
+                        self.check_ownership
+                        or self._disowned
+                        or self.app.events.has_subscribers
+                        or not backend.store_successes_here(self.worker_id, successes)
+                    ):
+                        writes = writes + [
+                            self.result(task, began, TaskStatus.SUCCESS, value, ended)
+                            for task, began, value, ended in successes
+                        ]
+                    elif running:  # a RUNNING record stored next must not hide a success
+                        done = {task.id for task, _, _, _ in successes}
+                        running = [result for result in running if result.task_id not in done]
+                    successes = []
                 if self.check_ownership or self._disowned:
                     running, writes, acks, retries = await self._owned(
                         running, writes, acks, retries
                     )
                 if running or writes or acks:
                     await broker.store_and_ack(
-                        self.app.backend_required, running + writes if running else writes, acks
+                        backend, running + writes if running else writes, acks
                     )
                 for delivery, next_try in retries:
                     await broker.retry(delivery, next_try)

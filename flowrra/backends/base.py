@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
-    from ..task import Task
+    from ..task import Success, Task
     from .query import ResultPage, ResultQuery, ThroughputPoint, WindowStats
 
 DEFAULT_RESULT_TTL = 86_400
@@ -55,6 +55,13 @@ class BaseResultBackend(ABC):
         (a submit). True for a backend in this process, which overrides this and so spares
         a submit building a :class:`TaskResult` per task; False, and nothing written, for
         the others, whose PENDING records the broker's ``store_and_enqueue`` writes."""
+        return False
+
+    def store_successes_here(self, worker: str, successes: Sequence[Success]) -> bool:
+        """Store each :data:`Success` as the SUCCESS result of its task run by ``worker``,
+        now, in the calling thread. True for a backend in this process, which overrides
+        this and so spares a worker building a :class:`TaskResult` per task; False, and
+        nothing written, for the others (the worker then stores TaskResults)."""
         return False
 
     @abstractmethod

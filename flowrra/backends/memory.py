@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ..config import BackendConfig
-    from ..task import Task
+    from ..task import Success, Task
 
 #: One stored result: (status value, shape, result, submitted_at, started_at, finished_at,
 #: args, kwargs or None when empty, (error, error_type, traceback) or None, expiry on the
@@ -35,6 +35,7 @@ _STATUS, _SHAPE, _SUBMITTED, _FINISHED, _EXPIRES = 0, 1, 3, 5, 9
 _STATUSES = {status.value: status for status in TaskStatus}
 _VALUES = {status: status.value for status in TaskStatus}
 _PENDING = TaskStatus.PENDING.value
+_SUCCESS = TaskStatus.SUCCESS.value
 _FINAL_VALUES = frozenset(status.value for status in FINAL_STATES)
 
 
@@ -113,6 +114,33 @@ class MemoryBackend(BaseResultBackend):
             )
         return True
 
+    def store_successes_here(self, worker: str, successes: Sequence[Success]) -> bool:
+        if type(self).store is not MemoryBackend.store:
+            return False  # a subclass that stores its own way sees every result
+        records, shapes, waiters = self._records, self._shapes, self._waiters
+        expires_at = time.monotonic() + self.ttl
+        finished: list[str] = []
+        for task, started, value, ended in successes:
+            task_id = task.id
+            shape = (task.name, task.queue, task.priority, worker, task.current_retry)
+            record = records[task_id] = (
+                _SUCCESS,
+                shapes.setdefault(shape, shape),
+                value,
+                task.submitted_at,
+                started,
+                ended,
+                task.args,
+                task.kwargs or None,
+                None,
+                expires_at,
+            )
+            finished.append(task_id)
+            if waiters and task_id in waiters:
+                self._wake(task_id, _result(task_id, record))
+        self._expired_at(expires_at, finished)
+        return True
+
     async def store(self, results: Sequence[TaskResult]) -> None:
         records = self._records
         waiters = self._waiters
@@ -123,15 +151,22 @@ class MemoryBackend(BaseResultBackend):
             if result.status in FINAL_STATES:
                 records[task_id] = self._record(result, expires_at)
                 finished.append(task_id)
-                futures = waiters.pop(task_id, None) if waiters else None
-                if futures:
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(result)
+                if waiters and task_id in waiters:
+                    self._wake(task_id, result)
             else:
                 records[task_id] = self._record(result, None)
-        if finished:
-            self._expiry_order.append((expires_at, finished))
+        self._expired_at(expires_at, finished)
+
+    def _wake(self, task_id: str, result: TaskResult) -> None:
+        """Hand the final ``result`` to whoever waits for it."""
+        for future in self._waiters.pop(task_id):
+            if not future.done():
+                future.set_result(result)
+
+    def _expired_at(self, expires_at: float, task_ids: list[str]) -> None:
+        """``task_ids`` were just stored final, to expire at ``expires_at``."""
+        if task_ids:
+            self._expiry_order.append((expires_at, task_ids))
             self._purge_expired()
 
     def _purge_expired(self) -> None:

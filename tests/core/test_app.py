@@ -35,6 +35,47 @@ async def test_submit_and_wait_returns_the_result(app: Flowrra) -> None:
     assert result.to_dict["status"] == "success" and result.to_dict["runtime"] >= 0
 
 
+async def test_a_success_reads_the_same_from_an_in_process_store_as_through_store() -> None:
+    from flowrra.backends.memory import MemoryBackend
+
+    class StoringBackend(MemoryBackend):  # overrides store: every result goes through it
+        async def store(self, results):  # type: ignore[no-untyped-def]
+            await super().store(results)
+
+    async def run(backend: MemoryBackend) -> dict:
+        app = Flowrra()
+        app.backend = backend
+        calls = []
+
+        @app.task(max_retries=1, retry_delay=0)
+        async def flaky(value: int, *, tag: str) -> dict:
+            calls.append(value)
+            if len(calls) == 1:
+                raise ValueError("once")
+            return {"value": value, "tag": tag}
+
+        async with app:
+            task_id = await app.submit(flaky, 7, tag="x")
+            await app.join()
+            result = await app.get_result(task_id)
+            assert app.worker is not None and result is not None
+            assert result.worker == app.worker.id
+        assert result.started_at <= result.finished_at  # type: ignore[operator]
+        seen = result.to_dict
+        seen.pop("worker")
+        for varying in ("task_id", "submitted_at", "started_at", "finished_at", "runtime"):
+            seen.pop(varying)
+        return seen
+
+    fast, slow = await run(MemoryBackend()), await run(StoringBackend())
+    assert fast == slow
+    assert (fast["status"], fast["retries"], fast["result"]) == (
+        "success",
+        1,
+        {"value": 7, "tag": "x"},
+    )
+
+
 async def test_submit_by_name_and_get_result_before_and_after(app: Flowrra) -> None:
     @app.task(name="reports.build")
     async def build() -> str:

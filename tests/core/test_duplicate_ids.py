@@ -54,7 +54,7 @@ async def test_a_slot_that_meets_an_internal_error_logs_it_and_keeps_serving(
     async with app:
         worker = app.worker
         assert worker is not None
-        writer_finished = worker.writer.finished
+        writer_succeeded = worker.writer.succeeded
         calls = 0
 
         def broken_once(*args: object) -> None:
@@ -62,9 +62,9 @@ async def test_a_slot_that_meets_an_internal_error_logs_it_and_keeps_serving(
             calls += 1
             if calls == 1:
                 raise RuntimeError("bookkeeping failed")
-            writer_finished(*args)  # type: ignore[arg-type]
+            writer_succeeded(*args)  # type: ignore[arg-type]
 
-        worker.writer.finished = broken_once  # type: ignore[method-assign]
+        worker.writer.succeeded = broken_once  # type: ignore[method-assign]
         with caplog.at_level(logging.ERROR, logger="flowrra.worker"):
             await app.submit(echo, 1)
             second = await app.submit(echo, 2)
