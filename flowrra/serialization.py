@@ -18,13 +18,16 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 try:
     import orjson
 except ImportError:  # the optional fast codec is not installed: the standard library only
     orjson = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from .task import Task
 
 TAG = "__flowrra__"
 
@@ -117,6 +120,21 @@ def is_plain_scalar(value: Any) -> bool:
     as plain)."""
     kind = type(value)
     return kind in _PLAIN and (kind is not float or math.isfinite(value))
+
+
+def encode_message(task: Task) -> str | bytes:
+    """The JSON of ``task.to_message()`` (its datetimes are already ISO strings), by orjson
+    when its arguments and its eta, timeout and retry delay are plain scalars."""
+    message = task.to_message()
+    if not (
+        is_plain_scalar(task.eta)
+        and is_plain_scalar(task.timeout)
+        and is_plain_scalar(task.retry_delay)
+        and all(is_plain_scalar(value) for value in task.args)
+        and all(is_plain_scalar(value) for value in task.kwargs.values())
+    ):
+        return dumps(message)
+    return encode_plain(lambda native_datetimes: message)
 
 
 def loads(data: str | bytes) -> Any:

@@ -31,7 +31,7 @@ from ..redis_cluster import tag_of
 from ..redis_connection import RedisComponent, RedisConnection
 from ..redis_url import hash_tagged, parse_redis_url
 from ..registry import validate_options
-from ..serialization import dumps, loads
+from ..serialization import dumps, encode_message, loads
 from ..task import Task
 from . import redis_inspect, redis_scripts
 from .base import BaseBroker, Delivery
@@ -196,7 +196,7 @@ class RedisBroker(RedisComponent, BaseBroker):
                 task.queue,
                 task.priority,
                 "" if task.eta is None else repr(task.eta),
-                dumps(task.to_message()),
+                encode_message(task),
             )
         return args
 
@@ -362,7 +362,7 @@ class RedisBroker(RedisComponent, BaseBroker):
             task.queue,
             task.priority,
             "" if task.eta is None else repr(task.eta),
-            dumps(task.to_message()),
+            encode_message(task),
         )
         self._outstanding.discard(delivery.receipt)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from flowrra import Flowrra
-from flowrra.serialization import dumps, loads
+from flowrra.serialization import dumps, encode_message, loads
 from flowrra.task import Task, TaskResult, TaskStatus
 
 
@@ -37,6 +37,21 @@ def test_task_message_and_result_round_trip() -> None:
     result = TaskResult.for_task(task, TaskStatus.FAILED)
     result.error, result.error_type = "boom", "ValueError"
     assert TaskResult.from_dict(loads(dumps(result.to_dict))) == result
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        Task("t1", "send", (1, "é", 2.5, None, True), {"to": "x"}, eta=1.5, timeout=3.0),
+        Task("t2", "send", (dt.datetime(2026, 1, 1, tzinfo=dt.UTC),), {"id": uuid.UUID(int=1)}),
+        Task("t3", "send", ([1, 2],), {"n": float("inf")}),
+        Task("t4", "send", (2**70,), {}, timeout=float("inf")),
+    ],
+    ids=["plain", "rich", "nested and infinite", "big integer, infinite timeout"],
+)
+def test_an_encoded_message_reads_back_as_the_task(task: Task) -> None:
+    # plain values go through the fast codec (when installed), the rest through dumps
+    assert Task.from_message(loads(encode_message(task))) == task
 
 
 def test_malformed_message_is_a_value_error() -> None:
