@@ -248,17 +248,21 @@ class TaskResult:
         *,
         started_at: dt.datetime | None = None,
         worker: str | None = None,
+        result: Any = None,
+        finished_at: dt.datetime | None = None,
     ) -> TaskResult:
-        """A record of ``task`` in ``status`` (PENDING at submit, RUNNING in a worker)."""
+        """A record of ``task`` in ``status`` (PENDING at submit, RUNNING or final in a
+        worker)."""
+        # positional, in the fields' order: this runs once or twice for every task
         return cls(
             task.id,
             status,
             task.name,
-            None,
+            result,
             None,
             task.submitted_at,
             started_at,
-            None,
+            finished_at,
             task.current_retry,
             task.args,
             task.kwargs,

@@ -60,24 +60,15 @@ class ResultWriter:
     ) -> TaskResult:
         """A record of ``task`` in ``status`` written by this worker (``finished`` now,
         unless given or RUNNING)."""
-        # positional, in TaskResult's field order: this runs once or twice for every task
-        return TaskResult(
-            task.id,
+        if finished is None and status is not TaskStatus.RUNNING:
+            finished = utcnow()
+        return TaskResult.for_task(
+            task,
             status,
-            task.name,
-            value,
-            None,
-            task.submitted_at,
-            started,
-            finished or (None if status is TaskStatus.RUNNING else utcnow()),
-            task.current_retry,
-            task.args,
-            task.kwargs,
-            None,
-            None,
-            task.queue,
-            task.priority,
-            self.worker_id,
+            started_at=started,
+            worker=self.worker_id,
+            result=value,
+            finished_at=finished,
         )
 
     def started(self, task: Task) -> None:
