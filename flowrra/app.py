@@ -190,7 +190,7 @@ class Flowrra:
     def pending_records(self, tasks: Sequence[Task]) -> list[TaskResult]:
         """The PENDING records a submit of ``tasks`` stores: none for a task declared
         ``ignore_result=True`` (fire-and-forget)."""
-        return [TaskResult.for_task(task, TaskStatus.PENDING) for task in self._recorded(tasks)]
+        return _pending(self._recorded(tasks))
 
     def _recorded(self, tasks: Sequence[Task]) -> Sequence[Task]:
         """``tasks`` but those declared ``ignore_result=True``: whose results are stored."""
@@ -204,8 +204,10 @@ class Flowrra:
         if broker is None or backend is None or not self._running:
             raise ExecutorNotRunningError()
         recorded = self._recorded(tasks)
-        if self.events.has_subscribers:  # before the enqueue, so before any worker's events
-            for result in self.pending_records(recorded):
+        # built only when needed: an in-process backend records PENDING from the tasks
+        pending = _pending(recorded) if self.events.has_subscribers else None
+        if pending:  # before the enqueue, so before any worker's events
+            for result in pending:
                 await self.events.emit(task_update(result))
         try:
             if current_task.get() is None:  # inside a task, waiting could deadlock the worker
@@ -213,9 +215,9 @@ class Flowrra:
             if not recorded or backend.store_pending_here(recorded):
                 await broker.enqueue(tasks)
             else:
-                await broker.store_and_enqueue(backend, self.pending_records(recorded), tasks)
+                await broker.store_and_enqueue(backend, pending or _pending(recorded), tasks)
         except Exception as exc:
-            await self.record_unsent(self.pending_records(recorded), f"could not enqueue: {exc}")
+            await self.record_unsent(pending or _pending(recorded), f"could not enqueue: {exc}")
             if isinstance(exc, BrokerError):
                 raise
             what = repr(tasks[0].name) if len(tasks) == 1 else f"{len(tasks)} tasks"
@@ -421,3 +423,8 @@ class Flowrra:
         tb: TracebackType | None,
     ) -> None:
         await self.stop(wait=exc_type is None)
+
+
+def _pending(tasks: Sequence[Task]) -> list[TaskResult]:
+    """The PENDING record of each of ``tasks``."""
+    return [TaskResult.for_task(task, TaskStatus.PENDING) for task in tasks]

@@ -74,13 +74,18 @@ class LeaseKeeper:
     def _lease(self) -> float:
         return 3 * self.heartbeat_interval
 
+    @property
+    def _doubt_after(self) -> float:
+        """Seconds without a renewal after which the lease is in doubt."""
+        return self._lease - self.heartbeat_interval
+
     def _doubt_lease(self, now: float | None = None) -> None:
         """No renewal for nearly a lease (the broker down, or this process frozen): stop
         starting tasks and taking work, and check ownership before storing."""
         if self._renewed_at is None or not self._lease_ok.is_set():
             return
         now = time.monotonic() if now is None else now
-        if now - self._renewed_at > self._lease - self.heartbeat_interval:
+        if now - self._renewed_at > self._doubt_after:
             self._lease_ok.clear()
             self.writer.check_ownership = True
             logger.warning(

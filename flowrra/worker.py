@@ -325,7 +325,7 @@ class Worker(LeaseKeeper, RemoteControlled):
         self, buffer: deque[Delivery], ready: asyncio.Event, executor: BaseTaskExecutor
     ) -> None:
         low_water = self.prefetch // 2
-        doubt_after = self._lease - self.heartbeat_interval  # as _doubt_lease, without its call
+        doubt_after = self._doubt_after  # _doubt_lease's test, inline: it runs for every task
         runner = asyncio.current_task()
         assert runner is not None
         while True:
@@ -417,10 +417,7 @@ class Worker(LeaseKeeper, RemoteControlled):
             self._executions.pop(task_id, None)
             if self._terminated:
                 self._terminated.discard(task_id)
-            if self._runs:
-                self._ran(task_id)
-            else:  # the common case of _ran, without its call
-                active.pop(task_id, None)
+            self._ran(task_id)
             self._in_hand.pop(in_hand, None)
         self.processed += 1
         if self.max_tasks is not None and self.processed >= self.max_tasks:

@@ -145,19 +145,7 @@ class ResultWriter:
             try:
                 self.before_flush()
                 if successes:  # stored before their acknowledgements, like the other writes
-                    if (
-                        self.check_ownership
-                        or self._disowned
-                        or self.app.events.has_subscribers
-                        or not backend.store_successes_here(self.worker_id, successes)
-                    ):
-                        writes = writes + [
-                            self.result(task, began, TaskStatus.SUCCESS, value, ended)
-                            for task, began, value, ended in successes
-                        ]
-                    elif running:  # a RUNNING record stored next must not hide a success
-                        done = {task.id for task, _, _, _ in successes}
-                        running = [result for result in running if result.task_id not in done]
+                    running, writes = self._store_successes(successes, running, writes)
                     successes = []
                 if self.check_ownership or self._disowned:
                     running, writes, acks, retries = await self._owned(
@@ -175,6 +163,27 @@ class ResultWriter:
         self.outage.succeeded()
         if self.app.events.has_subscribers:
             await self._emit_updates(started, running, writes)
+
+    def _store_successes(
+        self, successes: list[Success], running: list[TaskResult], writes: list[TaskResult]
+    ) -> tuple[list[TaskResult], list[TaskResult]]:
+        """Store ``successes`` in an in-process backend that takes them as they are; else
+        add them to ``writes`` as results. Returns (running, writes) left to store."""
+        backend = self.app.backend_required
+        if (
+            self.check_ownership
+            or self._disowned
+            or self.app.events.has_subscribers
+            or not backend.store_successes_here(self.worker_id, successes)
+        ):
+            finished = [
+                self.result(task, began, TaskStatus.SUCCESS, value, ended)
+                for task, began, value, ended in successes
+            ]
+            return running, writes + finished
+        # a RUNNING record stored after them must not hide a success
+        done = {task.id for task, _, _, _ in successes}
+        return [result for result in running if result.task_id not in done], writes
 
     async def _owned(
         self,
