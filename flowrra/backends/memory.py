@@ -94,46 +94,50 @@ class MemoryBackend(BaseResultBackend):
             expires,
         )
 
+    def _task_record(
+        self,
+        task: Task,
+        status: str,
+        worker: str | None,
+        value: Any,
+        started: dt.datetime | None,
+        finished: dt.datetime | None,
+        expires: float | None,
+    ) -> Record:
+        """The record of ``task`` in ``status``, built from the task without a
+        :class:`TaskResult` (no error: PENDING, or a success)."""
+        shape = (task.name, task.queue, task.priority, worker, task.current_retry)
+        return (
+            status,
+            self._shapes.setdefault(shape, shape),
+            value,
+            task.submitted_at,
+            started,
+            finished,
+            task.args,
+            task.kwargs or None,
+            None,
+            expires,
+        )
+
     def store_pending_here(self, tasks: Sequence[Task]) -> bool:
         if type(self).store is not MemoryBackend.store:
             return False  # a subclass that stores its own way sees PENDING records too
-        records, shapes = self._records, self._shapes
+        records, record = self._records, self._task_record
         for task in tasks:
-            shape = (task.name, task.queue, task.priority, None, task.current_retry)
-            records[task.id] = (
-                _PENDING,
-                shapes.setdefault(shape, shape),
-                None,
-                task.submitted_at,
-                None,
-                None,
-                task.args,
-                task.kwargs or None,
-                None,
-                None,
-            )
+            records[task.id] = record(task, _PENDING, None, None, None, None, None)
         return True
 
     def store_successes_here(self, worker: str, successes: Sequence[Success]) -> bool:
         if type(self).store is not MemoryBackend.store:
             return False  # a subclass that stores its own way sees every result
-        records, shapes, waiters = self._records, self._shapes, self._waiters
+        records, waiters, make = self._records, self._waiters, self._task_record
         expires_at = time.monotonic() + self.ttl
         finished: list[str] = []
         for task, started, value, ended in successes:
             task_id = task.id
-            shape = (task.name, task.queue, task.priority, worker, task.current_retry)
-            record = records[task_id] = (
-                _SUCCESS,
-                shapes.setdefault(shape, shape),
-                value,
-                task.submitted_at,
-                started,
-                ended,
-                task.args,
-                task.kwargs or None,
-                None,
-                expires_at,
+            record = records[task_id] = make(
+                task, _SUCCESS, worker, value, started, ended, expires_at
             )
             finished.append(task_id)
             if waiters and task_id in waiters:
