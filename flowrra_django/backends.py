@@ -19,7 +19,7 @@ from django.db.models import Count, Subquery
 from flowrra.backends import query as q
 from flowrra.backends.base import BaseResultBackend
 from flowrra.serialization import dumps
-from flowrra.task import TaskResult, TaskStatus
+from flowrra.task import FINAL_STATES, TaskResult, TaskStatus
 
 from . import queries, sql
 from .database_thread import UsesDatabase, database_thread
@@ -48,6 +48,25 @@ UPDATE_FIELDS = [
     "runtime",
 ]
 _WRITE_FIELDS = _READ_FIELDS = ["task_id", *UPDATE_FIELDS]
+
+
+def _later_final_run(old: Callable[[str], str], new: Callable[[str], str]) -> str:
+    """The stored result is final, from another worker's run that started after the run
+    writing: the write comes from a worker whose lease ran out while it ran the task (a host
+    cut off, its statement delivered once healed) and must not replace the result of the
+    worker that took the task over. Clocks that disagree by more than the lease only keep an
+    earlier final result in place of a later one; a result is never held back from a row
+    that is not final."""
+    finals = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATES))
+    return (
+        f"{old('status')} IN ({finals}) AND {old('worker')} <> '' AND {new('worker')} <> '' "
+        f"AND {old('worker')} <> {new('worker')} AND {old('started_at')} IS NOT NULL "
+        f"AND {new('started_at')} IS NOT NULL AND {old('started_at')} > {new('started_at')}"
+    )
+
+
+#: A write of a result keeps the stored one in place when :func:`_later_final_run`.
+KEEP_LATER_FINAL_RUN = sql.Keep(_later_final_run, first="started_at")
 
 
 def _row_values(result: TaskResult, when: Callable[[dt.datetime | None], Any]) -> tuple[Any, ...]:
@@ -108,17 +127,27 @@ class DatabaseBackend(UsesDatabase, BaseResultBackend):
 
     def write(self, results: Sequence[TaskResult]) -> None:
         """Store ``results`` (in the database thread); a later result of a task replaces an
-        earlier one, in one batch as across batches."""
+        earlier one, in one batch as across batches, except a late write of a run another
+        worker took over (:func:`_later_final_run`)."""
         insert = self.result_insert(results)
         connection = connections[self.alias]
-        sql.insert(connection, insert.model, insert.fields, insert.rows, replace_on="task_id")
+        sql.insert(
+            connection,
+            insert.model,
+            insert.fields,
+            insert.rows,
+            replace_on=insert.replace_on,
+            keep=insert.keep,
+        )
 
     def result_insert(self, results: Sequence[TaskResult]) -> sql.Insert:
         """What :meth:`write` inserts, for a caller that inserts it with other rows."""
         latest = {result.task_id: result for result in results}
         when = sql.datetime_adapter(connections[self.alias])
         rows = [_row_values(result, when) for result in latest.values()]
-        return sql.Insert(TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id")
+        return sql.Insert(
+            TaskResultRow, _WRITE_FIELDS, rows, replace_on="task_id", keep=KEEP_LATER_FINAL_RUN
+        )
 
     async def get(self, task_id: str) -> TaskResult | None:
         found = await self.get_many([task_id])

@@ -67,6 +67,17 @@ def datetime_adapter(
     return to_text
 
 
+class Keep(NamedTuple):
+    """An upsert's guard: ``condition(old, new)`` is the SQL condition under which a stored
+    row stays as it is, given functions that name a field's stored value (``old``) and its
+    incoming one (``new``). It must be false once field ``first`` holds its incoming value:
+    MySQL assigns columns left to right, each assignment seeing those before it, so
+    ``first`` is assigned first and the others then agree with it."""
+
+    condition: Callable[[Callable[[str], str], Callable[[str], str]], str]
+    first: str
+
+
 def insert(
     connection: BaseDatabaseWrapper,
     model: type[Model],
@@ -74,17 +85,18 @@ def insert(
     rows: Sequence[Sequence[Any]],
     *,
     replace_on: str | None = None,
+    keep: Keep | None = None,
     notify: str | None = None,
 ) -> None:
     """Insert ``rows`` (values for ``fields``). With ``replace_on`` (a unique field among
-    ``fields``), a row whose value exists replaces that row's other ``fields``. With
-    ``notify``, PostgreSQL also sends a ``NOTIFY`` on that channel (delivered on commit), in
-    the same statement as a small insert."""
+    ``fields``), a row whose value exists replaces that row's other ``fields``, unless
+    ``keep`` says the stored row stays. With ``notify``, PostgreSQL also sends a ``NOTIFY``
+    on that channel (delivered on commit), in the same statement as a small insert."""
     if connection.vendor != "postgresql":
         notify = None
     elif len(rows) >= COPY_ROWS and not (replace_on is not None and behind_pooler(connection)):
         columns = [_column(connection, model, field) for field in fields]
-        on_conflict = _on_conflict(connection, model, fields, columns, replace_on)
+        on_conflict = _on_conflict(connection, model, fields, columns, replace_on, keep)
         _copy(connection, model, ", ".join(columns), rows, on_conflict)
         if notify is not None:
             with connection.cursor() as cursor:
@@ -93,11 +105,18 @@ def insert(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            shape = (model, tuple(fields), len(chunk), replace_on, notify is not None)
+            shape = (model, tuple(fields), len(chunk), replace_on, keep, notify is not None)
             statement = _statement(
                 (connection.vendor, *shape),
                 functools.partial(
-                    _insert_statement, connection, model, fields, len(chunk), replace_on, notify
+                    _insert_statement,
+                    connection,
+                    model,
+                    fields,
+                    len(chunk),
+                    replace_on,
+                    keep,
+                    notify,
                 ),
             )
             params = [value for row in chunk for value in row]
@@ -128,9 +147,10 @@ def _insert_statement(
     fields: Sequence[str],
     count: int,
     replace_on: str | None,
+    keep: Keep | None,
     notify: str | None,
 ) -> str:
-    statement = _values_insert(connection, model, fields, count, replace_on)
+    statement = _values_insert(connection, model, fields, count, replace_on, keep)
     if notify is None:
         return statement
     return f"WITH inserted AS ({statement} RETURNING 1) SELECT pg_notify(%s, '')"
@@ -142,6 +162,7 @@ def _values_insert(
     fields: Sequence[str],
     count: int,
     replace_on: str | None,
+    keep: Keep | None = None,
 ) -> str:
     """``INSERT INTO table (columns) VALUES (%s, ...) x count [ON CONFLICT ...]``."""
     columns = [_column(connection, model, field) for field in fields]
@@ -149,7 +170,7 @@ def _values_insert(
     return (
         f"INSERT INTO {_table(connection, model)} ({', '.join(columns)}) VALUES "
         f"{', '.join([one_row] * count)}"
-        f"{_on_conflict(connection, model, fields, columns, replace_on)}"
+        f"{_on_conflict(connection, model, fields, columns, replace_on, keep)}"
     )
 
 
@@ -159,16 +180,45 @@ def _on_conflict(
     fields: Sequence[str],
     columns: list[str],
     replace_on: str | None,
+    keep: Keep | None,
 ) -> str:
     if replace_on is None:
         return ""
     if connection.vendor == "mysql":  # any unique key: ours is the only one besides the id
-        names = [_column_name(model, f) for f in fields if f != replace_on]
-        suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
-        return f" {suffix}"  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
+        return _on_duplicate_key(connection, model, [f for f in fields if f != replace_on], keep)
     key = _column(connection, model, replace_on)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
-    return f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    if keep is None:
+        return f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    table = _table(connection, model)
+    kept = keep.condition(
+        lambda field: f"{table}.{_column(connection, model, field)}",
+        lambda field: f"excluded.{_column(connection, model, field)}",
+    )
+    return f" ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE NOT ({kept})"
+
+
+def _on_duplicate_key(
+    connection: BaseDatabaseWrapper, model: type[Model], fields: list[str], keep: Keep | None
+) -> str:
+    """MySQL's ``ON DUPLICATE KEY UPDATE`` of ``fields``, each guarded by ``keep``."""
+    names = [_column_name(model, f) for f in fields]
+    if keep is None:  # Django's: VALUES() on MariaDB, a row alias on MySQL 8
+        return " " + connection.ops.on_conflict_suffix_sql([], OnConflict.UPDATE, names, [])
+    quote = connection.ops.quote_name
+    mysql: Any = connection  # django.db.backends.mysql's wrapper
+    aliased = not mysql.mysql_is_mariadb and mysql.mysql_version >= (8, 0, 19)
+
+    def old(field: str) -> str:
+        return quote(_column_name(model, field))
+
+    def new(field: str) -> str:
+        return f"new.{old(field)}" if aliased else f"VALUES({old(field)})"
+
+    kept = keep.condition(old, new)
+    ordered = [keep.first, *(f for f in fields if f != keep.first)]
+    updates = ", ".join(f"{old(f)} = IF({kept}, {old(f)}, {new(f)})" for f in ordered)
+    return f"{' AS new' if aliased else ''} ON DUPLICATE KEY UPDATE {updates}"
 
 
 class Insert(NamedTuple):
@@ -178,6 +228,7 @@ class Insert(NamedTuple):
     fields: Sequence[str]
     rows: Sequence[Sequence[Any]]
     replace_on: str | None = None
+    keep: Keep | None = None
 
 
 def insert_together(
@@ -185,7 +236,7 @@ def insert_together(
 ) -> None:
     """PostgreSQL: a few rows into several tables as one statement, with a ``NOTIFY`` on
     ``notify``: one round trip, and all or nothing without a transaction of its own."""
-    shapes = tuple((i.model, tuple(i.fields), len(i.rows), i.replace_on) for i in inserts)
+    shapes = tuple((i.model, tuple(i.fields), len(i.rows), i.replace_on, i.keep) for i in inserts)
 
     def build() -> str:
         parts = [

@@ -70,3 +70,34 @@ async def test_a_worker_write_keeps_the_admin_retry_link(backend: DatabaseBacken
 async def test_ping_and_describe(backend: DatabaseBackend) -> None:
     assert await backend.ping() is True
     assert backend.describe().startswith("django:// (")
+
+
+@pytest.mark.parametrize("batch", [1, 12], ids=["one row", "a batch (COPY on PostgreSQL)"])
+async def test_a_late_write_of_a_run_another_worker_took_over_keeps_its_result(
+    backend: DatabaseBackend, batch: int
+) -> None:
+    """A worker cut off while it ran a task writes once healed; the worker that took the
+    task over had stored its own final result, of a run that started later: it stays."""
+    first = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
+    later = first + dt.timedelta(seconds=20)
+
+    def run(task_id: str, status: TaskStatus, worker: str, started: dt.datetime) -> TaskResult:
+        return result(task_id, status, worker=worker, started_at=started, result=worker)
+
+    ids = [f"t{i}" for i in range(batch)]
+    await backend.store([run(i, TaskStatus.SUCCESS, "b:2:new", later) for i in ids])
+    await backend.store([run(i, TaskStatus.SUCCESS, "a:1:cut", first) for i in ids])
+    await backend.store([run(i, TaskStatus.RUNNING, "a:1:cut", first) for i in ids])
+    assert {r.worker for r in await backend.get_many(ids) if r} == {"b:2:new"}
+
+    # a run that started later, the same worker, or a new submit still replace it
+    await backend.store(
+        [run(i, TaskStatus.FAILED, "c:3:rerun", later + (later - first)) for i in ids]
+    )
+    assert {r.status for r in await backend.get_many(ids) if r} == {TaskStatus.FAILED}
+    await backend.store([run(i, TaskStatus.SUCCESS, "c:3:rerun", first) for i in ids])
+    assert {r.status for r in await backend.get_many(ids) if r} == {TaskStatus.SUCCESS}
+    await backend.store([result(i) for i in ids])
+    await backend.store([run(i, TaskStatus.RUNNING, "a:1:cut", first) for i in ids])
+    stored = [r for r in await backend.get_many(ids) if r]
+    assert [(r.status, r.worker) for r in stored] == [(TaskStatus.RUNNING, "a:1:cut")] * batch
