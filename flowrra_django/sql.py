@@ -122,7 +122,7 @@ def insert(
             params = [value for row in chunk for value in row]
             if notify is not None:
                 params.append(notify)
-            cursor.execute(statement, params)
+            execute(connection, cursor, statement, params)
 
 
 #: SQL text by what it inserts: building it (quoting every column) costs more than a
@@ -248,7 +248,7 @@ def insert_together(
     statement = _statement(("together", *shapes), build)
     params = [value for insert in inserts for row in insert.rows for value in row]
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, notify])
+        execute(connection, cursor, statement, [*params, notify])
 
 
 #: Per PostgreSQL connection: whether a pooler stands between it and the server.
@@ -270,6 +270,40 @@ def behind_pooler(connection: BaseDatabaseWrapper) -> bool:
             (running,) = cursor.fetchone()
         _pooled[raw] = raw.info.backend_pid != running
     return _pooled[raw]
+
+
+#: Per PostgreSQL connection: its prepared statements, as SQL -> the ``EXECUTE`` of each.
+_prepared: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+#: At most this many prepared statements per connection (a statement's shape depends on its
+#: row count, and only small inserts take this path on PostgreSQL: larger ones ``COPY``).
+PREPARED_KEPT = 64
+
+
+def execute(
+    connection: BaseDatabaseWrapper, cursor: Any, statement: str, params: Sequence[Any]
+) -> None:
+    """Run ``statement`` (``%s`` placeholders) with ``params`` on ``cursor``. On PostgreSQL
+    it is prepared at its first run on a connection and then executed by name, so that the
+    server parses and plans it once: planning a submit's statement (two inserts, one with
+    ``ON CONFLICT``, and a ``NOTIFY``) costs about as much as running it, 0.15 ms of a 0.65 ms
+    submit on the project machine. Not behind a pooler, whose server sessions need not keep
+    what was prepared; a prepared statement outlives a transaction rolled back."""
+    if not params or connection.vendor != "postgresql" or behind_pooler(connection):
+        cursor.execute(statement, params)
+        return
+    prepared = _prepared.setdefault(connection.connection, {})
+    run = prepared.get(statement)
+    if run is None:
+        if len(prepared) >= PREPARED_KEPT:
+            cursor.execute(statement, params)
+            return
+        name = f"flowrra_{len(prepared)}"
+        numbers = iter(range(1, len(params) + 1))
+        parts = statement.split("%s")
+        numbered = parts[0] + "".join(f"${next(numbers)}{part}" for part in parts[1:])
+        cursor.execute(f"PREPARE {name} AS {numbered}")
+        run = prepared[statement] = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
+    cursor.execute(run, params)
 
 
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).
@@ -370,12 +404,16 @@ def claim(
         # pooler's session would pass the setting on to other clients.
         if connection.vendor == "postgresql" and not behind_pooler(connection):
             _once(connection, cursor, "SET enable_sort = off")
-        cursor.execute(
+        execute(
+            connection,
+            cursor,
             f"UPDATE {table} SET {ready} = %s, {claimed_by} = NULL "
             f"WHERE NOT {ready} AND {available} <= %s",
             [True, now],
         )
-        cursor.execute(
+        execute(
+            connection,
+            cursor,
             f"UPDATE {table} SET {ready} = %s, {claimed_by} = %s, {available} = %s, "
             f"{col('deliveries')} = {col('deliveries')} + 1 "
             f"WHERE {pk} IN (SELECT {pk} FROM {table} WHERE {ready} AND {col('queue')} IN "

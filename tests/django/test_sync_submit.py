@@ -77,3 +77,28 @@ def test_a_committed_view_s_task_is_run_by_a_worker(
     wait_until(done.exists, what="the worker to run the committed task")
     assert done.get().result == 5
     assert queued_ids() == []
+
+
+def test_on_postgresql_a_submit_s_statement_is_prepared_once_per_connection() -> None:
+    """Parsed and planned once per session; what was prepared outlives a rolled-back view
+    and a new connection prepares it again."""
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite and MySQL run the statement as it is")
+
+    def prepared() -> list[str]:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'flowrra_%%'")
+            return [name for (name,) in cursor.fetchall()]
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        flowrra_django.submit(tasks.add, 1, 1)
+        raise RuntimeError("the view failed")
+    first = prepared()
+    assert len(first) == 1
+    ids = [flowrra_django.submit(tasks.add, i, i) for i in range(3)]
+    assert prepared() == first
+    connections["default"].close()
+    ids.append(flowrra_django.submit(tasks.add, 9, 9))
+    assert len(prepared()) == 1
+    assert sorted(queued_ids()) == sorted(ids)
+    assert TaskResult.objects.filter(task_id__in=ids, status="pending").count() == 4
