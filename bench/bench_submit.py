@@ -19,7 +19,9 @@ process of its own interpreter (the peers in their virtualenvs), on the same ser
 
 Each repetition also times the same view without a submit ("floor": Django's test client,
 URL resolving, the view and its response), which both sides pay; the last lines compare
-what each side adds to it.
+what each side adds to it. On a database it also times the view doing the least a durable
+submit can do ("commit": one one-row ``INSERT`` of a 300-byte payload, committed): how far
+below the peer any submit that waits for its commit can go on this disk.
 
 Both sides use persistent database connections (``CONN_MAX_AGE=None``): with Django's
 default a request opens a connection, which on PostgreSQL costs more than the submit.
@@ -37,6 +39,7 @@ BENCH_REDIS_URL (redis://127.0.0.1:6379/0).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
@@ -65,6 +68,9 @@ SIDES = {
 }
 #: The view without a submit, in our interpreter: what both sides pay per request.
 FLOOR = ("floor", "autocommit")
+#: The view doing one one-row INSERT, committed: the least a durable submit adds.
+COMMIT = ("commit", "autocommit")
+COMMIT_TABLE = "bench_submit_commit"
 ATOMIC = {"sqlite", "postgres"}
 GOALS = {"sqlite": 2.0, "postgres": 2.0, "redis": 3.0}
 REDIS_P50_GOAL_MS = 0.3
@@ -90,8 +96,16 @@ def settings_for(system: str, kind: str) -> dict[str, Any]:
             "HOST": server.hostname or "127.0.0.1",
             "PORT": server.port or 5432,
         }
-    else:  # Redis: the site still has a database, which the submit does not touch
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": SQLITE_FILE}
+    else:  # on Redis the site still has a database, which the submit does not touch
+        # every side with the options flowrra_django gives a SQLite file (WAL among them,
+        # whose commit costs one fsync where the default journal's costs two)
+        from flowrra_django.sqlite_options import SQLITE_OPTIONS
+
+        database = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_FILE,
+            "OPTIONS": dict(SQLITE_OPTIONS),
+        }
     database["CONN_MAX_AGE"] = None
     apps = ["django.contrib.contenttypes", "django.contrib.auth"]
     extra: dict[str, Any] = {}
@@ -122,6 +136,21 @@ def submitter(system: str) -> Any:
     """The submit of ``system``: one no-op task with argument ``i`` (none for the floor)."""
     if system == "floor":
         return lambda i: None
+    if system == "commit":
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE {COMMIT_TABLE} (id integer PRIMARY KEY, payload text)")
+        payload, ids = "x" * 300, itertools.count()
+
+        def commit(i: int) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {COMMIT_TABLE} (id, payload) VALUES (%s, %s)",
+                    [next(ids), payload],
+                )
+
+        return commit
     if system == "flowrra":
         import flowrra_django
 
@@ -208,7 +237,7 @@ def measure(system: str, kind: str, variant: str) -> None:
 
 def queued(system: str, kind: str, expected: int) -> bool:
     """Whether every submitted task is waiting in the queue (a check, not a figure)."""
-    if system == "floor":
+    if system in ("floor", "commit"):
         return True
     if system == "flowrra" and kind != "redis":
         from flowrra_django.models import QueuedMessage
@@ -237,7 +266,7 @@ PEER_VENVS = {"djtasks": "djtasks", "celery": "celery"}
 
 
 def python_for(system: str) -> str:
-    if system in ("flowrra", "floor"):
+    if system in ("flowrra", "floor", "commit"):
         return sys.executable
     venv = PEERS_VENV / PEER_VENVS[system]
     if not (venv / ".peers-ok").exists():
@@ -322,6 +351,8 @@ def main(argv: list[str]) -> None:
         if kind in ATOMIC:
             sides += [(system, "atomic") for system, _ in sides]
         sides.append(FLOOR)
+        if kind in ATOMIC:
+            sides.append(COMMIT)
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {side: [] for side in sides}
         try:
             for rep in range(REPS):  # interleaved: both see the same moments of a noisy host
@@ -365,18 +396,9 @@ def table(records: list[dict[str, Any]], loads: list[tuple[float, float, float]]
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rec in records:
-        if rec["system"] == "floor":
+        if rec["system"] in ("floor", "commit"):
             continue
-        peer = next(
-            (
-                r
-                for r in records
-                if r["kind"] == rec["kind"]
-                and r["variant"] == rec["variant"]
-                and r["system"] not in ("flowrra", "floor")
-            ),
-            None,
-        )
+        peer = peer_of(records, rec["kind"], rec["variant"])
         ratio = submit_ratio = goal = ""
         if rec["system"] == "flowrra" and peer is not None:
             times = rec["per_s"] / peer["per_s"]
@@ -400,9 +422,24 @@ def table(records: list[dict[str, Any]], loads: list[tuple[float, float, float]]
     return "\n".join(lines)
 
 
+def peer_of(records: list[dict[str, Any]], kind: str, variant: str) -> dict[str, Any] | None:
+    """The peer's record of ``kind`` and ``variant``."""
+    return next(
+        (
+            r
+            for r in records
+            if r["kind"] == kind
+            and r["variant"] == variant
+            and r["system"] not in ("flowrra", "floor", "commit")
+        ),
+        None,
+    )
+
+
 def above_the_floor(records: list[dict[str, Any]]) -> list[str]:
     """Per kind: the floor's time per request, and what each side adds to it (its
-    requests' time less the floor), with the ratio of those."""
+    requests' time less the floor), with the ratio of those; on a database, what one
+    committed one-row insert adds, and what the goal leaves a submit."""
     lines = []
     for floor in (r for r in records if r["system"] == "floor"):
         base = 1e6 / floor["per_s"]
@@ -411,7 +448,9 @@ def above_the_floor(records: list[dict[str, Any]]) -> list[str]:
             sides = {
                 r["system"]: 1e6 / r["per_s"] - base
                 for r in records
-                if r["kind"] == floor["kind"] and r["variant"] == variant and r is not floor
+                if r["kind"] == floor["kind"]
+                and r["variant"] == variant
+                and r["system"] not in ("floor", "commit")
             }
             if len(sides) == 2:
                 ours = sides.pop("flowrra")
@@ -423,6 +462,18 @@ def above_the_floor(records: list[dict[str, Any]]) -> list[str]:
             f"\n{floor['kind']}: the view without a submit takes {base:,.0f} us a request "
             f"({floor['cpu_us']:,.0f} us CPU); a submit adds: {'; '.join(parts)}"
         )
+        commit = next(
+            (r for r in records if r["kind"] == floor["kind"] and r["system"] == "commit"), None
+        )
+        peer_side = peer_of(records, floor["kind"], "autocommit")
+        if commit is not None and peer_side is not None:
+            wanted = GOALS[floor["kind"]]
+            allowed = 1e6 / (peer_side["per_s"] * wanted) - base
+            least = 1e6 / commit["per_s"] - base
+            lines.append(
+                f"{floor['kind']}: one one-row INSERT committed adds +{least:,.0f} us; "
+                f"{wanted:g}x the peer (autocommit) leaves a submit +{allowed:,.0f} us"
+            )
     return lines
 
 
