@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flowrra.backends.query import ThroughputPoint
 from flowrra.ui import Formatter, mask_urls
@@ -45,3 +46,13 @@ def test_the_chart_draws_one_bar_group_per_minute_with_escaped_labels() -> None:
     assert "<script>" not in svg and "12:10" in svg
     assert 'class="bad"' in svg and 'class="ok"' in svg
     assert "<g>" not in throughput_svg([])
+
+
+def test_the_chart_s_y_axis_counts_whole_tasks_and_thousands_as_k() -> None:
+    def labels(most: int) -> list[str]:
+        svg = throughput_svg([ThroughputPoint(T, most, 0)])
+        return re.findall(r'dominant-baseline="middle">([^<]+)<', svg)
+
+    assert labels(1) == ["0", "1"]  # no half a task
+    assert labels(7) == ["0", "5", "10"]
+    assert labels(4321) == ["0", "2.5k", "5k"]
