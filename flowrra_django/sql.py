@@ -272,7 +272,8 @@ def behind_pooler(connection: BaseDatabaseWrapper) -> bool:
     return _pooled[raw]
 
 
-#: Per PostgreSQL connection: its prepared statements, as SQL -> the ``EXECUTE`` of each.
+#: Per PostgreSQL connection: the statements it ran, as SQL -> the ``EXECUTE`` of each once
+#: it is prepared ("" until then).
 _prepared: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 #: At most this many prepared statements per connection (a statement's shape depends on its
 #: row count, and only small inserts take this path on PostgreSQL: larger ones ``COPY``).
@@ -282,22 +283,26 @@ PREPARED_KEPT = 64
 def execute(
     connection: BaseDatabaseWrapper, cursor: Any, statement: str, params: Sequence[Any]
 ) -> None:
-    """Run ``statement`` (``%s`` placeholders) with ``params`` on ``cursor``. On PostgreSQL
-    it is prepared at its first run on a connection and then executed by name, so that the
-    server parses and plans it once: planning a submit's statement (two inserts, one with
-    ``ON CONFLICT``, and a ``NOTIFY``) costs about as much as running it, 0.15 ms of a 0.65 ms
-    submit on the project machine. Not behind a pooler, whose server sessions need not keep
-    what was prepared; a prepared statement outlives a transaction rolled back."""
-    if not params or connection.vendor != "postgresql" or behind_pooler(connection):
+    """Run ``statement`` (``%s`` placeholders) with ``params`` on ``cursor``. On PostgreSQL a
+    statement run a second time on a connection is prepared and from then on executed by
+    name, so that the server parses and plans it once: planning a submit's statement (two
+    inserts, one with ``ON CONFLICT``, and a ``NOTIFY``) costs about as much as running it,
+    0.15 ms of a 0.65 ms submit on the project machine. Not at the first run, so that a
+    connection used once (``CONN_MAX_AGE = 0``) pays no extra round trip; not behind a
+    pooler, whose server sessions need not keep what was prepared. A prepared statement
+    outlives a transaction rolled back."""
+    if not params or connection.vendor != "postgresql":
         cursor.execute(statement, params)
         return
     prepared = _prepared.setdefault(connection.connection, {})
     run = prepared.get(statement)
-    if run is None:
-        if len(prepared) >= PREPARED_KEPT:
+    if not run:
+        if run is None or behind_pooler(connection):  # a first run, or through a pooler
+            if run is None and len(prepared) < PREPARED_KEPT:
+                prepared[statement] = ""
             cursor.execute(statement, params)
             return
-        name = f"flowrra_{len(prepared)}"
+        name = f"flowrra_{sum(1 for done in prepared.values() if done)}"
         numbers = iter(range(1, len(params) + 1))
         parts = statement.split("%s")
         numbered = parts[0] + "".join(f"${next(numbers)}{part}" for part in parts[1:])
