@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..exceptions import ConfigurationError
 from ..lua import read_scripts
@@ -44,6 +44,20 @@ STORE_BATCH = 1000
 
 #: The backend's Lua scripts (``lua/*.lua``: each file lists its ARGV and reply), by name.
 SCRIPTS = read_scripts(__package__, ("store", "counts", "delete", "register"))
+
+
+class Fence(NamedTuple):
+    """A worker's write of results through a Redis broker on the backend's server (and on a
+    cluster, under the same hash tag): the consumer that held their messages and the epoch
+    it writes under. The store script refuses a result of a write whose epoch is no longer
+    the consumer's (sent before its lease ran out, delivered late) in place of the final
+    result of another worker's run that started later; ``acks`` are the delivery tags it
+    then deletes from the consumer's held hash."""
+
+    prefix: str  # the broker's key prefix
+    consumer: str
+    epoch: int
+    acks: Sequence[Any] = ()
 
 
 class RedisBackend(RedisComponent, BaseResultBackend):
@@ -89,22 +103,19 @@ class RedisBackend(RedisComponent, BaseResultBackend):
     async def _script(self, name: str, *args: Any) -> Any:
         return await self.redis.script(name, self.prefix, self.ttl, *args)
 
-    async def store(
-        self, results: Sequence[TaskResult], *, then_delete: tuple[str, Sequence[Any]] = ("", ())
-    ) -> None:
-        """Write ``results``; ``then_delete`` = (hash key, fields) are deleted in the same
-        step once the results are stored (the Redis broker acknowledges this way)."""
-        if not results and not then_delete[1]:
+    async def store(self, results: Sequence[TaskResult], *, fence: Fence | None = None) -> None:
+        """Write ``results``; with ``fence``, a worker's write through the Redis broker,
+        which acknowledges its deliveries in the same step (see :class:`Fence`)."""
+        if not results and not (fence and fence.acks):
             return
+        early = fence and fence._replace(acks=())  # the acknowledgement goes with the last
         for start in range(0, max(len(results), 1), STORE_BATCH):
             chunk = results[start : start + STORE_BATCH]
             last = start + STORE_BATCH >= len(results)
-            await self.redis.script(
-                "store", *self.store_arguments(chunk, then_delete if last else None)
-            )
+            await self.redis.script("store", *self.store_arguments(chunk, fence if last else early))
 
     def store_arguments(
-        self, results: Sequence[TaskResult], then_delete: tuple[str, Sequence[Any]] | None = None
+        self, results: Sequence[TaskResult], fence: Fence | None = None
     ) -> list[Any]:
         """The ARGV of the store script for at most ``STORE_BATCH`` results (the Redis broker
         runs it in its own transactions too)."""
@@ -120,8 +131,8 @@ class RedisBackend(RedisComponent, BaseResultBackend):
                 if _plain(result)
                 else dumps(_document(result, native_datetimes=False)),
             )
-        if then_delete is not None and then_delete[1]:
-            args += (then_delete[0], *then_delete[1])
+        if fence is not None:
+            args += (fence.prefix, fence.consumer, fence.epoch, *fence.acks)
         return args
 
     def shares_server_with(self, target: RedisTarget) -> bool:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..backends.redis import RedisBackend
+from ..backends.redis import Fence, RedisBackend
 from ..exceptions import ConfigurationError
 from ..plugins import mask_url
 from ..redis_cluster import tag_of
@@ -107,6 +107,9 @@ class RedisBroker(RedisComponent, BaseBroker):
         self._background: set[asyncio.Task[Any]] = set()
         #: This consumer has renewed its lease before (so a missing lease means it lapsed).
         self._leased = False
+        #: The epoch this consumer's result writes name, as its last heartbeat read it: how
+        #: many times its lease ran out and what it held was taken back (see :class:`Fence`).
+        self.epoch = 0
         #: Submits from threads without an event loop (:meth:`store_and_enqueue_here`).
         self._blocking: BlockingScripts | None = None
         self._blocking_lock = threading.Lock()
@@ -345,13 +348,15 @@ class RedisBroker(RedisComponent, BaseBroker):
         deliveries: Sequence[Delivery],
     ) -> None:
         """One round trip when the backend is on the same Redis: the store script deletes the
-        acknowledged deliveries from this consumer's held hash after writing the results."""
-        if not (self._stores_with(backend) and results and deliveries):
+        acknowledged deliveries from this consumer's held hash after writing the results,
+        and refuses those of a write sent before this consumer's lease ran out that another
+        worker's later run has replaced (:class:`~flowrra.backends.redis.Fence`)."""
+        if not (self._stores_with(backend) and results):
             await super().store_and_ack(backend, results, deliveries)
             return
         assert isinstance(backend, RedisBackend)
         tags = [d.receipt for d in deliveries]
-        await backend.store(results, then_delete=(self._key("held", self.consumer_id), tags))
+        await backend.store(results, fence=Fence(self.prefix, self.consumer_id, self.epoch, tags))
         self._outstanding.difference_update(tags)
 
     async def retry(self, delivery: Delivery, task: Task) -> None:
@@ -404,10 +409,12 @@ class RedisBroker(RedisComponent, BaseBroker):
     async def heartbeat(self, info: dict[str, Any], ttl: float) -> bool:
         """Renew this consumer's lease, publish ``info``, and requeue what dead consumers held
         (every live worker does this on each heartbeat, so one that dies is noticed within
-        one heartbeat interval of its lease running out)."""
+        one heartbeat interval of its lease running out). The consumer's epoch it reads back
+        is the one its result writes name from then on: a heartbeat that finds the lease ran
+        out has the worker check which messages it still holds before it writes again."""
         self._worker_ids.add(info["id"])
         self._lease = max(ttl, 1.0)
-        moved, lapsed = await self._script(
+        moved, lapsed, self.epoch = await self._script(
             "heartbeat",
             self.consumer_id,
             info["id"],

@@ -15,7 +15,9 @@
 --          bytes of one message
 -- ARGV[11..]: the delivery tags the consumer knows it holds
 --
--- Returns: {messages given back or reclaimed, 1 if the lease had run out before, else 0}
+-- Returns: {messages given back or reclaimed, 1 if the lease had run out before, else 0,
+--           the consumer's epoch: how many times its lease ran out and what it held was
+--           taken back (the worker's result writes name it, see retire in prelude.lua)}
 local me, now, ttl = ARGV[2], now_s(), tonumber(ARGV[4])
 local before = tonumber(redis.call('ZSCORE', P .. ':leases', me))
 local lapsed = ARGV[7] == '1' and (before == nil or before < now)
@@ -31,4 +33,7 @@ for _, e in ipairs(held_entries(me)) do
   fetched = tonumber(fetched)
   if not known[e[3]] and (fetched == nil or fetched < oldest) then orphans[#orphans + 1] = e end
 end
-return {requeue(me, orphans, now) + reclaim(now), lapsed and 1 or 0}
+local moved = requeue(me, orphans, now) + reclaim(now)
+local epoch = redis.call('GET', P .. ':epoch:' .. me)
+if epoch then redis.call('EXPIRE', P .. ':epoch:' .. me, EPOCH_KEEP) end
+return {moved, lapsed and 1 or 0, tonumber(epoch) or 0}

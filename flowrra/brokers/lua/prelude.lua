@@ -10,6 +10,10 @@
 
 local P = ARGV[1]
 
+-- Seconds a consumer's epoch (P:epoch:<consumer>) is kept after its lease last ran out or it
+-- last beat: a write it sent before that long a stop is no longer told apart from its own.
+local EPOCH_KEEP = 7 * 86400
+
 local function now_s()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -115,14 +119,26 @@ local function held_entries(consumer)
   return entries
 end
 
-local function retire(consumer, now)
+-- Give back everything a consumer holds and drop its lease, sleeper entries and wake list.
+-- A consumer whose lease ran out (lapsed) moves to its next epoch: a result write it sent
+-- before (still on its way) names the epoch before and is checked by the result store's
+-- script against the result of the worker that takes its messages over. A consumer that
+-- stops loses its epoch.
+local function retire(consumer, now, lapsed)
   for _, q in ipairs(redis.call('SMEMBERS', P .. ':queues')) do
     redis.call('HDEL', P .. ':sleepers:' .. q, consumer)
   end
   local moved = requeue(consumer, held_entries(consumer), now)
+  local epoch = P .. ':epoch:' .. consumer
   redis.call('DEL', P .. ':held:' .. consumer, P .. ':wake:' .. consumer)
   redis.call('ZREM', P .. ':leases', consumer)
   redis.call('ZREM', P .. ':due', consumer)
+  if lapsed then
+    redis.call('INCR', epoch)
+    redis.call('EXPIRE', epoch, EPOCH_KEEP)
+  else
+    redis.call('DEL', epoch)
+  end
   return moved
 end
 
@@ -131,7 +147,7 @@ end
 local function reclaim(now)
   local moved = 0
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', P .. ':leases', '-inf', now, 'LIMIT', 0, 20)) do
-    moved = moved + retire(c, now)
+    moved = moved + retire(c, now, true)
   end
   for _, c in ipairs(redis.call('ZRANGEBYSCORE', P .. ':due', '-inf', now, 'LIMIT', 0, 20)) do
     local overdue, earliest = {}, nil

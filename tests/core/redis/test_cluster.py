@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +22,7 @@ from flowrra.backends.redis_shards import ClusterBackend
 from flowrra.brokers.redis import RedisBroker
 from flowrra.brokers.redis_shards import ClusterBroker
 from flowrra.options import SubmitOptions
+from flowrra.task import utcnow
 from tests.services import unavailable
 from tests.waiting import wait_until
 
@@ -86,7 +88,17 @@ async def test_every_key_of_an_app_lives_in_one_slot_where_the_broker_keeps_its_
         await broker.heartbeat({"id": "w1"}, ttl=0.2)
         await asyncio.sleep(0.3)
         await other.heartbeat({"id": "w2"}, ttl=30)
-        assert [d.task.id for d in await other.fetch(["default"], 10, 0)] == [held.task.id]
+        [taken] = await other.fetch(["default"], 10, 0)
+        assert taken.task.id == held.task.id
+        # and its result write, sent before its lease ran out and delivered late, leaves the
+        # final result of the later run in place
+        began = utcnow()
+        later = TaskResult.for_task(taken.task, TaskStatus.SUCCESS, started_at=began, worker="w2")
+        await other.store_and_ack(backend, [later], [taken])
+        early = began - dt.timedelta(seconds=1)
+        late = TaskResult.for_task(held.task, TaskStatus.SUCCESS, started_at=early, worker="w1")
+        await broker.store_and_ack(backend, [late], [held])
+        assert (await backend.get("orphan")) == later
 
         assert [d["message"][:20] for d in await broker.dead_letters()] == ['{"id":"low-2","name"']
         stored = await backend.get_many(["high", "mid", "low-1", "low-2"])
