@@ -12,6 +12,9 @@ Keys, all under the prefix ``P`` (``flowrra`` by default):
 ``P:held:<consumer>``       hash tag -> ``<deadline>|<fetched>|<queue>|<priority>|<message>``
 ``P:due``                   zset consumer -> earliest visibility deadline it may hold
 ``P:leases``                zset consumer -> when its lease (heartbeat) runs out
+``P:epoch:<consumer>``      how many times the consumer's lease ran out and what it held was
+                            taken back; its result writes name it, and the result store's
+                            script checks a write naming an older one (see ``retire``)
 ``P:sleepers:<queue>``      hash consumer -> ``<visibility timeout>|<asleep until>``, for
                             consumers that found the queue empty and block on their wake list
                             (an entry past its time, or of a consumer whose lease ran out, is
