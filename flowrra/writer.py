@@ -20,6 +20,7 @@ from .task import Success, Task, TaskResult, TaskStatus, utcnow
 
 if TYPE_CHECKING:
     from .app import Flowrra
+    from .backends.base import BaseResultBackend
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class ResultWriter:
             try:
                 self.before_flush()
                 if successes:  # stored before their acknowledgements, like the other writes
-                    running, writes = self._store_successes(successes, running, writes)
+                    running, writes = self._store_successes(backend, successes, running, writes)
                     successes = []
                 if self.check_ownership or self._disowned:
                     running, writes, acks, retries = await self._owned(
@@ -165,11 +166,15 @@ class ResultWriter:
             await self._emit_updates(started, running, writes)
 
     def _store_successes(
-        self, successes: list[Success], running: list[TaskResult], writes: list[TaskResult]
+        self,
+        backend: BaseResultBackend,
+        successes: list[Success],
+        running: list[TaskResult],
+        writes: list[TaskResult],
     ) -> tuple[list[TaskResult], list[TaskResult]]:
-        """Store ``successes`` in an in-process backend that takes them as they are; else
-        add them to ``writes`` as results. Returns (running, writes) left to store."""
-        backend = self.app.backend_required
+        """Store ``successes`` in ``backend`` when it is in this process and takes them as
+        they are; else add them to ``writes`` as results. Returns (running, writes) left to
+        store."""
         if (
             self.check_ownership
             or self._disowned

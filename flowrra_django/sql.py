@@ -7,9 +7,11 @@ statement per batch instead. Both databases accept the same SQL (``RETURNING``,
 ``ON CONFLICT ... DO UPDATE``); only the claim's row locking differs, and PostgreSQL
 receives large inserts by ``COPY``, as psycopg spends more time parsing a statement with
 thousands of placeholders than the server spends running it (a few rows, such as a submit,
-go faster as one ``INSERT``: ``COPY`` costs extra round trips). Over 350 lines: one hot
-path's statements, each database's variant beside the others so that they are read and
-changed together.
+go faster as one ``INSERT``: ``COPY`` costs extra round trips). On a direct PostgreSQL
+connection a statement run again is prepared (:func:`execute`), and the result upsert
+carries a guard against a late write (:class:`Keep`). Over 350 lines: one hot path's
+statements, each database's variant beside the others so that they are read and changed
+together.
 """
 
 from __future__ import annotations
@@ -296,19 +298,26 @@ def execute(
         return
     prepared = _prepared.setdefault(connection.connection, {})
     run = prepared.get(statement)
-    if not run:
-        if run is None or behind_pooler(connection):  # a first run, or through a pooler
-            if run is None and len(prepared) < PREPARED_KEPT:
-                prepared[statement] = ""
-            cursor.execute(statement, params)
-            return
+    if run is None:  # the first run on this connection: as it is
+        if len(prepared) < PREPARED_KEPT:
+            prepared[statement] = ""
+    elif not run and not behind_pooler(connection):  # the second: prepare it
         name = f"flowrra_{sum(1 for done in prepared.values() if done)}"
-        numbers = iter(range(1, len(params) + 1))
-        parts = statement.split("%s")
-        numbered = parts[0] + "".join(f"${next(numbers)}{part}" for part in parts[1:])
-        cursor.execute(f"PREPARE {name} AS {numbered}")
-        run = prepared[statement] = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
-    cursor.execute(run, params)
+        run = prepared[statement] = _prepare(cursor, name, statement, len(params))
+    if run:
+        cursor.execute(run, params)
+    else:
+        cursor.execute(statement, params)
+
+
+def _prepare(cursor: Any, name: str, statement: str, count: int) -> str:
+    """``PREPARE`` ``statement`` (``count`` ``%s`` placeholders) as ``name``; returns the
+    ``EXECUTE`` that runs it with the values as ``%s`` parameters."""
+    numbers = iter(range(1, count + 1))
+    parts = statement.split("%s")
+    numbered = parts[0] + "".join(f"${next(numbers)}{part}" for part in parts[1:])
+    cursor.execute(f"PREPARE {name} AS {numbered}")
+    return f"EXECUTE {name} ({', '.join(['%s'] * count)})"
 
 
 #: Per PostgreSQL connection, the set-up statements it has run (see :func:`_once`).
